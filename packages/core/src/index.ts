@@ -1,0 +1,29 @@
+export { LockManager, createLockManager } from './lock-manager.js'
+export type { LockInfo, LockManagerSnapshot } from './lock-manager.js'
+export { Lock } from './lock.js'
+export { LockHandle } from './lock-handle.js'
+export type { AcquireOptions, LockManagerOptions, LockOptions } from './options.js'
+export {
+  InvalidLockArgumentError,
+  LockError,
+  LockLostError,
+  LockNotAcquiredError,
+  LockNotOwnedError,
+  LockOrderError,
+} from './errors.js'
+export type { LockErrorCode, LockLostReason } from './errors.js'
+export { configure, defaultLockManager } from './config.js'
+export { Locked } from './decorator.js'
+export type { LockedKey, LockedOptions } from './decorator.js'
+export { createStore } from './create-store.js'
+export { MemoryStore } from './stores/memory/memory-store.js'
+export type { MemoryStoreOptions } from './stores/memory/memory-store.js'
+export { OpenStore } from './stores/open/open-store.js'
+export type { AcquireRequest, AcquireResult, Granted, Holder, LockMode, LockStore, StealRequest, Unsubscribe } from './store.js'
+export { keyBytes, safeKey, storableKey } from './keys.js'
+export type { SafeKeyRules } from './keys.js'
+export { channelNames } from './events.js'
+export type { AcquiredEvent, ExtendedEvent, FinalizedEvent, LockEventBase, LockOrderEvent, LostEvent, ReleasedEvent } from './events.js'
+export { encodeRecordValue, modelLockName, recordLockName } from './records/record-name.js'
+export { checkLockOrder, heldRecordLock, heldRecordLocks, withRecordLocks } from './records/record-scope.js'
+export type { HeldRecordLock, RecordLockOptions } from './records/record-scope.js'

@@ -1,0 +1,225 @@
+import { LockLostError, storeError, type LockLostReason } from './errors.js'
+import { publish } from './events.js'
+import type { LockMode, LockStore } from './store.js'
+
+export interface LeaseInit {
+  store: LockStore
+  name: string
+  key: string
+  mode: LockMode
+  owner: string
+  clientId: string
+  fencingToken: number
+  ttl: number
+  autoExtend: boolean
+  /** `performance.now()` when the store call that granted it was sent: the ttl counts from there. */
+  confirmedAt: number
+  /** Called once when this lease stops being held here (released, lost, finalized). */
+  onEnd: (lease: Lease) => void
+}
+
+type LeaseState = 'held' | 'released' | 'lost'
+
+/**
+ * One grant, as the manager tracks it: renewal, expiry, loss and release against the store.
+ * Internal; users see it through `Lock` and `LockHandle`.
+ *
+ * A lease never references its `LockHandle` strongly: it keeps a `WeakRef`, so a handle the app
+ * dropped can be collected and its lock released (the renewal timer stops renewing an unreachable
+ * handle's lock, so even without a finalizer the lock expires within ttl).
+ */
+export class Lease {
+  readonly name: string
+  readonly key: string
+  readonly mode: LockMode
+  readonly owner: string
+  readonly clientId: string
+  readonly fencingToken: number
+  readonly grantedAt = performance.now()
+  readonly #store: LockStore
+  readonly #controller = new AbortController()
+  readonly #autoExtend: boolean
+  readonly #onEnd: (lease: Lease) => void
+  #ttl: number
+  #confirmedAt: number
+  #state: LeaseState = 'held'
+  #renewal: NodeJS.Timeout | undefined
+  #deadline: NodeJS.Timeout | undefined
+  #lastRenewalError: unknown
+  #handle: WeakRef<object> | undefined
+
+  constructor(init: LeaseInit) {
+    this.name = init.name
+    this.key = init.key
+    this.mode = init.mode
+    this.owner = init.owner
+    this.clientId = init.clientId
+    this.fencingToken = init.fencingToken
+    this.#store = init.store
+    this.#ttl = init.ttl
+    this.#autoExtend = init.autoExtend
+    this.#confirmedAt = init.confirmedAt
+    this.#onEnd = init.onEnd
+    this.#schedule()
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal
+  }
+
+  get held(): boolean {
+    return this.#state === 'held'
+  }
+
+  get ttl(): number {
+    return this.#ttl
+  }
+
+  /** Tie this lease to a handle: once the handle is unreachable, renewal stops and the lock is released. */
+  attachHandle(handle: object): void {
+    this.#handle = new WeakRef(handle)
+  }
+
+  /**
+   * Release in the store. Resolves `true` when this owner's hold was removed, `false` when it
+   * was already gone (and the signal is then aborted, since the work ran unprotected for a while).
+   * A store failure rejects with `LockError`; renewal has stopped, so the lock expires within ttl.
+   */
+  async release(force = false): Promise<boolean> {
+    if (this.#state !== 'held') return false
+    this.#state = 'released'
+    this.#clearTimer()
+    let removed: boolean
+    try {
+      removed = force ? await this.#store.forceRelease(this.key) : await this.#store.release(this.key, this.owner)
+    } catch (cause) {
+      publish('released', () => ({ ...this.#eventBase(), heldMs: performance.now() - this.grantedAt, error: cause }))
+      this.#end()
+      throw storeError('release', this.name, cause)
+    }
+    publish('released', () => ({ ...this.#eventBase(), heldMs: performance.now() - this.grantedAt }))
+    if (!removed && !force) this.#abort('expired')
+    this.#end()
+    return removed || force
+  }
+
+  /**
+   * Make the lock live `ttl` ms from now, and renew with that ttl from then on. Resolves `false`
+   * (and aborts the signal) when the store says this owner no longer holds it.
+   */
+  async extend(ttl: number, automatic = false): Promise<boolean> {
+    if (this.#state !== 'held') return false
+    const sentAt = performance.now()
+    let kept: boolean
+    try {
+      kept = await this.#store.extend(this.key, this.owner, ttl)
+    } catch (cause) {
+      if (automatic) throw cause
+      throw storeError('extend', this.name, cause)
+    }
+    if (this.#state !== 'held') return false
+    if (!kept) {
+      this.markLost('expired')
+      return false
+    }
+    this.#ttl = ttl
+    this.#confirmedAt = sentAt
+    this.#schedule()
+    publish('extended', () => ({ ...this.#eventBase(), ttlMs: ttl, automatic }))
+    return true
+  }
+
+  /** Abort the signal with `LockLostError` and stop tracking. Idempotent. */
+  markLost(reason: LockLostReason, cause?: unknown): void {
+    if (this.#state !== 'held') return
+    this.#state = 'lost'
+    this.#clearTimer()
+    this.#abort(reason, cause)
+    this.#end()
+  }
+
+  /** Release on behalf of a handle that was garbage-collected while held. */
+  finalize(): void {
+    if (this.#state !== 'held') return
+    const heldMs = performance.now() - this.grantedAt
+    this.release().then(
+      () => publish('finalized', () => ({ ...this.#eventBase(), heldMs })),
+      // The failure is already on the `released` channel and the ttl will free the lock; a
+      // finalizer has nobody to report to, and must not raise an unhandled rejection.
+      () => undefined,
+    )
+  }
+
+  #abort(reason: LockLostReason, cause?: unknown): void {
+    if (this.#controller.signal.aborted) return
+    const error = new LockLostError(this.name, reason, { cause })
+    this.#controller.abort(error)
+    publish('lost', () => ({ ...this.#eventBase(), error }))
+  }
+
+  #end(): void {
+    this.#onEnd(this)
+  }
+
+  /** Arm the renewal timer (with `autoExtend`) and the deadline at which the lock is certainly gone. */
+  #schedule(): void {
+    this.#clearTimer()
+    if (this.#state !== 'held') return
+    if (this.#autoExtend) this.#renewIn(this.#ttl / 3)
+    const deadline = this.#confirmedAt + this.#ttl
+    // The deadline does not wait for a renewal call that hangs (a client queueing commands while
+    // it reconnects): once a full ttl has passed since the store last confirmed the lock, the
+    // store has expired it by its own clock, and the holder must hear so now.
+    this.#deadline = setTimeout(() => this.#expire(), Math.max(0, deadline - performance.now()))
+    // A held lock must not keep the process alive: an app that is done may exit; the ttl frees it.
+    this.#deadline.unref()
+  }
+
+  #renewIn(delay: number): void {
+    if (this.#renewal !== undefined) clearTimeout(this.#renewal)
+    this.#renewal = setTimeout(() => void this.#renew(), Math.max(0, delay))
+    this.#renewal.unref()
+  }
+
+  #expire(): void {
+    this.#deadline = undefined
+    if (this.#autoExtend) this.markLost('store-unreachable', this.#lastRenewalError)
+    else this.markLost('expired')
+  }
+
+  async #renew(): Promise<void> {
+    this.#renewal = undefined
+    if (this.#state !== 'held') return
+    if (this.#handle && this.#handle.deref() === undefined) {
+      this.finalize()
+      return
+    }
+    try {
+      await this.extend(this.#ttl, true)
+      this.#lastRenewalError = undefined
+    } catch (cause) {
+      if (this.#state !== 'held') return
+      // The store did not answer. The lock may still be ours until the deadline: keep trying.
+      this.#lastRenewalError = cause
+      const remaining = this.#confirmedAt + this.#ttl - performance.now()
+      this.#renewIn(Math.min(this.#ttl / 3, Math.max(remaining, 0)))
+    }
+  }
+
+  #clearTimer(): void {
+    if (this.#renewal !== undefined) clearTimeout(this.#renewal)
+    if (this.#deadline !== undefined) clearTimeout(this.#deadline)
+    this.#renewal = undefined
+    this.#deadline = undefined
+  }
+
+  #eventBase() {
+    return {
+      name: this.name,
+      key: this.key,
+      mode: this.mode,
+      clientId: this.clientId,
+      fencingToken: this.fencingToken,
+    }
+  }
+}

@@ -1,0 +1,82 @@
+import type { LockMode, LockStore } from './store.js'
+
+/** Options of one lock request. Every one of them can also be set on the manager as a default. */
+export interface LockOptions {
+  /**
+   * `exclusive` (one holder, a write lock) or `shared` (many holders, a read lock; an exclusive
+   * request waits for every shared holder and vice versa).
+   * @default 'exclusive'
+   */
+  mode?: LockMode
+  /**
+   * Do not wait: when the lock is taken, `request()` calls back with `null`, `acquire()` and
+   * `withLock()` reject with `LockNotAcquiredError`.
+   * @default false
+   */
+  ifAvailable?: boolean
+  /**
+   * Take the lock whoever holds it. The previous holder's `signal` aborts with `LockLostError`
+   * (`reason: 'stolen'`): at once in this process, at its next renewal elsewhere. Exclusive only.
+   * @default false
+   */
+  steal?: boolean
+  /**
+   * Abort the wait. A request still waiting when the signal aborts rejects with the signal's
+   * reason (an `AbortSignal.timeout()` rejects with its `TimeoutError`). Has no effect once granted.
+   * @example { signal: AbortSignal.timeout(5000) }
+   */
+  signal?: AbortSignal
+  /**
+   * Stop waiting after this many ms and reject with `LockNotAcquiredError`. `0` tries once.
+   * Unset waits until granted (as Web Locks do).
+   * @default undefined
+   */
+  timeout?: number
+  /**
+   * How long the store keeps the lock if its holder vanishes (crash, kill, partition), in ms.
+   * With `autoExtend` the lock lives as long as the holder does; without it, exactly this long.
+   * @default 30000
+   */
+  ttl?: number
+  /**
+   * Renew the lock every `ttl / 3` while it is held, so long work keeps it and a crashed holder's
+   * lock expires within `ttl`. A renewal that finds the lock gone aborts `signal`.
+   * @default true
+   */
+  autoExtend?: boolean
+}
+
+/** Options of `acquire()`: a request's options plus what only a handle needs. */
+export interface AcquireOptions extends LockOptions {
+  /**
+   * Release the lock when its `LockHandle` is garbage-collected while still held (and stop
+   * renewing it once the handle is unreachable). Finalizers are not guaranteed to run: `ttl`
+   * remains the safety net.
+   * @default true
+   */
+  releaseOnFinalize?: boolean
+}
+
+/** Options of `createLockManager()` / `configure()`. */
+export interface LockManagerOptions extends Omit<AcquireOptions, 'signal' | 'steal' | 'ifAvailable' | 'mode'> {
+  /**
+   * Where locks live: a store, or a store URL (see `createStore`).
+   * @default new MemoryStore() (for the default manager: the store of `CACHELOCK_URL` when set)
+   * @example new RedisStore(redis)
+   * @example 'memcached://cache1:11211,cache2:11211'
+   */
+  store?: LockStore | string
+  /**
+   * Prepended to every lock name to make the store key.
+   * @default 'lock:'
+   * @example 'orders-service:lock:'
+   */
+  prefix?: string
+  /**
+   * Longest pause between two attempts while waiting, in ms (each pause is jittered between
+   * half of it and all of it). Stores with wake-ups (Redis, memory) retry as soon as the lock is
+   * released; `sleep` bounds the wait when a wake-up is missed.
+   * @default 100
+   */
+  sleep?: number
+}

@@ -1,0 +1,129 @@
+/**
+ * The store seam: everything a backend must do for cachelock, and nothing more.
+ *
+ * A store wraps the app's existing cache (a Redis or memcached client, a Map) and performs each
+ * operation below **atomically in the store**. The lock manager above it does all waiting,
+ * queueing, renewal and bookkeeping; a store only answers single attempts. A new store is correct
+ * when it passes the shared contract suite (`lockStoreContract` from `@cachelock/core/testing`)
+ * against its real server.
+ *
+ * Conventions every member follows:
+ * - `key` is the full store key (the manager's prefix plus the lock name). It can be any
+ *   JavaScript string: empty, 10 kB long, with spaces, braces, newlines, or lone surrogates that
+ *   are not well-formed UTF-16. Distinct keys must stay distinct in the store: encode with
+ *   {@link keyBytes} (WTF-8, identical to UTF-8 for well-formed strings) rather than letting a
+ *   client replace lone surrogates with U+FFFD, and hash keys the backend cannot hold (see
+ *   `safeKey`) instead of truncating them.
+ * - `owner` is an opaque token of at least 128 random bits, unique per grant. Every owner-checked
+ *   operation compares it inside the store, in the same atomic step as the change it guards.
+ * - Durations are milliseconds. Expiry is decided by the store's clock (Redis `TIME`/`PEXPIRE`,
+ *   memcached's own ttl), never the client's.
+ * - A failure of the backend (connection lost, timeout, protocol error) rejects with the
+ *   backend's error; the manager wraps it in a `LockError` with `cause`. A store never resolves
+ *   `true` for a change it did not make.
+ */
+export interface LockStore {
+  /**
+   * Try once to take `key` for `owner` in `mode`, for `ttlMs`. Never waits.
+   *
+   * Exclusive is granted when nobody holds the key; shared when no exclusive holder is live
+   * (shared holders coexist, each with its own owner and expiry). A grant returns a fencing token
+   * that is strictly greater than every token granted before for this key, by any client, also
+   * after the lock expired or was released.
+   *
+   * A refusal may say how long the current holder still has (`retryInMs`), so a waiter never
+   * sleeps past the moment the lock expires on its own.
+   */
+  acquire(request: AcquireRequest): Promise<AcquireResult>
+
+  /** Release `owner`'s hold on `key`. Resolves `false` (and changes nothing) when `owner` does not hold it. */
+  release(key: string, owner: string): Promise<boolean>
+
+  /**
+   * Set the remaining lifetime of `owner`'s hold on `key` to `ttlMs` from now. Resolves `false`
+   * (and changes nothing) when `owner` does not hold it: expired, stolen or released.
+   */
+  extend(key: string, owner: string, ttlMs: number): Promise<boolean>
+
+  /**
+   * Take `key` exclusively for `owner` whoever holds it (Web Locks `steal`). Every previous holder,
+   * shared or exclusive, loses it: their `extend` and `release` now resolve `false`.
+   */
+  steal(request: StealRequest): Promise<Granted>
+
+  /** Remove every hold on `key` (PyYADL's `release(force=True)`). Resolves whether anything was held. */
+  forceRelease(key: string): Promise<boolean>
+
+  /** A snapshot of the live holders of `key`; empty when free. */
+  holders(key: string): Promise<Holder[]>
+
+  /**
+   * Optional wake-ups. Call `wake` when `key` may have become free (released, stolen, expired).
+   * Spurious calls are fine; the manager just tries again. Because a subscription can take a round
+   * trip to become active, also call `wake` once when it is active, so a release that happened in
+   * between is not missed. Returns a function that ends the subscription. Stores without
+   * notifications leave this out and waiters poll every `sleep` ms.
+   */
+  onRelease?(key: string, wake: () => void): Unsubscribe
+
+  /** Release connections the store itself opened (never the client the app handed in). */
+  close?(): Promise<void>
+}
+
+/** One attempt to take a lock. */
+export interface AcquireRequest {
+  /** The full store key (prefix + name). */
+  key: string
+  /** A fresh token of ≥128 random bits identifying this grant. */
+  owner: string
+  /** `exclusive` or `shared`. */
+  mode: LockMode
+  /** How long the store keeps the lock if its holder vanishes, in ms. */
+  ttlMs: number
+  /**
+   * The id of the manager asking (one per `LockManager`). Stores may use it to keep contended
+   * locks fair across managers: a manager that just released must not always win the next round
+   * against managers that were woken by that release.
+   */
+  clientId: string
+  /** True when this attempt follows a refusal (the manager has been waiting for this lock). */
+  waiting: boolean
+  /**
+   * While waiting, the manager asks again within this many ms (its `sleep`). A store that queues
+   * waiters for fairness can forget a waiter that has not asked for a few of these periods.
+   */
+  pollMs: number
+}
+
+/** A forced take-over. */
+export interface StealRequest {
+  key: string
+  owner: string
+  ttlMs: number
+  clientId: string
+}
+
+export type LockMode = 'exclusive' | 'shared'
+
+export interface Granted {
+  /** Strictly increasing per key across every client: hand it to storage that must reject stale writers. */
+  fencingToken: number
+}
+
+export type AcquireResult =
+  | ({ granted: true } & Granted)
+  | {
+      granted: false
+      /** The holder's remaining ttl in ms, when the store knows it: a bound on how long to wait before trying again. */
+      retryInMs?: number
+    }
+
+/** A live hold on a key, as the store sees it. */
+export interface Holder {
+  owner: string
+  mode: LockMode
+  /** Remaining lifetime in ms by the store's clock, when the store knows it. */
+  expiresInMs?: number
+}
+
+export type Unsubscribe = () => void

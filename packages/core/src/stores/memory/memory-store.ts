@@ -1,0 +1,153 @@
+import type { AcquireRequest, AcquireResult, Granted, Holder, LockMode, LockStore, StealRequest, Unsubscribe } from '../../store.js'
+
+export interface MemoryStoreOptions {
+  /**
+   * The store's clock in ms. Tests with fake timers can pass `() => Date.now()` (or any mocked
+   * clock); expiry is decided by this clock alone.
+   * @default () => performance.now()
+   */
+  now?: () => number
+}
+
+interface Entry {
+  exclusive?: { owner: string; expiresAt: number }
+  shared: Map<string, number>
+}
+
+/** After this many operations, one pass drops entries whose holders all expired (amortized cleanup). */
+const SWEEP_EVERY = 1024
+
+/**
+ * Locks in this process's memory: the embedded default, for development, tests and single-process
+ * apps. Every `LockManager` given the same instance shares its locks (and wakes on each other's
+ * releases); separate processes do not. Operations are synchronous inside, so atomic.
+ */
+export class MemoryStore implements LockStore {
+  readonly #entries = new Map<string, Entry>()
+  readonly #listeners = new Map<string, Set<() => void>>()
+  readonly #now: () => number
+  // One counter for every key: strictly increasing per key too, and nothing kept per released name.
+  #fence = 0
+  #operations = 0
+
+  constructor(options: MemoryStoreOptions = {}) {
+    this.#now = options.now ?? (() => performance.now())
+  }
+
+  acquire(request: AcquireRequest): Promise<AcquireResult> {
+    const now = this.#tick()
+    const entry = this.#live(request.key, now)
+    const blockedUntil = entry ? blocking(entry, request.mode) : undefined
+    if (blockedUntil !== undefined) return Promise.resolve({ granted: false, retryInMs: Math.max(0, blockedUntil - now) })
+    this.#hold(request.key, request.owner, request.mode, now + request.ttlMs)
+    return Promise.resolve({ granted: true, fencingToken: ++this.#fence })
+  }
+
+  release(key: string, owner: string): Promise<boolean> {
+    const entry = this.#live(key, this.#tick())
+    const removed = entry !== undefined && remove(entry, owner)
+    if (removed) this.#settle(key, entry)
+    return Promise.resolve(removed)
+  }
+
+  extend(key: string, owner: string, ttlMs: number): Promise<boolean> {
+    const now = this.#tick()
+    const entry = this.#live(key, now)
+    if (entry?.exclusive?.owner === owner) {
+      entry.exclusive.expiresAt = now + ttlMs
+      return Promise.resolve(true)
+    }
+    if (entry?.shared.has(owner)) {
+      entry.shared.set(owner, now + ttlMs)
+      return Promise.resolve(true)
+    }
+    return Promise.resolve(false)
+  }
+
+  steal(request: StealRequest): Promise<Granted> {
+    const now = this.#tick()
+    this.#entries.set(request.key, { exclusive: { owner: request.owner, expiresAt: now + request.ttlMs }, shared: new Map() })
+    return Promise.resolve({ fencingToken: ++this.#fence })
+  }
+
+  forceRelease(key: string): Promise<boolean> {
+    const held = this.#live(key, this.#tick()) !== undefined
+    this.#entries.delete(key)
+    if (held) this.#wake(key)
+    return Promise.resolve(held)
+  }
+
+  holders(key: string): Promise<Holder[]> {
+    const now = this.#tick()
+    const entry = this.#live(key, now)
+    if (!entry) return Promise.resolve([])
+    const list: Holder[] = []
+    if (entry.exclusive) list.push({ owner: entry.exclusive.owner, mode: 'exclusive', expiresInMs: entry.exclusive.expiresAt - now })
+    for (const [owner, expiresAt] of entry.shared) list.push({ owner, mode: 'shared', expiresInMs: expiresAt - now })
+    return Promise.resolve(list)
+  }
+
+  onRelease(key: string, wake: () => void): Unsubscribe {
+    let set = this.#listeners.get(key)
+    if (!set) this.#listeners.set(key, (set = new Set()))
+    // Each subscription gets its own function, so one waker registered twice is removed once.
+    const listener = () => wake()
+    set.add(listener)
+    // Subscribing is instantaneous here, so the "subscription is active" wake-up is due now.
+    queueMicrotask(listener)
+    return () => {
+      set.delete(listener)
+      if (set.size === 0 && this.#listeners.get(key) === set) this.#listeners.delete(key)
+    }
+  }
+
+  /** The entry for `key` with expired holders dropped, or undefined when nobody holds it. */
+  #live(key: string, now: number): Entry | undefined {
+    const entry = this.#entries.get(key)
+    if (!entry) return undefined
+    if (entry.exclusive && entry.exclusive.expiresAt <= now) entry.exclusive = undefined
+    for (const [owner, expiresAt] of entry.shared) if (expiresAt <= now) entry.shared.delete(owner)
+    if (entry.exclusive || entry.shared.size > 0) return entry
+    this.#entries.delete(key)
+    return undefined
+  }
+
+  #hold(key: string, owner: string, mode: LockMode, expiresAt: number): void {
+    let entry = this.#entries.get(key)
+    if (!entry) this.#entries.set(key, (entry = { shared: new Map() }))
+    if (mode === 'exclusive') entry.exclusive = { owner, expiresAt }
+    else entry.shared.set(owner, expiresAt)
+  }
+
+  /** After a holder left: drop the entry if empty, and wake waiters. */
+  #settle(key: string, entry: Entry): void {
+    if (!entry.exclusive && entry.shared.size === 0) this.#entries.delete(key)
+    this.#wake(key)
+  }
+
+  #wake(key: string): void {
+    const set = this.#listeners.get(key)
+    if (set) for (const listener of [...set]) listener()
+  }
+
+  #tick(): number {
+    const now = this.#now()
+    if (++this.#operations % SWEEP_EVERY === 0) for (const key of [...this.#entries.keys()]) this.#live(key, now)
+    return now
+  }
+}
+
+/** When `entry` refuses a request in `mode`, the time at which the blocking holders expire. */
+function blocking(entry: Entry, mode: LockMode): number | undefined {
+  if (entry.exclusive) return entry.exclusive.expiresAt
+  if (mode === 'shared' || entry.shared.size === 0) return undefined
+  return Math.min(...entry.shared.values())
+}
+
+function remove(entry: Entry, owner: string): boolean {
+  if (entry.exclusive?.owner === owner) {
+    entry.exclusive = undefined
+    return true
+  }
+  return entry.shared.delete(owner)
+}
