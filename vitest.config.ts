@@ -1,6 +1,18 @@
+import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vitest/config'
 
+const src = (path: string) => fileURLToPath(new URL(path, import.meta.url))
+
 export default defineConfig({
+  resolve: {
+    // Tests run against the sources; the built packages are exercised by the packaging test.
+    alias: [
+      { find: /^@cachelock\/core\/testing$/, replacement: src('./packages/core/src/testing/index.ts') },
+      { find: /^@cachelock\/core$/, replacement: src('./packages/core/src/index.ts') },
+      { find: /^@cachelock\/prisma$/, replacement: src('./packages/prisma/src/index.ts') },
+      { find: /^@cachelock\/typeorm$/, replacement: src('./packages/typeorm/src/index.ts') },
+    ],
+  },
   test: {
     include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts', 'examples/*/test/**/*.test.ts', 'bench/test/**/*.test.ts'],
     testTimeout: 30_000,

@@ -32,8 +32,11 @@ export function defaultLockManager(): LockManager {
   return global[slot]
 }
 
-/** A `locks` option as adapters take it: a manager, or unset for the default one. */
-export function resolveManager(locks: unknown, argument: string): LockManager {
+/**
+ * A `locks` option as adapters and the decorator take it: a manager, or unset for the default one.
+ * Throws `InvalidLockArgumentError` naming `argument` for anything else.
+ */
+export function resolveLockManager(locks: unknown, argument: string): LockManager {
   if (locks === undefined) return defaultLockManager()
   if (!isManager(locks)) throw invalid(argument, 'a LockManager (from createLockManager())', locks)
   return locks

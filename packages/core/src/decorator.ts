@@ -1,4 +1,4 @@
-import { resolveManager } from './config.js'
+import { resolveLockManager } from './config.js'
 import type { LockManager } from './lock-manager.js'
 import type { LockOptions } from './options.js'
 import { resolveRequestOptions, type ManagerDefaults } from './resolve-options.js'
@@ -52,14 +52,14 @@ export function Locked(key?: LockedKey<any, any[]>, options?: LockedOptions) {
   if (key !== undefined && typeof key !== 'string' && typeof key !== 'function') throw invalid('key', 'a string or a function', key)
   if (typeof key === 'string') checkName(key, 'key')
   const { locks, ...lockOptions } = checkOptions(options, 'options', lockedOptionNames) as LockedOptions
-  if (locks !== undefined && typeof locks !== 'function') resolveManager(locks, 'options.locks')
+  if (locks !== undefined && typeof locks !== 'function') resolveLockManager(locks, 'options.locks')
   resolveRequestOptions(lockOptions, 'options', checkDefaults, false)
 
   function wrap(original: Method, methodName: string, className: (self: unknown, wrapped: Method) => string): Method {
     const wrapped = function (this: unknown, ...args: unknown[]): Promise<unknown> {
       try {
         const name = typeof key === 'function' ? checkName(key.apply(this, args), 'key()') : (key ?? `${className(this, wrapped)}.${methodName}`)
-        const manager = resolveManager(typeof locks === 'function' ? locks() : locks, 'options.locks')
+        const manager = resolveLockManager(typeof locks === 'function' ? locks() : locks, 'options.locks')
         return manager.withLock(name, () => original.apply(this, args), lockOptions)
       } catch (error) {
         return Promise.reject(error)

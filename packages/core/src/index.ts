@@ -12,7 +12,7 @@ export {
   LockOrderError,
 } from './errors.js'
 export type { LockErrorCode, LockLostReason } from './errors.js'
-export { configure, defaultLockManager } from './config.js'
+export { configure, defaultLockManager, resolveLockManager } from './config.js'
 export { Locked } from './decorator.js'
 export type { LockedKey, LockedOptions } from './decorator.js'
 export { createStore } from './create-store.js'
@@ -27,3 +27,5 @@ export type { AcquiredEvent, ExtendedEvent, FinalizedEvent, LockEventBase, LockO
 export { encodeRecordValue, modelLockName, recordLockName } from './records/record-name.js'
 export { checkLockOrder, heldRecordLock, heldRecordLocks, withRecordLocks } from './records/record-scope.js'
 export type { HeldRecordLock, RecordLockOptions } from './records/record-scope.js'
+// For adapter and store authors: the validation messages every cachelock package uses.
+export { describeValue, invalid as invalidArgument } from './validate.js'
