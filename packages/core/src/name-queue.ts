@@ -111,6 +111,7 @@ export class NameQueue {
   }
 
   #locallyGrantable(mode: LockMode): boolean {
+    if (this.#host.store.neverLocks) return true
     for (const lease of this.held) if (mode === 'exclusive' || lease.mode === 'exclusive') return false
     return true
   }

@@ -68,6 +68,12 @@ export interface LockStore {
 
   /** Release connections the store itself opened (never the client the app handed in). */
   close?(): Promise<void>
+
+  /**
+   * Set to `true` by a store that never locks (`OpenStore`): the manager then does not queue
+   * requests for a name among its own callers either, so every request is granted at once.
+   */
+  readonly neverLocks?: boolean
 }
 
 /** One attempt to take a lock. */

@@ -67,6 +67,7 @@ export class MemoryStore implements LockStore {
   steal(request: StealRequest): Promise<Granted> {
     const now = this.#tick()
     this.#entries.set(request.key, { exclusive: { owner: request.owner, expiresAt: now + request.ttlMs }, shared: new Map() })
+    this.#wake(request.key)
     return Promise.resolve({ fencingToken: ++this.#fence })
   }
 

@@ -6,6 +6,7 @@ import type { AcquireResult, Granted, Holder, LockStore } from '../../store.js'
  * exclusion matters: two holders run at the same time.
  */
 export class OpenStore implements LockStore {
+  readonly neverLocks = true
   #fence = 0
 
   acquire(): Promise<AcquireResult> {
