@@ -1,0 +1,25 @@
+import { MemoryStore, type LockStore } from '@cachelock/core'
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** A memory store whose operations can be made to fail or hang, to test how failures surface. */
+export class FlakyStore extends MemoryStore {
+  failing: Set<keyof LockStore> = new Set()
+  hanging: Set<keyof LockStore> = new Set()
+  calls: string[] = []
+
+  constructor() {
+    super()
+    for (const method of ['acquire', 'release', 'extend', 'steal', 'forceRelease', 'holders'] as const) {
+      const original = this[method].bind(this) as (...args: unknown[]) => Promise<unknown>
+      Object.defineProperty(this, method, {
+        value: (...args: unknown[]) => {
+          this.calls.push(method)
+          if (this.hanging.has(method)) return new Promise(() => undefined)
+          if (this.failing.has(method)) return Promise.reject(new Error(`connection lost during ${method}`))
+          return original(...args)
+        },
+      })
+    }
+  }
+}

@@ -1,0 +1,119 @@
+import diagnostics from 'node:diagnostics_channel'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { LockError, LockLostError, MemoryStore, channelNames, createLockManager } from '@cachelock/core'
+import { FlakyStore, sleep } from './helpers.js'
+
+const unhandled: unknown[] = []
+const onUnhandled = (reason: unknown) => unhandled.push(reason)
+beforeEach(() => {
+  unhandled.length = 0
+  process.on('unhandledRejection', onUnhandled)
+})
+afterEach(() => {
+  process.off('unhandledRejection', onUnhandled)
+  expect(unhandled).toEqual([])
+})
+
+describe('ttl, auto-extension and lost locks', () => {
+  it('keeps a lock far past its ttl while auto-extending', async () => {
+    const store = new MemoryStore()
+    const locks = createLockManager({ store, ttl: 60 })
+    const other = createLockManager({ store })
+    const result = await locks.withLock('long', async (lock) => {
+      await sleep(300)
+      expect(lock.signal.aborted).toBe(false)
+      expect(await other.tryAcquire('long')).toBeNull()
+      return 'done'
+    })
+    expect(result).toBe('done')
+  })
+
+  it('without autoExtend, the lock expires after ttl and its signal says so', async () => {
+    const store = new MemoryStore()
+    const locks = createLockManager({ store, ttl: 50, autoExtend: false })
+    const other = createLockManager({ store })
+    await locks.request('short', async (lock) => {
+      await sleep(120)
+      expect(lock.signal.aborted).toBe(true)
+      expect(lock.signal.reason).toBeInstanceOf(LockLostError)
+      expect((lock.signal.reason as LockLostError).reason).toBe('expired')
+      expect(await other.isLocked('short')).toBe(false)
+    })
+  })
+
+  it('a renewal that finds the lock gone aborts the signal (no unhandled rejection)', async () => {
+    const store = new MemoryStore()
+    const locks = createLockManager({ store, ttl: 60 })
+    const handle = await locks.acquire('gone')
+    await store.forceRelease(locks.keyFor('gone'))
+    await sleep(80)
+    expect(handle.signal.reason).toBeInstanceOf(LockLostError)
+    expect((handle.signal.reason as LockLostError).reason).toBe('expired')
+  })
+
+  it('while the store fails, keeps trying, and declares the lock lost once a full ttl passed', async () => {
+    const store = new FlakyStore()
+    const locks = createLockManager({ store, ttl: 90 })
+    const handle = await locks.acquire('flaky')
+    store.failing.add('extend')
+    await sleep(40)
+    expect(handle.signal.aborted).toBe(false)
+    await sleep(100)
+    expect(handle.signal.aborted).toBe(true)
+    const reason = handle.signal.reason as LockLostError
+    expect(reason.reason).toBe('store-unreachable')
+    expect((reason.cause as Error).message).toContain('connection lost')
+    expect(store.calls.filter((c) => c === 'extend').length).toBeGreaterThanOrEqual(2)
+  })
+
+  it('declares the lock lost at the deadline even when renewal hangs', async () => {
+    const store = new FlakyStore()
+    const locks = createLockManager({ store, ttl: 60 })
+    const handle = await locks.acquire('hang')
+    store.hanging.add('extend')
+    await sleep(100)
+    expect((handle.signal.reason as LockLostError).reason).toBe('store-unreachable')
+  })
+
+  it('a release the store fails rejects with LockError and stops renewing (the ttl frees it)', async () => {
+    const store = new FlakyStore()
+    const locks = createLockManager({ store, ttl: 60 })
+    store.failing.add('release')
+    const error = (await locks.request('r', () => 'work done').catch((e: unknown) => e)) as LockError
+    expect(error).toBeInstanceOf(LockError)
+    expect(error.message).toContain('release')
+    const extendsBefore = store.calls.filter((c) => c === 'extend').length
+    await sleep(100)
+    expect(store.calls.filter((c) => c === 'extend').length).toBe(extendsBefore)
+    expect(await locks.isLocked('r')).toBe(false)
+  })
+
+  it('publishes acquired, extended, released and lost events', async () => {
+    const events: [string, Record<string, unknown>][] = []
+    const subscriptions = Object.values(channelNames).map((name) => {
+      const listener = (message: unknown) => events.push([name, message as Record<string, unknown>])
+      diagnostics.subscribe(name, listener)
+      return () => diagnostics.unsubscribe(name, listener)
+    })
+    try {
+      const locks = createLockManager({ ttl: 30 })
+      await locks.withLock('events', () => sleep(20))
+      const handle = await locks.acquire('events-lost')
+      await locks.store.forceRelease(locks.keyFor('events-lost'))
+      await sleep(30)
+      expect(handle.signal.aborted).toBe(true)
+    } finally {
+      for (const unsubscribe of subscriptions) unsubscribe()
+    }
+    const names = events.map(([name]) => name)
+    expect(names).toContain('cachelock:acquired')
+    expect(names).toContain('cachelock:extended')
+    expect(names).toContain('cachelock:released')
+    expect(names).toContain('cachelock:lost')
+    const acquired = events.find(([name]) => name === 'cachelock:acquired')![1]
+    expect(acquired).toMatchObject({ name: 'events', key: 'lock:events', mode: 'exclusive', stolen: false })
+    expect(typeof acquired.waitMs).toBe('number')
+    const released = events.find(([name]) => name === 'cachelock:released')![1]
+    expect(released.heldMs).toBeGreaterThanOrEqual(15)
+  })
+})

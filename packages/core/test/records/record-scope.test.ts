@@ -1,0 +1,95 @@
+import diagnostics from 'node:diagnostics_channel'
+import { describe, expect, it } from 'vitest'
+import { LockOrderError, channelNames, createLockManager, heldRecordLock, withRecordLocks } from '@cachelock/core'
+
+describe('withRecordLocks', () => {
+  it('takes names sorted and deduplicated, and releases them after', async () => {
+    const locks = createLockManager()
+    const seen = await withRecordLocks(locks, ['b', 'a', 'b'], {}, null, async (held) => {
+      expect((await locks.query()).held.map((h) => h.name).sort()).toEqual(['a', 'b'])
+      return held.map((lock) => lock.name)
+    })
+    expect(seen).toEqual(['a', 'b'])
+    expect((await locks.query()).held).toEqual([])
+  })
+
+  it('cannot deadlock when two flows lock the same records in opposite orders', async () => {
+    const locks = createLockManager()
+    const run = (names: string[]) => withRecordLocks(locks, names, {}, null, () => new Promise((resolve) => setTimeout(resolve, 5)))
+    await Promise.all(Array.from({ length: 20 }, (_, i) => run(i % 2 ? ['x', 'y'] : ['y', 'x'])))
+  })
+
+  it('is reentrant in the same flow and exposes the context; another flow waits', async () => {
+    const locks = createLockManager()
+    const order: string[] = []
+    let entered!: () => void
+    const outerHolds = new Promise<void>((resolve) => (entered = resolve))
+    const outer = withRecordLocks(locks, ['r'], {}, 'outer-tx', async () => {
+      entered()
+      await withRecordLocks(locks, ['r'], {}, 'inner', async (_, reentered) => {
+        expect(reentered).toEqual([true])
+        expect(heldRecordLock(locks, 'r')?.context).toBe('outer-tx')
+        order.push('nested')
+      })
+      await new Promise((resolve) => setTimeout(resolve, 10))
+      order.push('outer end')
+    })
+    await outerHolds
+    // Started outside the holder's async context: a different flow, so it waits.
+    const other = withRecordLocks(locks, ['r'], {}, null, async () => void order.push('other flow'))
+    await Promise.all([outer, other])
+    expect(order).toEqual(['nested', 'outer end', 'other flow'])
+  })
+
+  it('work started inside the holder (Promise.all branches) shares its lock, as documented', async () => {
+    const locks = createLockManager()
+    const branches = await withRecordLocks(locks, ['p'], {}, null, () =>
+      Promise.all([1, 2].map((i) => withRecordLocks(locks, ['p'], {}, null, async (_, reentered) => [i, reentered[0]]))),
+    )
+    expect(branches).toEqual([
+      [1, true],
+      [2, true],
+    ])
+  })
+
+  it('work that outlives the block no longer counts as holding the lock', async () => {
+    const locks = createLockManager()
+    let later!: Promise<boolean>
+    await withRecordLocks(locks, ['alive'], {}, null, async () => {
+      later = new Promise((resolve) => setTimeout(() => resolve(heldRecordLock(locks, 'alive') !== undefined), 20))
+    })
+    expect(await later).toBe(false)
+  })
+
+  it('releases what it took when a later lock cannot be had', async () => {
+    const locks = createLockManager()
+    const blocker = await locks.acquire('m2')
+    await expect(withRecordLocks(locks, ['m1', 'm2'], { timeout: 20 }, null, async () => 1)).rejects.toThrow('not acquired')
+    expect(await locks.isLocked('m1')).toBe(false)
+    await blocker.release()
+  })
+
+  it('reports out-of-order nesting, and throws under strictLockOrder', async () => {
+    const locks = createLockManager()
+    const events: unknown[] = []
+    const listener = (event: unknown) => events.push(event)
+    diagnostics.subscribe(channelNames.lockOrder, listener)
+    try {
+      await withRecordLocks(locks, ['order:2'], {}, null, () => withRecordLocks(locks, ['order:1'], {}, null, async () => 'allowed'))
+      expect(events).toEqual([{ name: 'order:1', heldName: 'order:2', thrown: false }])
+      const error = await withRecordLocks(locks, ['order:2'], {}, null, () =>
+        withRecordLocks(locks, ['order:1'], { strictLockOrder: true }, null, async () => 'never'),
+      ).catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(LockOrderError)
+      expect(await locks.isLocked('order:1')).toBe(false)
+      // In order is fine, and so is a sorted multi-record call.
+      await withRecordLocks(locks, ['order:1'], { strictLockOrder: true }, null, () =>
+        withRecordLocks(locks, ['order:2'], { strictLockOrder: true }, null, async () => 'fine'),
+      )
+      await withRecordLocks(locks, ['order:3', 'order:1'], { strictLockOrder: true }, null, async () => 'fine')
+      expect(events).toHaveLength(2)
+    } finally {
+      diagnostics.unsubscribe(channelNames.lockOrder, listener)
+    }
+  })
+})

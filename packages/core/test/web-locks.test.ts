@@ -1,0 +1,181 @@
+import { describe, expect, it } from 'vitest'
+import { InvalidLockArgumentError, LockLostError, MemoryStore, createLockManager, type Lock } from '@cachelock/core'
+
+const tick = () => new Promise((resolve) => setTimeout(resolve, 0))
+
+/** The W3C Web Locks semantics, kept exactly (see the spec's "request a lock" algorithm). */
+describe('Web Locks semantics', () => {
+  it('holds the lock until the callback settles, then resolves with its result', async () => {
+    const locks = createLockManager()
+    const order: string[] = []
+    const first = locks.request('a', async () => {
+      order.push('first start')
+      await tick()
+      order.push('first end')
+      return 1
+    })
+    const second = locks.request('a', () => {
+      order.push('second')
+      return 2
+    })
+    expect(await Promise.all([first, second])).toEqual([1, 2])
+    expect(order).toEqual(['first start', 'first end', 'second'])
+  })
+
+  it('rejects with the callback’s error and releases the lock', async () => {
+    const locks = createLockManager()
+    await expect(locks.request('a', () => Promise.reject(new Error('boom')))).rejects.toThrow('boom')
+    await expect(locks.request('a', () => 'free again')).resolves.toBe('free again')
+  })
+
+  it('never calls back synchronously, and an abort right after request() wins', async () => {
+    const locks = createLockManager()
+    let called = false
+    const controller = new AbortController()
+    const promise = locks.request('a', { signal: controller.signal }, () => {
+      called = true
+    })
+    expect(called).toBe(false)
+    controller.abort(new Error('changed my mind'))
+    await expect(promise).rejects.toThrow('changed my mind')
+    expect(called).toBe(false)
+    expect((await locks.query()).held).toEqual([])
+  })
+
+  it('rejects at once with the reason of an already aborted signal', async () => {
+    const locks = createLockManager()
+    const reason = new Error('already')
+    await expect(locks.request('a', { signal: AbortSignal.abort(reason) }, () => 1)).rejects.toBe(reason)
+  })
+
+  it('aborts a waiting request with the signal’s reason (AbortSignal.timeout gives TimeoutError)', async () => {
+    const locks = createLockManager()
+    const handle = await locks.acquire('a')
+    const error = await locks.request('a', { signal: AbortSignal.timeout(30) }, () => 1).catch((e: Error) => e)
+    expect((error as Error).name).toBe('TimeoutError')
+    await handle.release()
+  })
+
+  it('shows a request as pending as soon as request() returns', async () => {
+    const locks = createLockManager()
+    const handle = await locks.acquire('a')
+    const waiting = locks.request('a', { mode: 'shared' }, () => 'done')
+    const { held, pending } = await locks.query()
+    expect(pending).toEqual([{ name: 'a', mode: 'shared', clientId: locks.clientId }])
+    expect(held).toEqual([{ name: 'a', mode: 'exclusive', clientId: locks.clientId }])
+    await handle.release()
+    await waiting
+    expect(await locks.query()).toEqual({ held: [], pending: [] })
+  })
+
+  it('grants in request order (FIFO) per name', async () => {
+    const locks = createLockManager()
+    const handle = await locks.acquire('a')
+    const order: number[] = []
+    const all = [1, 2, 3, 4, 5].map((i) => locks.request('a', { mode: i % 2 ? 'exclusive' : 'shared' }, () => void order.push(i)))
+    await handle.release()
+    await Promise.all(all)
+    expect(order).toEqual([1, 2, 3, 4, 5])
+  })
+
+  it('grants shared locks together and exclusive alone', async () => {
+    const locks = createLockManager()
+    let sharedInside = 0
+    let maxShared = 0
+    let exclusiveInside = false
+    const shared = () =>
+      locks.request('rw', { mode: 'shared' }, async () => {
+        expect(exclusiveInside).toBe(false)
+        maxShared = Math.max(maxShared, ++sharedInside)
+        await tick()
+        sharedInside--
+      })
+    const exclusive = () =>
+      locks.request('rw', async () => {
+        expect(sharedInside).toBe(0)
+        exclusiveInside = true
+        await tick()
+        exclusiveInside = false
+      })
+    await Promise.all([shared(), shared(), shared(), exclusive(), shared(), shared()])
+    expect(maxShared).toBe(3)
+  })
+
+  it('calls back with null under ifAvailable when the lock is taken', async () => {
+    const locks = createLockManager()
+    const seen = await locks.request('a', async () => locks.request('a', { ifAvailable: true }, (lock) => lock))
+    expect(seen).toBeNull()
+    const free = await locks.request('a', { ifAvailable: true }, (lock) => lock?.name)
+    expect(free).toBe('a')
+  })
+
+  it('is not reentrant: the holder asking again with ifAvailable gets null', async () => {
+    const locks = createLockManager()
+    await locks.request('a', async (outer) => {
+      expect(outer.held).toBe(true)
+      expect(await locks.request('a', { ifAvailable: true }, (inner) => inner)).toBeNull()
+    })
+  })
+
+  it('ifAvailable does not jump the queue: a waiter ahead makes it null', async () => {
+    const locks = createLockManager()
+    const handle = await locks.acquire('a', { mode: 'shared' })
+    const exclusiveWaiter = locks.request('a', () => 'x')
+    expect(await locks.request('a', { mode: 'shared', ifAvailable: true }, (lock) => lock)).toBeNull()
+    await handle.release()
+    await exclusiveWaiter
+  })
+
+  it('steals: grants at once and marks the old holder’s lock lost', async () => {
+    const locks = createLockManager()
+    let victim: Lock | undefined
+    let release!: () => void
+    const held = locks.request('a', (lock) => {
+      victim = lock
+      return new Promise<void>((resolve) => (release = resolve))
+    })
+    while (!victim) await tick()
+    const fencing = victim.fencingToken
+    const stolen = await locks.request('a', { steal: true }, (lock) => lock.fencingToken)
+    expect(stolen).toBeGreaterThan(fencing)
+    expect(victim.signal.aborted).toBe(true)
+    expect(victim.signal.reason).toBeInstanceOf(LockLostError)
+    expect((victim.signal.reason as LockLostError).reason).toBe('stolen')
+    release()
+    await held
+  })
+
+  it('accepts any string as a name, the empty one too, except those starting with "-"', async () => {
+    const locks = createLockManager()
+    for (const name of ['', ' ', 'a-b', '\uD800', '日本', 'x'.repeat(5000)]) expect(await locks.request(name, (lock) => lock.name)).toBe(name)
+    const error = await locks.request('-x', () => 1).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(InvalidLockArgumentError)
+    expect((error as InvalidLockArgumentError).code).toBe('LOCK_NOT_SUPPORTED')
+  })
+
+  it.each([
+    [{ steal: true, ifAvailable: true }, 'options.steal'],
+    [{ steal: true, mode: 'shared' as const }, 'options.steal'],
+    [{ signal: new AbortController().signal, steal: true }, 'options.signal'],
+    [{ signal: new AbortController().signal, ifAvailable: true }, 'options.signal'],
+  ])('rejects the combination the spec forbids: %o', async (options, argument) => {
+    const locks = createLockManager()
+    const error = (await locks.request('a', options, () => 1).catch((e: unknown) => e)) as InvalidLockArgumentError
+    expect(error).toBeInstanceOf(InvalidLockArgumentError)
+    expect(error.code).toBe('LOCK_NOT_SUPPORTED')
+    expect(error.argument).toBe(argument)
+    expect((await locks.query()).pending).toEqual([])
+  })
+
+  it('reports other managers’ holders in query() with their clientId', async () => {
+    const store = new MemoryStore()
+    const a = createLockManager({ store })
+    const b = createLockManager({ store })
+    const handle = await a.acquire('shared-name', { mode: 'shared' })
+    await b.request('shared-name', { mode: 'shared' }, async () => {
+      const { held } = await b.query()
+      expect(held.map((h) => h.clientId).sort()).toEqual([a.clientId, b.clientId].sort())
+    })
+    await handle.release()
+  })
+})
