@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import type { LockStore } from '../store.js'
+import type { LockStore } from '@cachelock/core'
 import { managerContract } from './manager-contract.js'
 import { sharedContract } from './shared-contract.js'
 

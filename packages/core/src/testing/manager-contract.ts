@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict'
-import { LockLostError } from '../errors.js'
-import { createLockManager } from '../lock-manager.js'
+import { LockLostError, createLockManager } from '@cachelock/core'
 import { sleep, type ContractContext } from './contract.js'
 
 /** The store seen through two `LockManager`s, the way apps use it. */
