@@ -46,6 +46,9 @@ export function resolveLockManager(locks: unknown, argument: string): LockManage
 function isManager(value: unknown): value is LockManager {
   return (
     value instanceof LockManager ||
-    (typeof value === 'object' && value !== null && typeof (value as LockManager).request === 'function' && typeof (value as LockManager).acquire === 'function')
+    (typeof value === 'object' &&
+      value !== null &&
+      typeof (value as LockManager).request === 'function' &&
+      typeof (value as LockManager).acquire === 'function')
   )
 }

@@ -58,7 +58,8 @@ export function Locked(key?: LockedKey<any, any[]>, options?: LockedOptions) {
   function wrap(original: Method, methodName: string, className: (self: unknown, wrapped: Method) => string): Method {
     const wrapped = function (this: unknown, ...args: unknown[]): Promise<unknown> {
       try {
-        const name = typeof key === 'function' ? checkName(key.apply(this, args), 'key()') : (key ?? `${className(this, wrapped)}.${methodName}`)
+        const name =
+          typeof key === 'function' ? checkName(key.apply(this, args), 'key()') : (key ?? `${className(this, wrapped)}.${methodName}`)
         const manager = resolveLockManager(typeof locks === 'function' ? locks() : locks, 'options.locks')
         return manager.withLock(name, () => original.apply(this, args), lockOptions)
       } catch (error) {
@@ -100,7 +101,9 @@ function definingClassName(self: unknown, isStatic: boolean, property: string | 
   if (known !== undefined) return known
   let holder: unknown = isStatic ? self : Object.getPrototypeOf(self)
   while (holder && Object.getOwnPropertyDescriptor(holder, property)?.value !== wrapped) holder = Object.getPrototypeOf(holder)
-  const owner = isStatic ? (holder as { name?: string } | null) : ((holder as { constructor?: { name?: string } } | null)?.constructor ?? null)
+  const owner = isStatic
+    ? (holder as { name?: string } | null)
+    : ((holder as { constructor?: { name?: string } } | null)?.constructor ?? null)
   const name = owner?.name || 'anonymous'
   classNames.set(wrapped, name)
   return name

@@ -3,14 +3,7 @@ export type { LockInfo, LockManagerSnapshot } from './lock-manager.js'
 export { Lock } from './lock.js'
 export { LockHandle } from './lock-handle.js'
 export type { AcquireOptions, LockManagerOptions, LockOptions } from './options.js'
-export {
-  InvalidLockArgumentError,
-  LockError,
-  LockLostError,
-  LockNotAcquiredError,
-  LockNotOwnedError,
-  LockOrderError,
-} from './errors.js'
+export { InvalidLockArgumentError, LockError, LockLostError, LockNotAcquiredError, LockNotOwnedError, LockOrderError } from './errors.js'
 export type { LockErrorCode, LockLostReason } from './errors.js'
 export { configure, defaultLockManager, resolveLockManager } from './config.js'
 export { Locked } from './decorator.js'

@@ -126,7 +126,9 @@ export class LockManager {
   /** Snapshot: this manager's pending requests, and every holder (any client) of the names it holds or waits for. */
   async query(): Promise<LockManagerSnapshot> {
     const queues = [...this.#queues.values()]
-    const pending = queues.flatMap((queue) => queue.pending.map((request) => ({ name: queue.name, mode: request.mode, clientId: this.clientId })))
+    const pending = queues.flatMap((queue) =>
+      queue.pending.map((request) => ({ name: queue.name, mode: request.mode, clientId: this.clientId })),
+    )
     const holders = await Promise.all(
       queues.map((queue) =>
         this.store.holders(queue.key).catch((cause: unknown) => {
@@ -134,7 +136,9 @@ export class LockManager {
         }),
       ),
     )
-    const held = queues.flatMap((queue, i) => holders[i]!.map((holder) => ({ name: queue.name, mode: holder.mode, clientId: clientIdOf(holder.owner) })))
+    const held = queues.flatMap((queue, i) =>
+      holders[i]!.map((holder) => ({ name: queue.name, mode: holder.mode, clientId: clientIdOf(holder.owner) })),
+    )
     return { held, pending }
   }
 
@@ -171,7 +175,12 @@ export class LockManager {
     await this.store.close?.()
   }
 
-  async #acquire(name: string, options: AcquireOptions | undefined, ifAvailable: boolean, unavailable: Unavailable): Promise<LockHandle | null> {
+  async #acquire(
+    name: string,
+    options: AcquireOptions | undefined,
+    ifAvailable: boolean,
+    unavailable: Unavailable,
+  ): Promise<LockHandle | null> {
     checkName(name)
     const resolved = resolveRequestOptions(options, 'options', this.#defaults, true)
     if (ifAvailable) resolved.ifAvailable = true
@@ -296,4 +305,3 @@ function notAcquired(name: string, timeout: number | undefined): LockNotAcquired
 function eventBase(lease: Lease) {
   return { name: lease.name, key: lease.key, mode: lease.mode, clientId: lease.clientId, fencingToken: lease.fencingToken }
 }
-

@@ -52,7 +52,8 @@ export function resolveManagerOptions(options: LockManagerOptions | undefined, a
     ttl: given.ttl === undefined ? DEFAULT_TTL : checkDuration(given.ttl, `${argument}.ttl`),
     autoExtend: given.autoExtend === undefined ? true : checkBoolean(given.autoExtend, `${argument}.autoExtend`),
     timeout: given.timeout === undefined ? undefined : checkDuration(given.timeout, `${argument}.timeout`, { zero: true }),
-    releaseOnFinalize: given.releaseOnFinalize === undefined ? true : checkBoolean(given.releaseOnFinalize, `${argument}.releaseOnFinalize`),
+    releaseOnFinalize:
+      given.releaseOnFinalize === undefined ? true : checkBoolean(given.releaseOnFinalize, `${argument}.releaseOnFinalize`),
   }
 }
 
@@ -61,7 +62,12 @@ export function resolveManagerOptions(options: LockManagerOptions | undefined, a
  * Throws `InvalidLockArgumentError`: `LOCK_INVALID_ARGUMENT` for a wrong type or value,
  * `LOCK_NOT_SUPPORTED` for the combinations Web Locks refuses.
  */
-export function resolveRequestOptions(options: AcquireOptions | undefined, argument: string, defaults: ManagerDefaults, handle: boolean): ResolvedRequest {
+export function resolveRequestOptions(
+  options: AcquireOptions | undefined,
+  argument: string,
+  defaults: ManagerDefaults,
+  handle: boolean,
+): ResolvedRequest {
   const given = checkOptions(options, argument, handle ? acquireOptionNames : requestOptionNames) as AcquireOptions
   const resolved: ResolvedRequest = {
     mode: given.mode === undefined ? 'exclusive' : checkMode(given.mode, `${argument}.mode`),
@@ -72,7 +78,9 @@ export function resolveRequestOptions(options: AcquireOptions | undefined, argum
     ttl: given.ttl === undefined ? defaults.ttl : checkDuration(given.ttl, `${argument}.ttl`),
     autoExtend: given.autoExtend === undefined ? defaults.autoExtend : checkBoolean(given.autoExtend, `${argument}.autoExtend`),
     releaseOnFinalize:
-      given.releaseOnFinalize === undefined ? defaults.releaseOnFinalize : checkBoolean(given.releaseOnFinalize, `${argument}.releaseOnFinalize`),
+      given.releaseOnFinalize === undefined
+        ? defaults.releaseOnFinalize
+        : checkBoolean(given.releaseOnFinalize, `${argument}.releaseOnFinalize`),
   }
   if (resolved.steal && resolved.ifAvailable) {
     throw notSupported(`${argument}.steal`, '`steal` and `ifAvailable` cannot be combined (Web Locks NotSupportedError)')
@@ -81,7 +89,10 @@ export function resolveRequestOptions(options: AcquireOptions | undefined, argum
     throw notSupported(`${argument}.steal`, '`steal` requires mode "exclusive" (Web Locks NotSupportedError)')
   }
   if (resolved.signal && (resolved.steal || resolved.ifAvailable)) {
-    throw notSupported(`${argument}.signal`, '`signal` cannot be combined with `steal` or `ifAvailable`: neither waits (Web Locks NotSupportedError)')
+    throw notSupported(
+      `${argument}.signal`,
+      '`signal` cannot be combined with `steal` or `ifAvailable`: neither waits (Web Locks NotSupportedError)',
+    )
   }
   return resolved
 }

@@ -21,7 +21,7 @@ export function describeValue(value: unknown): string {
   if (typeof value === 'boolean' || typeof value === 'symbol') return String(value)
   if (typeof value === 'function') return `a function${value.name ? ` (${value.name})` : ''}`
   if (Array.isArray(value)) return `an array of length ${value.length}`
-  const ctor = (value as object).constructor
+  const ctor = value.constructor as { name?: string } | undefined
   return ctor && ctor !== Object ? `an instance of ${ctor.name || 'an anonymous class'}` : 'an object'
 }
 

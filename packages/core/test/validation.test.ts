@@ -37,7 +37,7 @@ describe('bad input', () => {
   for (const option of ['ttl', 'timeout'] as const) {
     it.each(durations.map(bad))(`rejects options.${option} = %o with a message naming it`, async ({ value }) => {
       const locks = createLockManager()
-      const error = (await locks.acquire('x', { [option]: value } as never).catch((e: unknown) => e)) as InvalidLockArgumentError
+      const error = (await locks.acquire('x', { [option]: value }).catch((e: unknown) => e)) as InvalidLockArgumentError
       expect(error).toBeInstanceOf(InvalidLockArgumentError)
       expect(error.code).toBe('LOCK_INVALID_ARGUMENT')
       expect(error.message).toContain(`\`options.${option}\``)
@@ -49,7 +49,9 @@ describe('bad input', () => {
   it('accepts timeout 0 (try once) but not ttl 0', async () => {
     const locks = createLockManager()
     await expect(locks.withLock('x', () => 1, { timeout: 0 })).resolves.toBe(1)
-    await expect(locks.withLock('x', () => 1, { ttl: 0 })).rejects.toThrow('Expected `options.ttl` to be a finite number of milliseconds > 0')
+    await expect(locks.withLock('x', () => 1, { ttl: 0 })).rejects.toThrow(
+      'Expected `options.ttl` to be a finite number of milliseconds > 0',
+    )
   })
 
   it.each([

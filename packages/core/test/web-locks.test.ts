@@ -147,7 +147,8 @@ describe('Web Locks semantics', () => {
 
   it('accepts any string as a name, the empty one too, except those starting with "-"', async () => {
     const locks = createLockManager()
-    for (const name of ['', ' ', 'a-b', '\uD800', '日本', 'x'.repeat(5000)]) expect(await locks.request(name, (lock) => lock.name)).toBe(name)
+    for (const name of ['', ' ', 'a-b', '\uD800', '日本', 'x'.repeat(5000)])
+      expect(await locks.request(name, (lock) => lock.name)).toBe(name)
     const error = await locks.request('-x', () => 1).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(InvalidLockArgumentError)
     expect((error as InvalidLockArgumentError).code).toBe('LOCK_NOT_SUPPORTED')

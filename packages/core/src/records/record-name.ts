@@ -17,7 +17,8 @@ import { invalid } from '../validate.js'
  */
 export function recordLockName(model: string, where: Readonly<Record<string, unknown>>, argument = 'where'): string {
   if (typeof model !== 'string' || model === '') throw invalid('model', 'a non-empty model name', model)
-  if (typeof where !== 'object' || where === null || Array.isArray(where)) throw invalid(argument, 'an object of unique field values', where)
+  if (typeof where !== 'object' || where === null || Array.isArray(where))
+    throw invalid(argument, 'an object of unique field values', where)
   const fields = Object.keys(where).sort()
   if (fields.length === 0) throw invalid(argument, 'at least one unique field', where)
   const prefix = modelLockName(model)

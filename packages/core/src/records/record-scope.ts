@@ -71,7 +71,11 @@ export async function withRecordLocks<T>(
   const { strictLockOrder = false, ...lockOptions } = options
   const sorted = [...new Set(names)].sort()
   const reused = sorted.map((name) => heldRecordLock(manager, name))
-  checkLockOrder(manager, sorted.filter((_, i) => !reused[i]), strictLockOrder)
+  checkLockOrder(
+    manager,
+    sorted.filter((_, i) => !reused[i]),
+    strictLockOrder,
+  )
   const handles: LockHandle[] = []
   try {
     for (let i = 0; i < sorted.length; i++) {

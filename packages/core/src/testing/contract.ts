@@ -90,7 +90,8 @@ function exclusiveContract({ api, store, key, owner, ttl }: ContractContext): vo
     await grant(store(), k, owner(), long)
     const result = await store().acquire(request(k, owner(), 'exclusive', long))
     assert.equal(result.granted, false)
-    if (!result.granted && result.retryInMs !== undefined) assert.ok(result.retryInMs >= 0 && result.retryInMs <= long, `retryInMs ${result.retryInMs}`)
+    if (!result.granted && result.retryInMs !== undefined)
+      assert.ok(result.retryInMs >= 0 && result.retryInMs <= long, `retryInMs ${result.retryInMs}`)
   })
 
   it('grants exactly one of many concurrent requests', async () => {
@@ -199,10 +200,36 @@ function exclusiveContract({ api, store, key, owner, ttl }: ContractContext): vo
 
   it('keeps distinct keys distinct: empty, long, odd characters, lone surrogates', async () => {
     const base = key('odd')
-    const suffixes = ['', ' ', '\n', '{', '}', '{x}', '"\'', 'redis.call("FLUSHALL")', 'x'.repeat(10_000), '\uD800', '\uDC00', '\uFFFD', '\u0000', 'ü', 'u\u0308']
+    const suffixes = [
+      '',
+      ' ',
+      '\n',
+      '{',
+      '}',
+      '{x}',
+      '"\'',
+      'redis.call("FLUSHALL")',
+      'x'.repeat(10_000),
+      '\uD800',
+      '\uDC00',
+      '\uFFFD',
+      '\u0000',
+      'ü',
+      'u\u0308',
+    ]
     const keys = suffixes.map((suffix) => base + suffix)
-    for (const k of keys) assert.equal((await store().acquire(request(k, owner(), 'exclusive', long))).granted, true, `first grant of ${JSON.stringify(k.slice(-20))}`)
-    for (const k of keys) assert.equal((await store().acquire(request(k, owner(), 'exclusive', long))).granted, false, `second grant of ${JSON.stringify(k.slice(-20))}`)
+    for (const k of keys)
+      assert.equal(
+        (await store().acquire(request(k, owner(), 'exclusive', long))).granted,
+        true,
+        `first grant of ${JSON.stringify(k.slice(-20))}`,
+      )
+    for (const k of keys)
+      assert.equal(
+        (await store().acquire(request(k, owner(), 'exclusive', long))).granted,
+        false,
+        `second grant of ${JSON.stringify(k.slice(-20))}`,
+      )
     // The bare empty key (a manager with prefix '' and name ''): the store must accept it.
     const bare = await store().acquire(request('', owner(), 'exclusive', ttl))
     assert.equal(typeof bare.granted, 'boolean')
@@ -262,7 +289,13 @@ export function request(key: string, owner: string, mode: 'exclusive' | 'shared'
   return { key, owner, mode, ttlMs, clientId: 'contract', waiting: false, pollMs: 100 }
 }
 
-export async function grant(store: LockStore, key: string, owner: string, ttlMs: number, mode: 'exclusive' | 'shared' = 'exclusive'): Promise<number> {
+export async function grant(
+  store: LockStore,
+  key: string,
+  owner: string,
+  ttlMs: number,
+  mode: 'exclusive' | 'shared' = 'exclusive',
+): Promise<number> {
   const result = await store.acquire(request(key, owner, mode, ttlMs))
   assert.ok(result.granted, `expected ${mode} grant of ${key}`)
   return result.fencingToken

@@ -1,0 +1,57 @@
+// The README's test command: start the real servers, prepare what tests need (generated
+// clients), run every suite, and end with one line CI reads: "N passed, N failed".
+// Extra arguments are passed to vitest as filters: `pnpm test packages/core`.
+import { execFileSync, spawnSync } from 'node:child_process'
+import { existsSync, readFileSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
+
+const root = new URL('..', import.meta.url).pathname
+const filters = process.argv.slice(2)
+
+function step(title, command, args, options = {}) {
+  console.log(`\n▶ ${title}`)
+  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit', ...options })
+  return result.status === 0
+}
+
+if (!step('Starting Redis, Redis Cluster, memcached and PostgreSQL on loopback', 'bash', ['scripts/services.sh', 'start'])) {
+  console.log('\n0 passed, 1 failed')
+  process.exit(1)
+}
+const env = { ...process.env }
+for (const line of execFileSync('bash', ['scripts/services.sh', 'env'], { cwd: root, encoding: 'utf8' }).split('\n')) {
+  const match = /^export (\w+)=(.*)$/.exec(line.trim())
+  if (match) env[match[1]] = match[2].replace(/^['"]|['"]$/g, '')
+}
+
+if (!step('Preparing packages for tests (generated clients, schemas)', 'pnpm', ['-r', '--if-present', 'run', 'test:prepare'], { env })) {
+  console.log('\n0 passed, 1 failed')
+  process.exit(1)
+}
+
+// Multi-process and fault-injection suites measure timing under load: they run alone, after the rest.
+const phases = [
+  { title: 'Unit, contract and integration suites', args: ['--exclude', 'test/reliability/**'] },
+  { title: 'Reliability suites (one file at a time)', args: ['--dir', 'test/reliability', '--no-file-parallelism'] },
+]
+
+let passed = 0
+let failed = 0
+for (const [index, phase] of phases.entries()) {
+  const report = join(root, `.vitest-report-${index}.json`)
+  rmSync(report, { force: true })
+  const ok = step(phase.title, 'pnpm', ['exec', 'vitest', 'run', ...phase.args, '--passWithNoTests', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...filters], { env })
+  if (!existsSync(report)) {
+    // The runner died before reporting: count the phase as one failure so CI sees it.
+    failed += 1
+    continue
+  }
+  const results = JSON.parse(readFileSync(report, 'utf8'))
+  passed += results.numPassedTests
+  failed += results.numFailedTests
+  // A suite that failed to load has no failed tests but still fails the run.
+  if (!ok && results.numFailedTests === 0) failed += Math.max(1, results.numFailedTestSuites)
+}
+
+console.log(`\n${passed} passed, ${failed} failed`)
+process.exit(failed > 0 ? 1 : 0)
