@@ -1,6 +1,8 @@
 import type { LockStore } from './store.js'
+import { memcachedStoreFromUrl } from './stores/memcached/from-url.js'
 import { MemoryStore } from './stores/memory/memory-store.js'
 import { OpenStore } from './stores/open/open-store.js'
+import { redisStoreFromUrl } from './stores/redis/from-url.js'
 import { describeValue, invalid } from './validate.js'
 
 type StoreFactory = (url: URL) => LockStore
@@ -8,6 +10,10 @@ type StoreFactory = (url: URL) => LockStore
 const factories = new Map<string, StoreFactory>([
   ['memory:', () => new MemoryStore()],
   ['open:', () => new OpenStore()],
+  ['redis:', (url) => redisStoreFromUrl(url)],
+  ['rediss:', (url) => redisStoreFromUrl(url)],
+  ['redis+cluster:', (url) => redisStoreFromUrl(url)],
+  ['memcached:', (url) => memcachedStoreFromUrl(url)],
 ])
 
 const schemes = () => [...factories.keys()].map((scheme) => `${scheme}//`).join(', ')
@@ -19,6 +25,11 @@ const schemes = () => [...factories.keys()].map((scheme) => `${scheme}//`).join(
  * |---|---|
  * | `memory://` | `MemoryStore` (this process only) |
  * | `open://` | `OpenStore` (never locks; tests) |
+ * | `redis://[user:pass@]host:port[/db]`, `rediss://…` | `RedisStore` on a new ioredis client (ioredis must be installed) |
+ * | `redis+cluster://h1:p1,h2:p2` | `RedisStore` on a new ioredis `Cluster` |
+ * | `memcached://h1:11211,h2:11211` | `MemcachedStore` on a new memjs client (memjs must be installed) |
+ *
+ * A store made here owns its connection: `store.close()` (or `locks.close()`) closes it.
  *
  * Throws `InvalidLockArgumentError` for anything else.
  */
