@@ -3,15 +3,16 @@ import { memcachedStoreFromUrl } from './stores/memcached/from-url.js'
 import { MemoryStore } from './stores/memory/memory-store.js'
 import { OpenStore } from './stores/open/open-store.js'
 import { redisStoreFromUrl } from './stores/redis/from-url.js'
-import { describeValue, invalid } from './validate.js'
+import { invalid } from './validate.js'
 
-type StoreFactory = (url: URL) => LockStore
+type StoreFactory = (url: string) => LockStore
 
 const factories = new Map<string, StoreFactory>([
   ['memory:', () => new MemoryStore()],
   ['open:', () => new OpenStore()],
   ['redis:', (url) => redisStoreFromUrl(url)],
   ['rediss:', (url) => redisStoreFromUrl(url)],
+  // `new URL()` refuses a comma-separated host list, so cluster URLs reach their factory as text.
   ['redis+cluster:', (url) => redisStoreFromUrl(url)],
   ['memcached:', (url) => memcachedStoreFromUrl(url)],
 ])
@@ -34,15 +35,10 @@ const schemes = () => [...factories.keys()].map((scheme) => `${scheme}//`).join(
  * Throws `InvalidLockArgumentError` for anything else.
  */
 export function createStore(url: string | URL): LockStore {
-  let parsed: URL
-  try {
-    parsed = url instanceof URL ? url : new URL(url)
-  } catch {
-    throw invalid('url', `a store URL (${schemes()})`, url)
-  }
-  const factory = factories.get(parsed.protocol)
-  if (!factory) {
-    throw invalid('url', `a store URL with a known scheme (${schemes()})`, typeof url === 'string' ? url : describeValue(url.href))
-  }
-  return factory(parsed)
+  const href = url instanceof URL ? url.href : url
+  const scheme = typeof href === 'string' ? /^([a-z][a-z0-9+.-]*:)\/\//i.exec(href)?.[1]?.toLowerCase() : undefined
+  if (scheme === undefined) throw invalid('url', `a store URL (${schemes()})`, url)
+  const factory = factories.get(scheme)
+  if (!factory) throw invalid('url', `a store URL with a known scheme (${schemes()})`, href)
+  return factory(href)
 }

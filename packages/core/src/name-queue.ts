@@ -158,7 +158,8 @@ export class NameQueue {
         mode: head.mode,
         ttlMs: head.ttl,
         clientId,
-        waiting: this.#refused,
+        // Only a request that will wait counts as a waiter: an ifAvailable try must not take a turn.
+        waiting: this.#refused && !head.once,
         pollMs: sleep,
       })
     } catch (cause) {

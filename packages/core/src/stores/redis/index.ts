@@ -1,0 +1,7 @@
+export { RedisStore } from './redis-store.js'
+export type { RedisStoreOptions } from './redis-store.js'
+export { redisStoreFromUrl, parseRedisUrl } from './from-url.js'
+export type { ParsedRedisUrl, RedisStoreFromUrlOptions } from './from-url.js'
+export { RedisTimeoutError } from './client.js'
+export type { RedisArgument, RedisClient, RedisSubscriber } from './client.js'
+export type { RedisKey } from './keys.js'

@@ -1,0 +1,148 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net'
+import { afterAll, describe, expect, test } from 'vitest'
+import { Redis } from 'ioredis'
+import { createLockManager } from '../../../src/lock-manager.js'
+import { LockError } from '../../../src/errors.js'
+import { RedisTimeoutError } from '../../../src/stores/redis/client.js'
+import { redisStoreFromUrl } from '../../../src/stores/redis/from-url.js'
+import { RedisStore } from '../../../src/stores/redis/redis-store.js'
+import { request, sleep, uniqueKey } from './helpers.js'
+
+const cleanups: (() => unknown)[] = []
+afterAll(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+})
+
+/** Time how long `promise` takes to settle and return its rejection. */
+async function rejection(promise: Promise<unknown>): Promise<{ error: unknown; ms: number }> {
+  const started = performance.now()
+  try {
+    await promise
+  } catch (error) {
+    return { error, ms: performance.now() - started }
+  }
+  throw new Error('expected a rejection')
+}
+
+/** A TCP server that accepts connections and never answers: a hung Redis. */
+async function silentServer(): Promise<number> {
+  const sockets = new Set<Socket>()
+  const server: Server = createServer((socket) => sockets.add(socket))
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  cleanups.push(() => {
+    for (const socket of sockets) socket.destroy()
+    return new Promise((resolve) => server.close(resolve))
+  })
+  return (server.address() as AddressInfo).port
+}
+
+/** A free port: bind, read, release. */
+async function freePort(): Promise<number> {
+  const server = createServer()
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const { port } = server.address() as AddressInfo
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
+
+const hasRedisServer = spawnSync('redis-server', ['--version']).status === 0
+
+describe('failures', () => {
+  test('an unreachable server rejects promptly, with the connection error as cause (redisStoreFromUrl)', async () => {
+    const store = redisStoreFromUrl(`redis://127.0.0.1:${await freePort()}`)
+    cleanups.push(() => store.close())
+    const { error, ms } = await rejection(store.acquire(request(uniqueKey())))
+    expect(ms).toBeLessThan(2000)
+    expect((error as Error).name).toBe('MaxRetriesPerRequestError')
+    expect(((error as Error).cause as NodeJS.ErrnoException).code).toBe('ECONNREFUSED')
+  })
+
+  test('a manager surfaces it as LockError (LOCK_STORE_ERROR) with the store’s error as cause', async () => {
+    const store = redisStoreFromUrl(`redis://127.0.0.1:${await freePort()}`)
+    const locks = createLockManager({ store })
+    cleanups.push(() => locks.close())
+    const { error, ms } = await rejection(locks.acquire('order:1'))
+    expect(ms).toBeLessThan(2000)
+    expect(error).toBeInstanceOf(LockError)
+    expect((error as LockError).code).toBe('LOCK_STORE_ERROR')
+    expect(((error as Error).cause as Error).name).toBe('MaxRetriesPerRequestError')
+  })
+
+  test('an unreachable Cluster rejects within commandTimeoutMs instead of queueing forever', async () => {
+    const store = redisStoreFromUrl(`redis+cluster://127.0.0.1:${await freePort()},127.0.0.1:${await freePort()}`, {
+      commandTimeoutMs: 300,
+    })
+    cleanups.push(() => store.close())
+    const { error, ms } = await rejection(store.acquire(request(uniqueKey())))
+    expect(ms).toBeGreaterThanOrEqual(290)
+    expect(ms).toBeLessThan(1500)
+    expect(error).toBeInstanceOf(RedisTimeoutError)
+    expect((error as Error).message).toMatch(/acquire within 300 ms/)
+  })
+
+  test('a server that accepts but never answers rejects within commandTimeoutMs', async () => {
+    const store = redisStoreFromUrl(`redis://127.0.0.1:${await silentServer()}`, { commandTimeoutMs: 300 })
+    cleanups.push(() => store.close())
+    const { error, ms } = await rejection(store.release(uniqueKey(), 'owner'))
+    expect(ms).toBeLessThan(1500)
+    expect(error).toBeInstanceOf(RedisTimeoutError)
+  })
+
+  test('an app client that would retry forever (maxRetriesPerRequest: null) is bounded by commandTimeoutMs', async () => {
+    const client = new Redis({ port: await freePort(), maxRetriesPerRequest: null, lazyConnect: true })
+    client.on('error', () => undefined)
+    cleanups.push(() => client.disconnect())
+    const store = new RedisStore(client, { commandTimeoutMs: 200 })
+    const { error, ms } = await rejection(store.extend(uniqueKey(), 'owner', 1000))
+    expect(ms).toBeLessThan(1000)
+    expect(error).toBeInstanceOf(RedisTimeoutError)
+  })
+
+  test.runIf(hasRedisServer)('a server lost mid-run: calls reject promptly, nothing is reported released, and it recovers', async () => {
+    const port = await freePort()
+    const server: ChildProcess = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      {
+        stdio: 'ignore',
+      },
+    )
+    cleanups.push(() => server.kill('SIGKILL'))
+    const store = redisStoreFromUrl(`redis://127.0.0.1:${port}`)
+    cleanups.push(() => store.close())
+    const key = uniqueKey()
+    const r = request(key)
+    for (let i = 0; ; i++) {
+      try {
+        if ((await store.acquire(r)).granted) break
+      } catch (error) {
+        if (i > 50) throw error
+        await sleep(50)
+      }
+    }
+
+    server.kill('SIGKILL')
+    await once(server, 'exit')
+    const { ms } = await rejection(store.release(key, r.owner))
+    expect(ms).toBeLessThan(2000)
+    await expect(store.extend(key, r.owner, 1000)).rejects.toThrow()
+
+    const again: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+      stdio: 'ignore',
+    })
+    cleanups.push(() => again.kill('SIGKILL'))
+    let granted = false
+    for (let i = 0; i < 100 && !granted; i++) {
+      granted = await store.acquire(request(key)).then(
+        (result) => result.granted,
+        () => false,
+      )
+      if (!granted) await sleep(50)
+    }
+    expect(granted).toBe(true)
+  })
+})
