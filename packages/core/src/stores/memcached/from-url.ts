@@ -1,0 +1,111 @@
+import type * as Memjs from 'memjs'
+import { loadPeer } from '../peer.js'
+import { invalid } from '../../validate.js'
+import { MemcachedStore, type MemcachedStoreOptions } from './memcached-store.js'
+
+export interface MemcachedStoreFromUrlOptions extends Omit<MemcachedStoreOptions, 'closeClient'> {
+  /**
+   * How long a server may take to answer one request, in ms, before the request fails (and is
+   * retried once). Also settable as `?timeout=` in the URL; this option wins.
+   * @default 500
+   */
+  timeoutMs?: number
+  /**
+   * How long connecting to a server may take, in ms. Also settable as `?connectTimeout=`.
+   * @default 1000
+   */
+  connectTimeoutMs?: number
+  /**
+   * Where memjs reports a server that failed (the failure also rejects the operation, so the
+   * store's caller hears of it either way).
+   * @default a logger that discards everything
+   */
+  logger?: { log(...args: unknown[]): void }
+}
+
+/** A server from the URL's comma-separated list. */
+export interface MemcachedServerAddress {
+  host: string
+  port: number
+}
+
+export interface ParsedMemcachedUrl {
+  servers: MemcachedServerAddress[]
+  username?: string
+  password?: string
+  timeoutMs?: number
+  connectTimeoutMs?: number
+}
+
+const DEFAULT_PORT = 11211
+const QUERY_OPTIONS = { timeout: 'timeoutMs', connectTimeout: 'connectTimeoutMs' } as const
+const EXPECTED = 'a memcached URL: memcached://[user:password@]host[:port][,host[:port]...][?timeout=ms&connectTimeout=ms]'
+// WHATWG URL parsing refuses several hosts in one authority, so the URL is taken apart here.
+const URL_SHAPE = /^memcached:\/\/(?:([^@/?#]*)@)?([^/?#]*)\/?(?:\?([^#]*))?$/i
+const SERVER_SHAPE = /^(?:\[([0-9a-f:.]+)\]|([^:[\]]+))(?::(\d{1,5}))?$/i
+
+/** Take a `memcached://` URL apart. Throws `InvalidLockArgumentError` naming `url` for anything else. */
+export function parseMemcachedUrl(url: string | URL): ParsedMemcachedUrl {
+  const text = url instanceof URL ? url.href : url
+  const match = typeof text === 'string' ? URL_SHAPE.exec(text) : null
+  if (!match) throw invalid('url', EXPECTED, url)
+  const [, userinfo, hostList = '', query = ''] = match
+  const servers = (hostList === '' ? [`localhost:${DEFAULT_PORT}`] : hostList.split(',')).map((server) => {
+    const parts = SERVER_SHAPE.exec(server)
+    const port = Number(parts?.[3] ?? DEFAULT_PORT)
+    if (!parts || port < 1 || port > 65_535) throw invalid('url', `${EXPECTED} (bad server ${JSON.stringify(server)})`, url)
+    return { host: decodeURIComponent(parts[1] ?? parts[2] ?? ''), port }
+  })
+  const parsed: ParsedMemcachedUrl = { servers }
+  if (userinfo !== undefined) {
+    const colon = userinfo.indexOf(':')
+    parsed.username = decodeURIComponent(colon === -1 ? userinfo : userinfo.slice(0, colon))
+    if (colon !== -1) parsed.password = decodeURIComponent(userinfo.slice(colon + 1))
+  }
+  for (const [name, value] of new URLSearchParams(query)) {
+    const option = QUERY_OPTIONS[name as keyof typeof QUERY_OPTIONS]
+    const ms = Number(value)
+    if (!option) throw invalid('url', `${EXPECTED} (unknown parameter ${JSON.stringify(name)})`, url)
+    if (value === '' || !Number.isFinite(ms) || ms <= 0) throw invalid('url', `${EXPECTED} (${name} must be milliseconds > 0)`, url)
+    parsed[option] = ms
+  }
+  return parsed
+}
+
+/**
+ * A `MemcachedStore` on a memjs client opened for it from a URL such as
+ * `memcached://h1:11211,h2:11211` (what `createStore` and `CACHELOCK_URL` use). The store's
+ * `close()` closes that client.
+ *
+ * memjs is loaded here, on first use, so apps without memcached never need it installed. The
+ * client is set up for locks: failover off (it would move a lock's keys to a server where the lock
+ * is not), short timeouts, one retry, so a dead server fails an operation within about two seconds.
+ */
+export function memcachedStoreFromUrl(url: string | URL, options: MemcachedStoreFromUrlOptions = {}): MemcachedStore {
+  const parsed = parseMemcachedUrl(url)
+  const memjs = loadMemjs()
+  const timeoutMs = options.timeoutMs ?? parsed.timeoutMs ?? 500
+  const connectTimeoutMs = options.connectTimeoutMs ?? parsed.connectTimeoutMs ?? 1000
+  const serverOptions: Memjs.ServerOptions = {
+    // memjs counts in seconds.
+    timeout: timeoutMs / 1000,
+    conntimeout: connectTimeoutMs / 1000,
+    // Probes find a peer that vanished while the connection sat idle between lock operations.
+    keepAlive: true,
+  }
+  const servers = parsed.servers.map(({ host, port }) => new memjs.Server(host, port, parsed.username, parsed.password, serverOptions))
+  const client = new memjs.Client(servers, {
+    failover: false,
+    // memjs's `retries` counts tries: two is one retry, after `retry_delay` seconds.
+    retries: 2,
+    retry_delay: 0.1,
+    logger: options.logger ?? { log: () => undefined },
+  })
+  const storeOptions: MemcachedStoreOptions = { closeClient: true }
+  if (options.maxAttempts !== undefined) storeOptions.maxAttempts = options.maxAttempts
+  return new MemcachedStore(client, storeOptions)
+}
+
+function loadMemjs(): typeof Memjs {
+  return loadPeer<typeof Memjs>('memjs', 'memcached://')
+}
