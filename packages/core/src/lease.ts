@@ -46,6 +46,7 @@ export class Lease {
   #renewal: NodeJS.Timeout | undefined
   #deadline: NodeJS.Timeout | undefined
   #lastRenewalError: unknown
+  #renewalSentAt: number | undefined
   #handle: WeakRef<object> | undefined
 
   constructor(init: LeaseInit) {
@@ -183,7 +184,11 @@ export class Lease {
 
   #expire(): void {
     this.#deadline = undefined
-    if (this.#autoExtend) this.markLost('store-unreachable', this.#lastRenewalError)
+    // Unreachable only if renewals failed, or one has gone unanswered far longer than a healthy
+    // store takes. After an event-loop stall the overdue renewal was only just sent: the lock
+    // simply outlived its ttl.
+    const unanswered = this.#renewalSentAt !== undefined && performance.now() - this.#renewalSentAt > this.#ttl / 3
+    if (this.#lastRenewalError !== undefined || unanswered) this.markLost('store-unreachable', this.#lastRenewalError)
     else this.markLost('expired')
   }
 
@@ -194,6 +199,7 @@ export class Lease {
       this.finalize()
       return
     }
+    this.#renewalSentAt = performance.now()
     try {
       await this.extend(this.#ttl, true)
       this.#lastRenewalError = undefined
@@ -203,6 +209,8 @@ export class Lease {
       this.#lastRenewalError = cause
       const remaining = this.#confirmedAt + this.#ttl - performance.now()
       this.#renewIn(Math.min(this.#ttl / 3, Math.max(remaining, 0)))
+    } finally {
+      this.#renewalSentAt = undefined
     }
   }
 

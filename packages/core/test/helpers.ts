@@ -7,6 +7,8 @@ export class FlakyStore extends MemoryStore {
   failing: Set<keyof LockStore> = new Set()
   hanging: Set<keyof LockStore> = new Set()
   calls: string[] = []
+  /** Every operation answers after this many ms, like a store across a network. */
+  latencyMs = 0
 
   constructor() {
     super()
@@ -17,6 +19,7 @@ export class FlakyStore extends MemoryStore {
           this.calls.push(method)
           if (this.hanging.has(method)) return new Promise(() => undefined)
           if (this.failing.has(method)) return Promise.reject(new Error(`connection lost during ${method}`))
+          if (this.latencyMs > 0) return sleep(this.latencyMs).then(() => original(...args))
           return original(...args)
         },
       })

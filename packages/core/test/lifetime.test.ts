@@ -117,3 +117,23 @@ describe('ttl, auto-extension and lost locks', () => {
     expect(released.heldMs).toBeGreaterThanOrEqual(15)
   })
 })
+
+describe('an event-loop stall past the ttl', () => {
+  it('is reported as expired (not as the store failing), and the new holder keeps its lock', async () => {
+    const store = new FlakyStore()
+    const staller = createLockManager({ store, ttl: 50 })
+    const other = createLockManager({ store, sleep: 5 })
+    const handle = await staller.acquire('stall')
+    store.latencyMs = 5 // the overdue renewal is still on its way when the overdue deadline fires
+    const taken = other.acquire('stall')
+    const until = performance.now() + 150
+    while (performance.now() < until); // block the event loop: no renewal can run
+    const thief = await taken
+    await sleep(20)
+    expect((handle.signal.reason as LockLostError).reason).toBe('expired')
+    await expect(handle.release()).rejects.toThrow('not held')
+    expect(thief.held).toBe(true)
+    expect(await other.isLocked('stall')).toBe(true)
+    await thief.release()
+  })
+})
