@@ -65,7 +65,18 @@ describe.each(packages)('package $pkg.name', ({ dir, pkg }) => {
     writeFileSync(join(app, 'consumer.cts'), imports)
     writeFileSync(
       join(app, 'tsconfig.json'),
-      JSON.stringify({ compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', strict: true, noEmit: true, skipLibCheck: false, types: ['node'], typeRoots: [join(root, 'node_modules', '@types')] }, files: ['consumer.mts', 'consumer.cts'] }),
+      JSON.stringify({
+        compilerOptions: {
+          module: 'nodenext',
+          moduleResolution: 'nodenext',
+          strict: true,
+          noEmit: true,
+          skipLibCheck: false,
+          types: ['node'],
+          typeRoots: [join(root, 'node_modules', '@types')],
+        },
+        files: ['consumer.mts', 'consumer.cts'],
+      }),
     )
     const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc')
     expect(() => execFileSync(process.execPath, [tsc, '-p', app], { encoding: 'utf8', stdio: 'pipe' })).not.toThrow()

@@ -1,0 +1,133 @@
+import { InvalidLockArgumentError, invalidArgument, resolveLockManager, type LockManager } from '@cachelock/core'
+import type { DataSource, EntitySubscriberInterface } from 'typeorm'
+import { modelLockOf } from './model-lock.js'
+import { lockModelConfig, registry, type Installation } from './registry.js'
+import { ModelLockSubscriber } from './subscriber.js'
+
+/** Options of `installModelLocks`. */
+export interface InstallModelLocksOptions {
+  /**
+   * The lock manager every lock of this data source is taken in (its store and prefix decide which
+   * other processes' and services' locks exclude these).
+   * @default the process-wide default manager (`configure()` from `@cachelock/core`)
+   */
+  locks?: LockManager
+  /**
+   * Throw `LockOrderError` when a row lock is requested inside another in an order that can
+   * deadlock against another flow (a key that sorts before one this flow holds). The
+   * `cachelock:lock-order` diagnostics event is published either way. A development and test
+   * setting: it turns a rare production deadlock into an immediate error. Each call can override it.
+   * @default false
+   */
+  strictLockOrder?: boolean
+}
+
+const optionNames = new Set(['locks', 'strictLockOrder'])
+
+/**
+ * Add the model-lock subscriber to a data source, before or after `initialize()`, and check every
+ * `@LockModel` entity of it (a field that is not a unique column throws, naming field and entity:
+ * here when the data source is initialized, else from `initialize()`, which then closes it again).
+ *
+ * ```ts
+ * installModelLocks(dataSource, { locks })
+ * await dataSource.initialize()
+ * ```
+ *
+ * TypeORM rebuilds `dataSource.subscribers` on every `initialize()`, so installing also wraps this
+ * data source's `initialize` to add the subscriber back after each one. Installing again updates
+ * the settings; the data source keeps one subscriber.
+ */
+export function installModelLocks<D extends DataSource>(dataSource: D, options?: InstallModelLocksOptions): D {
+  checkDataSource(dataSource)
+  const { locks, strictLockOrder } = checkOptions(options)
+  const existing = registry.installations.get(dataSource)
+  if (existing) {
+    existing.locks = locks
+    existing.strictLockOrder = strictLockOrder
+    if (dataSource.isInitialized) validateModels(dataSource)
+    return dataSource
+  }
+  const installation: Installation = { locks, strictLockOrder, subscriber: undefined as never }
+  ;(installation as { subscriber: object }).subscriber = new ModelLockSubscriber(installation)
+  registry.installations.set(dataSource, installation)
+  registry.installed.add(new WeakRef(dataSource))
+
+  const initialize = dataSource.initialize.bind(dataSource)
+  dataSource.initialize = async () => {
+    const result = await initialize()
+    attach(dataSource, installation)
+    try {
+      validateModels(dataSource)
+    } catch (error) {
+      // As TypeORM does when its own metadata checks fail: the data source is not left half-usable.
+      await dataSource.destroy()
+      throw error
+    }
+    return result
+  }
+  if (dataSource.isInitialized) {
+    validateModels(dataSource)
+    attach(dataSource, installation)
+  }
+  return dataSource
+}
+
+/** The settings `installModelLocks` recorded for a data source, if it was installed. */
+export function installationOf(dataSource: object): Installation | undefined {
+  return registry.installations.get(dataSource)
+}
+
+/** The manager a data source's locks are taken in: the installed one, else the default one. */
+export function locksOf(dataSource: object): LockManager {
+  return resolveLockManager(registry.installations.get(dataSource)?.locks, 'options.locks')
+}
+
+/** The installed data sources still alive. */
+export function installedDataSources(): DataSource[] {
+  const alive: DataSource[] = []
+  for (const ref of registry.installed) {
+    const dataSource = ref.deref()
+    if (dataSource) alive.push(dataSource as DataSource)
+    else registry.installed.delete(ref)
+  }
+  return alive
+}
+
+function attach(dataSource: DataSource, installation: Installation): void {
+  const subscribers: EntitySubscriberInterface[] = dataSource.subscribers
+  if (!subscribers.includes(installation.subscriber)) subscribers.push(installation.subscriber)
+}
+
+/** Resolve every `@LockModel` entity once, so a misconfigured one fails at startup rather than on first use. */
+function validateModels(dataSource: DataSource): void {
+  for (const metadata of dataSource.entityMetadatas) if (lockModelConfig(metadata.target)) modelLockOf(metadata)
+}
+
+function checkDataSource(dataSource: unknown): asserts dataSource is DataSource {
+  const looksLikeOne =
+    typeof dataSource === 'object' &&
+    dataSource !== null &&
+    typeof (dataSource as DataSource).initialize === 'function' &&
+    typeof (dataSource as DataSource).getMetadata === 'function' &&
+    Array.isArray((dataSource as DataSource).subscribers)
+  if (!looksLikeOne) throw invalidArgument('dataSource', 'a TypeORM DataSource', dataSource)
+}
+
+function checkOptions(options: unknown): { locks: LockManager | undefined; strictLockOrder: boolean } {
+  if (options === undefined) return { locks: undefined, strictLockOrder: false }
+  if (typeof options !== 'object' || options === null || Array.isArray(options))
+    throw invalidArgument('options', 'an options object', options)
+  for (const key of Object.keys(options)) {
+    if (!optionNames.has(key)) {
+      throw new InvalidLockArgumentError(
+        `options.${key}`,
+        `Unknown option \`options.${key}\`; known options: ${[...optionNames].sort().join(', ')}`,
+      )
+    }
+  }
+  const { locks, strictLockOrder = false } = options as InstallModelLocksOptions
+  if (typeof strictLockOrder !== 'boolean') throw invalidArgument('options.strictLockOrder', 'a boolean', strictLockOrder)
+  if (locks !== undefined) resolveLockManager(locks, 'options.locks')
+  return { locks, strictLockOrder }
+}

@@ -1,0 +1,159 @@
+import { InvalidLockArgumentError, checkLockOrder, type Lock, type LockHandle } from '@cachelock/core'
+import type { EntityManager, ObjectLiteral, Repository } from 'typeorm'
+import { claimFence } from './fence.js'
+import { installationOf, locksOf } from './install.js'
+import { lockName, lockWhere, modelLockOf } from './model-lock.js'
+import { checkLockRowOptions, type LockRowOptions, type WithLockOptions } from './options.js'
+import { addTransactionLock, enterFlowLock, ownedLock } from './owned-locks.js'
+import { withRowLocks } from './row-locks.js'
+
+/**
+ * A row as the lock methods take it: an object of the lock field(s) (`{ sku: 'A-1' }`), or for a
+ * one-field lock its value (`'A-1'`).
+ */
+export type LockWhere<Entity> = { [K in keyof Entity]?: Entity[K] } | string | number | bigint | boolean | Date | Uint8Array
+
+type Allow = WithLockOptions & { missing: 'allow' }
+type Reject = WithLockOptions & { missing?: 'reject' }
+
+/** The methods `repository.extend(lockableRepository)` adds. */
+export interface LockableRepository {
+  /**
+   * Lock the rows (in sorted order, whatever order they are given in), read them fresh, and run
+   * `fn(rows, manager, locks)` in a transaction; rows and locks come in the order given.
+   */
+  withLock<Entity extends ObjectLiteral, T>(
+    this: Repository<Entity>,
+    where: readonly LockWhere<Entity>[],
+    fn: (rows: Entity[], manager: EntityManager, locks: Lock[]) => T,
+    options?: Reject,
+  ): Promise<Awaited<T>>
+  withLock<Entity extends ObjectLiteral, T>(
+    this: Repository<Entity>,
+    where: readonly LockWhere<Entity>[],
+    fn: (rows: (Entity | null)[], manager: EntityManager, locks: Lock[]) => T,
+    options: Allow,
+  ): Promise<Awaited<T>>
+  /**
+   * Lock the row, read it fresh, run `fn(row, manager, lock)` in a transaction on `manager`, confirm
+   * the lock is still held before the commit (else `LockLostError` and a rollback), release it
+   * after, and resolve with `fn`'s result. A missing row rejects with `EntityNotFoundError` before
+   * `fn` runs, unless `missing: 'allow'` (then `fn` gets `null`).
+   */
+  withLock<Entity extends ObjectLiteral, T>(
+    this: Repository<Entity>,
+    where: LockWhere<Entity>,
+    fn: (row: Entity, manager: EntityManager, lock: Lock) => T,
+    options?: Reject,
+  ): Promise<Awaited<T>>
+  withLock<Entity extends ObjectLiteral, T>(
+    this: Repository<Entity>,
+    where: LockWhere<Entity>,
+    fn: (row: Entity | null, manager: EntityManager, lock: Lock) => T,
+    options: Allow,
+  ): Promise<Awaited<T>>
+  /**
+   * Take the row's lock and return its handle, held until you release it or, with
+   * `{ until: 'transaction' }`, until the repository's transaction ends. The guard treats it as
+   * held by the code that called `lock()` (see the README on `lock()` and async flows).
+   */
+  lock<Entity extends ObjectLiteral>(this: Repository<Entity>, where: LockWhere<Entity>, options?: LockRowOptions): Promise<LockHandle>
+  /** Whether anyone holds the row's lock right now (a snapshot). */
+  isLocked<Entity extends ObjectLiteral>(this: Repository<Entity>, where: LockWhere<Entity>): Promise<boolean>
+}
+
+/**
+ * Row locks on a TypeORM repository:
+ *
+ * ```ts
+ * const products = dataSource.getRepository(Product).extend(lockableRepository)
+ * await products.withLock({ sku: 'A-1' }, async (product, manager) => { ... })
+ * ```
+ */
+export const lockableRepository: LockableRepository = {
+  withLock(this: Repository<ObjectLiteral>, where: unknown, fn: unknown, options?: unknown): Promise<any> {
+    const many = Array.isArray(where)
+    return withRowLocks({
+      manager: this.manager,
+      target: this.target,
+      inputs: many ? where : [where],
+      many,
+      fn,
+      options,
+      argument: 'where',
+    })
+  },
+
+  lock(this: Repository<ObjectLiteral>, where: unknown, options?: LockRowOptions): Promise<LockHandle> {
+    // Everything up to `enterFlowLock` runs synchronously: that call must happen in the caller's
+    // synchronous stretch to mark the caller's flow (see `enterFlowLock`).
+    let prepared: ReturnType<typeof prepareLock>
+    try {
+      prepared = prepareLock(this, where, options)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    const entry = enterFlowLock(prepared.locks, prepared.name)
+    return takeLock(this.manager, prepared).then((handle) => (entry.handle = handle))
+  },
+
+  isLocked(this: Repository<ObjectLiteral>, where: unknown): Promise<boolean> {
+    try {
+      const model = modelLockOf(this.metadata)
+      return locksOf(this.manager.connection).isLocked(lockName(model, lockWhere(model, where, 'where'), 'where'))
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  },
+}
+
+function prepareLock(repository: Repository<ObjectLiteral>, input: unknown, options: unknown) {
+  const { acquireOptions, until, strictLockOrder } = checkLockRowOptions(options)
+  const dataSource = repository.manager.connection
+  const model = modelLockOf(repository.metadata)
+  const where = lockWhere(model, input, 'where')
+  const name = lockName(model, where, 'where')
+  const locks = locksOf(dataSource)
+  const installation = installationOf(dataSource)
+  if (ownedLock(locks, name)) {
+    // Core locks are not reentrant: waiting for a lock this flow holds would wait forever.
+    throw new InvalidLockArgumentError(
+      'where',
+      `Lock ${JSON.stringify(name)} is already held by this flow; use the lock you hold`,
+      'LOCK_NOT_SUPPORTED',
+    )
+  }
+  const queryRunner = repository.manager.queryRunner
+  if (until === 'transaction') {
+    if (!installation)
+      throw new InvalidLockArgumentError(
+        'options.until',
+        "`until: 'transaction'` needs installModelLocks(dataSource): its subscriber releases the lock when the transaction ends",
+      )
+    if (!queryRunner?.isTransactionActive) {
+      throw new InvalidLockArgumentError(
+        'options.until',
+        "`until: 'transaction'` needs a repository bound to an open transaction: dataSource.transaction(async (m) => m.withRepository(repo).lock(…))",
+      )
+    }
+  }
+  checkLockOrder(locks, [name], strictLockOrder ?? installation?.strictLockOrder ?? false)
+  return { locks, name, model, where, until, queryRunner, acquireOptions }
+}
+
+async function takeLock(manager: EntityManager, prepared: ReturnType<typeof prepareLock>): Promise<LockHandle> {
+  const { locks, name, model, where, until, queryRunner, acquireOptions } = prepared
+  if (until === 'release') return locks.acquire(name, acquireOptions)
+  // The transaction's registry entry keeps the handle reachable until the transaction ends.
+  const handle = await locks.acquire(name, { releaseOnFinalize: false, ...acquireOptions })
+  try {
+    if (!queryRunner!.isTransactionActive)
+      throw new InvalidLockArgumentError('options.until', 'The transaction ended while the lock was being acquired')
+    if (model.fence) await claimFence(manager, model, where, handle)
+  } catch (error) {
+    await handle.release().catch(() => undefined)
+    throw error
+  }
+  addTransactionLock(queryRunner!, handle)
+  return handle
+}

@@ -1,0 +1,108 @@
+import { InvalidLockArgumentError, invalidArgument, type AcquireOptions, type LockOptions } from '@cachelock/core'
+
+/** Options of `withLock` / `withModelLock`: core's lock options, plus how the row is handled. */
+export interface WithLockOptions extends LockOptions {
+  /**
+   * Run `fn` in a transaction (a savepoint when already inside one) that commits only after the
+   * lock is confirmed still held. With `false`, `fn` runs on the repository's manager and its writes
+   * are durable as they happen: a lock lost meanwhile is still reported (`LockLostError` after
+   * `fn`), but cannot be undone.
+   * @default true
+   */
+  transaction?: boolean
+  /**
+   * What a missing row means. `'reject'`: `withLock` rejects with TypeORM's `EntityNotFoundError`
+   * before `fn` runs, and no lock is left. `'allow'`: `fn` receives `null` (the lock is on the key,
+   * row or no row), the way to create a row without racing another creator.
+   * @default 'reject'
+   * @example await products.withLock({ sku }, (p, m) => p ?? m.save(Product, { sku, stock: 0 }), { missing: 'allow' })
+   */
+  missing?: 'reject' | 'allow'
+  /**
+   * Throw `LockOrderError` when this lock is requested inside another row lock of this flow that
+   * sorts after it (see `installModelLocks`' option of the same name).
+   * @default the data source's `strictLockOrder` (false)
+   */
+  strictLockOrder?: boolean
+}
+
+/** Options of the repository's `lock()`: core's `acquire` options, plus how long the lock lives. */
+export interface LockRowOptions extends AcquireOptions {
+  /**
+   * `'release'`: held until you call `release()` on the handle (or leave its `await using` block).
+   * `'transaction'`: held until the transaction the repository is bound to commits or rolls back
+   * (`m.withRepository(repo).lock(…)` inside `dataSource.transaction`); the lock is confirmed held
+   * before the commit, so a lost one rolls the transaction back. Needs `installModelLocks`.
+   * @default 'release'
+   */
+  until?: 'release' | 'transaction'
+  /**
+   * As in `withLock`.
+   * @default the data source's `strictLockOrder` (false)
+   */
+  strictLockOrder?: boolean
+}
+
+// Core checks the values of its own options; these lists catch misspelt keys (a `timout` must not
+// pass silently) with one message listing every option the call takes.
+const coreRequestOptions = ['mode', 'ifAvailable', 'steal', 'signal', 'timeout', 'ttl', 'autoExtend']
+const withLockOptionNames = new Set([...coreRequestOptions, 'transaction', 'missing', 'strictLockOrder'])
+const lockOptionNames = new Set([...coreRequestOptions, 'releaseOnFinalize', 'until', 'strictLockOrder'])
+
+export interface CheckedWithLockOptions {
+  lockOptions: LockOptions
+  transaction: boolean
+  missing: 'reject' | 'allow'
+  strictLockOrder: boolean | undefined
+}
+
+export function checkWithLockOptions(options: unknown, extra: readonly string[] = []): CheckedWithLockOptions {
+  const {
+    transaction = true,
+    missing = 'reject',
+    strictLockOrder,
+    ...rest
+  } = known(options, new Set([...withLockOptionNames, ...extra])) as WithLockOptions
+  if (typeof transaction !== 'boolean') throw invalidArgument('options.transaction', 'a boolean', transaction)
+  if (missing !== 'reject' && missing !== 'allow') throw invalidArgument('options.missing', '"reject" or "allow"', missing)
+  checkStrict(strictLockOrder)
+  for (const key of extra) delete (rest as Record<string, unknown>)[key]
+  return { lockOptions: rest, transaction, missing, strictLockOrder }
+}
+
+export interface CheckedLockRowOptions {
+  acquireOptions: AcquireOptions
+  until: 'release' | 'transaction'
+  strictLockOrder: boolean | undefined
+}
+
+export function checkLockRowOptions(options: unknown): CheckedLockRowOptions {
+  const { until = 'release', strictLockOrder, ...acquireOptions } = known(options, lockOptionNames) as LockRowOptions
+  if (until !== 'release' && until !== 'transaction') throw invalidArgument('options.until', '"release" or "transaction"', until)
+  checkStrict(strictLockOrder)
+  return { acquireOptions, until, strictLockOrder }
+}
+
+export function checkFn<F>(fn: unknown): F {
+  if (typeof fn !== 'function') throw invalidArgument('fn', 'a function', fn)
+  return fn as F
+}
+
+function checkStrict(value: unknown): void {
+  if (value !== undefined && typeof value !== 'boolean') throw invalidArgument('options.strictLockOrder', 'a boolean', value)
+}
+
+function known(options: unknown, names: ReadonlySet<string>): Record<string, unknown> {
+  if (options === undefined) return {}
+  if (typeof options !== 'object' || options === null || Array.isArray(options))
+    throw invalidArgument('options', 'an options object', options)
+  for (const key of Object.keys(options)) {
+    if (!names.has(key)) {
+      throw new InvalidLockArgumentError(
+        `options.${key}`,
+        `Unknown option \`options.${key}\`; known options: ${[...names].sort().join(', ')}`,
+      )
+    }
+  }
+  return options as Record<string, unknown>
+}

@@ -1,0 +1,129 @@
+import { InvalidLockArgumentError, heldRecordLocks, withRecordLocks, type Lock, type LockManager } from '@cachelock/core'
+import type { DataSource, EntityManager, EntityTarget, ObjectLiteral } from 'typeorm'
+import { claimFence } from './fence.js'
+import { fencedManager, type FenceClaim } from './fenced-manager.js'
+import { installationOf, locksOf } from './install.js'
+import { lockName, lockWhere, modelLockOf } from './model-lock.js'
+import { checkFn, checkWithLockOptions } from './options.js'
+
+/** One call of `withLock` (repository) or `withModelLock`, after the caller named the rows. */
+export interface RowLockCall {
+  /** The manager the call came through (the repository's). */
+  manager: EntityManager
+  target: EntityTarget<ObjectLiteral>
+  /** Rows as the caller gave them (wheres or values), in the caller's order. */
+  inputs: readonly unknown[]
+  /** `fn` gets arrays (rows, locks) rather than one of each. */
+  many: boolean
+  fn: unknown
+  options: unknown
+  /** The argument name for messages about `inputs`. */
+  argument: string
+  /** Options the caller accepts beyond `WithLockOptions` (checked and removed by it). */
+  extraOptions?: readonly string[]
+}
+
+/**
+ * What `withLock` attaches to the record locks it takes, so that a nested call on a row this flow
+ * already holds (or any other row, while the outer transaction runs) joins the outer transaction
+ * instead of opening a second one beside it.
+ */
+interface RowLockContext {
+  readonly owner: typeof contextOwner
+  readonly dataSource: DataSource
+  manager: EntityManager | undefined
+}
+
+const contextOwner = Symbol.for('cachelock.typeorm.withLock')
+
+/**
+ * Lock the rows, read them fresh, run `fn` in a transaction, confirm the locks are still held
+ * before the commit, release after it:
+ *
+ * 1. The locks are taken in sorted order (no deadlock between two multi-row calls), reentrantly
+ *    for this flow, before any transaction starts (no connection is held while waiting).
+ * 2. Fenced rows are claimed first in the transaction, so a stale holder still in its transaction
+ *    blocks us in the database until it is done, and its writes are visible to our read.
+ * 3. Rows are read in that transaction; a missing one rejects (TypeORM's `EntityNotFoundError`)
+ *    unless `missing: 'allow'`.
+ * 4. After `fn`, every lock is confirmed with the store (`ensureHeld`): a lost one throws
+ *    `LockLostError` inside the transaction, which rolls it back.
+ */
+export async function withRowLocks(call: RowLockCall): Promise<unknown> {
+  const fn = checkFn<(rows: unknown, manager: EntityManager, locks: unknown) => unknown>(call.fn)
+  const options = checkWithLockOptions(call.options, call.extraOptions)
+  if (call.many && call.inputs.length === 0)
+    throw new InvalidLockArgumentError(call.argument, `Expected \`${call.argument}\` to be a non-empty array of rows, got an empty array`)
+  const dataSource = call.manager.connection
+  const model = modelLockOf(dataSource.getMetadata(call.target))
+  const installation = installationOf(dataSource)
+  if (model.fence && !installation) {
+    throw new InvalidLockArgumentError(
+      'dataSource',
+      `${model.entity} has a fence column: call installModelLocks(dataSource) so its entity writes are fenced`,
+    )
+  }
+  const wheres = call.inputs.map((input, i) => lockWhere(model, input, call.many ? `${call.argument}[${i}]` : call.argument))
+  const names = wheres.map((where, i) => lockName(model, where, call.many ? `${call.argument}[${i}]` : call.argument))
+  const locks = locksOf(dataSource)
+  const strictLockOrder = options.strictLockOrder ?? installation?.strictLockOrder ?? false
+  const context: RowLockContext = { owner: contextOwner, dataSource, manager: undefined }
+
+  // Core releases the locks in a `finally`; releasing a lock that was lost rejects, and that
+  // rejection would replace the error that explains what happened (the LockLostError from the
+  // check before commit, fn's own error). Keep fn's side of the story.
+  let failed: { error: unknown } | undefined
+  try {
+    return await withRecordLocks(locks, names, { ...options.lockOptions, strictLockOrder }, context, (held) =>
+      body(held).catch((error: unknown) => {
+        failed = { error }
+        throw error
+      }),
+    )
+  } catch (error) {
+    throw failed ? failed.error : error
+  }
+
+  async function body(held: Lock[]): Promise<unknown> {
+    const sorted = [...new Set(names)].sort()
+    const lockOf = (name: string) => held[sorted.indexOf(name)]!
+    const base = outerManager(call.manager, locks, dataSource)
+    const run = async (manager: EntityManager) => {
+      context.manager = manager
+      const claims: FenceClaim[] = model.fence
+        ? sorted.map((name) => ({ model, where: wheres[names.indexOf(name)]!, lock: lockOf(name) }))
+        : []
+      for (const claim of claims) await claimFence(manager, claim.model, claim.where, claim.lock)
+      const rows: unknown[] = []
+      for (const where of wheres) {
+        rows.push(
+          options.missing === 'allow' ? await manager.findOne(call.target, { where }) : await manager.findOneOrFail(call.target, { where }),
+        )
+      }
+      const given = fencedManager(manager, claims)
+      const result = call.many ? await fn(rows, given, names.map(lockOf)) : await fn(rows[0], given, lockOf(names[0]!))
+      // Just before the commit: a lock lost while fn ran (expiry during a stall, steal, store gone)
+      // throws here, inside the transaction, so nothing fn wrote is committed.
+      for (const lock of held) await lock.ensureHeld()
+      return result
+    }
+    return options.transaction ? base.transaction(run) : run(base)
+  }
+}
+
+/**
+ * The manager to run in: the caller's if it is bound to a query runner (`m.withRepository(repo)`),
+ * else the transaction of the innermost `withLock` of this flow on the same data source, if one is
+ * still open, else the caller's (a fresh transaction then).
+ */
+function outerManager(manager: EntityManager, locks: LockManager, dataSource: DataSource): EntityManager {
+  if (manager.queryRunner) return manager
+  const contexts = heldRecordLocks(locks)
+    .map((held) => held.context as Partial<RowLockContext> | null)
+    .filter((context): context is RowLockContext => context?.owner === contextOwner && context.dataSource === dataSource)
+  for (const context of contexts.reverse()) {
+    const runner = context.manager?.queryRunner
+    if (runner && !runner.isReleased && runner.isTransactionActive) return context.manager!
+  }
+  return manager
+}

@@ -1,0 +1,7 @@
+import { describe } from 'vitest'
+import { useEnv } from './support/env.js'
+import { adapterSuites } from './suites/index.js'
+
+describe('TypeORM 1.x on SQLite (better-sqlite3), memory store', () => {
+  adapterSuites(useEnv({ line: '1.x', db: 'sqlite', store: 'memory' }))
+})

@@ -1,0 +1,33 @@
+import { expect, it } from 'vitest'
+import { ormVersion } from '../support/orm.js'
+import type { Env } from '../support/env.js'
+import { badInputSuite } from './bad-input.js'
+import { fenceSuite } from './fence.js'
+import { guardSuite } from './guard.js'
+import { installSuite } from './install.js'
+import { lockOrderSuite } from './lock-order.js'
+import { lostLockSuite } from './lost-lock.js'
+import { missingRowsSuite } from './missing-rows.js'
+import { namesSuite } from './names.js'
+import { untilTransactionSuite } from './until-transaction.js'
+import { withLockSuite } from './with-lock.js'
+
+/** Every behaviour of the adapter, against one database, store and TypeORM line. */
+export function adapterSuites(env: Env): void {
+  it(`runs on the TypeORM line it names (${env.config.line})`, async () => {
+    expect(ormVersion(env.config.line).startsWith(env.config.line === '1.x' ? '1.' : '0.3.')).toBe(true)
+    expect(env.dataSource).toBeInstanceOf(env.orm.DataSource)
+    expect(env.orm.DataSource === (await import('typeorm')).DataSource).toBe(env.config.line === '1.x')
+  })
+  withLockSuite(env)
+  namesSuite(env)
+  guardSuite(env)
+  untilTransactionSuite(env)
+  installSuite(env)
+  badInputSuite(env)
+  // Issue 10: safety beyond the lock.
+  fenceSuite(env)
+  lostLockSuite(env)
+  missingRowsSuite(env)
+  lockOrderSuite(env)
+}
