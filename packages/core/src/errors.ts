@@ -10,6 +10,8 @@ export type LockErrorCode =
   | 'LOCK_NOT_OWNED'
   | 'LOCK_LOST'
   | 'LOCK_ORDER'
+  /** An ORM adapter refused a write to a row whose lock another flow holds. */
+  | 'LOCK_HELD'
   | 'LOCK_INVALID_ARGUMENT'
   | 'LOCK_NOT_SUPPORTED'
 

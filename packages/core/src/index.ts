@@ -22,7 +22,7 @@ export type { SafeKeyRules } from './keys.js'
 export { channelNames } from './events.js'
 export type { AcquiredEvent, ExtendedEvent, FinalizedEvent, LockEventBase, LockOrderEvent, LostEvent, ReleasedEvent } from './events.js'
 export { encodeRecordValue, modelLockName, recordLockName } from './records/record-name.js'
-export { checkLockOrder, heldRecordLock, heldRecordLocks, withRecordLocks } from './records/record-scope.js'
+export { checkLockOrder, enterRecordLock, heldRecordLock, heldRecordLocks, withRecordLocks } from './records/record-scope.js'
 export type { HeldRecordLock, RecordLockOptions } from './records/record-scope.js'
 // For adapter and store authors: the validation messages every cachelock package uses.
 export { describeValue, invalid as invalidArgument } from './validate.js'

@@ -1,4 +1,4 @@
-import { LockError, type LockErrorCode } from '@cachelock/core'
+import { LockError } from '@cachelock/core'
 
 /** The writes the guard checks. */
 export type GuardedOperation = 'insert' | 'update' | 'remove' | 'soft-remove' | 'recover'
@@ -10,9 +10,7 @@ export type GuardedOperation = 'insert' | 'update' | 'remove' | 'soft-remove' | 
  */
 export class LockedRowError extends LockError {
   override name = 'LockedRowError'
-  // Core's LockErrorCode union does not list this adapter's code yet (asked for in the report);
-  // the value is stable either way.
-  override code = 'LOCK_HELD' as string as LockErrorCode
+  override code = 'LOCK_HELD' as const
   /** The row's lock name, e.g. `product:sku:A-1`. */
   readonly lockName: string
   /** The entity written, e.g. `Product`. */

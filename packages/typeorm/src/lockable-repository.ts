@@ -1,10 +1,10 @@
-import { InvalidLockArgumentError, checkLockOrder, type Lock, type LockHandle } from '@cachelock/core'
+import { InvalidLockArgumentError, checkLockOrder, enterRecordLock, type Lock, type LockHandle } from '@cachelock/core'
 import type { EntityManager, ObjectLiteral, Repository } from 'typeorm'
 import { claimFence } from './fence.js'
 import { installationOf, locksOf } from './install.js'
 import { lockName, lockWhere, modelLockOf } from './model-lock.js'
 import { checkLockRowOptions, type LockRowOptions, type WithLockOptions } from './options.js'
-import { addTransactionLock, enterFlowLock, ownedLock } from './owned-locks.js'
+import { addTransactionLock, ownedLock } from './owned-locks.js'
 import { withRowLocks } from './row-locks.js'
 
 /**
@@ -85,16 +85,19 @@ export const lockableRepository: LockableRepository = {
   },
 
   lock(this: Repository<ObjectLiteral>, where: unknown, options?: LockRowOptions): Promise<LockHandle> {
-    // Everything up to `enterFlowLock` runs synchronously: that call must happen in the caller's
-    // synchronous stretch to mark the caller's flow (see `enterFlowLock`).
+    // Everything up to `enterRecordLock` runs synchronously: it must run in the caller's
+    // synchronous stretch to mark the caller's flow as the holder (see core's `enterRecordLock`).
     let prepared: ReturnType<typeof prepareLock>
     try {
       prepared = prepareLock(this, where, options)
     } catch (error) {
       return Promise.reject(error)
     }
-    const entry = enterFlowLock(prepared.locks, prepared.name)
-    return takeLock(this.manager, prepared).then((handle) => (entry.handle = handle))
+    const bind = enterRecordLock(prepared.locks, prepared.name)
+    return takeLock(this.manager, prepared).then((handle) => {
+      bind(handle)
+      return handle
+    })
   },
 
   isLocked(this: Repository<ObjectLiteral>, where: unknown): Promise<boolean> {

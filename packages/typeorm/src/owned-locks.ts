@@ -1,36 +1,15 @@
 import { heldRecordLock, type Lock, type LockHandle, type LockManager } from '@cachelock/core'
-import { registry, type FlowLock } from './registry.js'
+import { registry } from './registry.js'
 
 /**
  * Which row locks count as "ours" for the guard and the fence: the record locks this async flow
- * holds through `withLock` (core's `heldRecordLock`), and handles from `lock()` that this flow took.
+ * holds, through `withLock` or through `lock()` handles (both tracked by core's record scope:
+ * `withRecordLocks` and `enterRecordLock`).
  */
 
 /** The lock on `name` this flow holds in `locks`, whether from `withLock` or from `lock()`. */
 export function ownedLock(locks: LockManager, name: string): Lock | undefined {
-  const held = heldRecordLock(locks, name)
-  if (held) return held.lock
-  return registry.flowLocks.getStore()?.find((entry) => entry.locks === locks && entry.name === name && entry.handle?.held)?.handle
-}
-
-/**
- * Mark the current async flow as the holder of the `lock()` about to be granted, and return the
- * entry to fill in with the handle.
- *
- * `lock()` returns a handle instead of running a callback, so there is no scope to run the rest of
- * the caller's work in. `enterWith` is what Node offers for that: called in the synchronous part of
- * `lock()`, it changes the context of the code that called `lock()` from that point on (the code
- * after `await repo.lock(...)`, and what it starts). It also reaches whatever else runs later in the
- * same synchronous stretch, e.g. the next branch of a `Promise.all` that started it: those count as
- * the holder too (documented). Entries count only while their handle is held.
- */
-export function enterFlowLock(locks: LockManager, name: string): FlowLock {
-  const entry: FlowLock = { locks, name, handle: undefined }
-  // Copy, never mutate: a context captured earlier (a sibling flow) must not gain this lock. Drop
-  // entries whose handle is gone, so a long-lived context does not accumulate them.
-  const live = (registry.flowLocks.getStore() ?? []).filter((e) => e.handle === undefined || e.handle.held)
-  registry.flowLocks.enterWith([...live, entry])
-  return entry
+  return heldRecordLock(locks, name)?.lock
 }
 
 /** Remember a `{ until: 'transaction' }` lock against the query runner whose transaction holds it. */

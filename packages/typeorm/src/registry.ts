@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks'
 import type { LockHandle, LockManager } from '@cachelock/core'
 
 /**
@@ -30,14 +29,6 @@ export interface Installation {
   readonly subscriber: object
 }
 
-/** A lock taken with `lock()`: the guard treats it as this flow's while its handle is held. */
-export interface FlowLock {
-  readonly locks: LockManager
-  readonly name: string
-  /** Set once granted; until then (and after a failed request) the entry counts for nothing. */
-  handle: LockHandle | undefined
-}
-
 /** A lock taken with `{ until: 'transaction' }`, released when its query runner's transaction ends. */
 export interface TransactionLock {
   readonly handle: LockHandle
@@ -48,19 +39,17 @@ interface Registry {
   readonly installations: WeakMap<object, Installation>
   /** Installed data sources, for `withModelLock` to find the one an instance belongs to. */
   readonly installed: Set<WeakRef<object>>
-  readonly flowLocks: AsyncLocalStorage<readonly FlowLock[]>
   /** Keyed by query runner. */
   readonly transactionLocks: WeakMap<object, TransactionLock[]>
 }
 
-const slot = Symbol.for('cachelock.typeorm.registry.v1')
+const slot = Symbol.for('cachelock.typeorm.registry.v2')
 type WithRegistry = typeof globalThis & { [slot]?: Registry }
 
 export const registry: Registry = ((globalThis as WithRegistry)[slot] ??= {
   models: new WeakMap(),
   installations: new WeakMap(),
   installed: new Set(),
-  flowLocks: new AsyncLocalStorage(),
   transactionLocks: new WeakMap(),
 })
 

@@ -69,20 +69,7 @@ export async function withRowLocks(call: RowLockCall): Promise<unknown> {
   const strictLockOrder = options.strictLockOrder ?? installation?.strictLockOrder ?? false
   const context: RowLockContext = { owner: contextOwner, dataSource, manager: undefined }
 
-  // Core releases the locks in a `finally`; releasing a lock that was lost rejects, and that
-  // rejection would replace the error that explains what happened (the LockLostError from the
-  // check before commit, fn's own error). Keep fn's side of the story.
-  let failed: { error: unknown } | undefined
-  try {
-    return await withRecordLocks(locks, names, { ...options.lockOptions, strictLockOrder }, context, (held) =>
-      body(held).catch((error: unknown) => {
-        failed = { error }
-        throw error
-      }),
-    )
-  } catch (error) {
-    throw failed ? failed.error : error
-  }
+  return withRecordLocks(locks, names, { ...options.lockOptions, strictLockOrder }, context, body)
 
   async function body(held: Lock[]): Promise<unknown> {
     const sorted = [...new Set(names)].sort()

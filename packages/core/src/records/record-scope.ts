@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
-import { LockOrderError } from '../errors.js'
+import { LockNotOwnedError, LockOrderError } from '../errors.js'
 import { publish } from '../events.js'
 import type { LockHandle } from '../lock-handle.js'
 import type { LockManager } from '../lock-manager.js'
@@ -20,23 +20,78 @@ export interface HeldRecordLock {
 }
 
 interface MutableHeld extends HeldRecordLock {
+  lock: Lock
   alive: boolean
+  /** Registered with `enterRecordLock`: counts only once bound, and while its handle holds the lock. */
+  handle?: LockHandle | undefined
+  /** `false` while an `enterRecordLock` entry waits for its handle. */
+  bound?: boolean
 }
 
 /** Per manager, the record locks this flow holds. */
 type FlowLocks = ReadonlyMap<LockManager, ReadonlyMap<string, MutableHeld>>
 
-const flow = new AsyncLocalStorage<FlowLocks>()
+// On globalThis under a registered symbol, like the default manager: every copy of this package
+// in the process (an adapter that resolved its own) must agree on what this flow holds.
+const slot = Symbol.for('cachelock.recordLockFlow')
+const flow = ((globalThis as Record<symbol, unknown>)[slot] ??= new AsyncLocalStorage<FlowLocks>()) as AsyncLocalStorage<FlowLocks>
 
 /** The live record lock `name` this async flow holds in `manager`, if any. */
 export function heldRecordLock(manager: LockManager, name: string): HeldRecordLock | undefined {
   const held = flow.getStore()?.get(manager)?.get(name)
-  return held?.alive ? held : undefined
+  return held && isAlive(held) ? held : undefined
 }
 
 /** The live record locks this async flow holds in `manager`. */
 export function heldRecordLocks(manager: LockManager): HeldRecordLock[] {
-  return [...(flow.getStore()?.get(manager)?.values() ?? [])].filter((held) => held.alive)
+  return [...(flow.getStore()?.get(manager)?.values() ?? [])].filter(isAlive)
+}
+
+/**
+ * Count a lock taken outside `withRecordLocks` (a `LockHandle` from `acquire()`) as held by the
+ * current async flow: `heldRecordLock` finds it (nested record locks reuse it) and
+ * `checkLockOrder` sees it, from the moment the returned function is called with the granted
+ * handle, for as long as that handle holds the lock.
+ *
+ * There is no callback scope to run the caller's remaining work in, so this uses
+ * `AsyncLocalStorage.enterWith`, which changes the context of the code running now and of what it
+ * awaits or starts later. It must therefore be called **synchronously in the caller's stretch,
+ * before the first `await`** (inside an async function, after an `await`, it would only mark that
+ * function's own continuation): call it, then acquire, then bind the handle.
+ *
+ * ```ts
+ * lock(name) {                                  // not async: runs in the caller's stretch
+ *   const bind = enterRecordLock(locks, name)
+ *   return locks.acquire(name).then((handle) => (bind(handle), handle))
+ * }
+ * ```
+ *
+ * `enterWith` also reaches whatever else runs later in the same synchronous stretch, e.g. the
+ * next branch of a `Promise.all` that started it: those count as holders too.
+ */
+export function enterRecordLock(manager: LockManager, name: string, context: unknown = undefined): (handle: LockHandle) => void {
+  const held: MutableHeld = { name, lock: undefined as unknown as Lock, context, alive: true, handle: undefined, bound: false }
+  // Copy, never mutate: a context captured earlier (a sibling flow) must not gain this lock.
+  // Drop entries that ended, so a long-lived context does not accumulate them.
+  const parent = flow.getStore()
+  const mine = new Map([...(parent?.get(manager) ?? [])].filter(([, entry]) => isAlive(entry) || entry.bound === false))
+  mine.set(name, held)
+  const scope = new Map(parent)
+  scope.set(manager, mine)
+  flow.enterWith(scope)
+  return (handle) => {
+    held.lock = handle
+    held.handle = handle
+    held.bound = true
+  }
+}
+
+// A `withRecordLocks` lock stays this flow's until its block ends, even if lost meanwhile: a
+// nested call then reuses it and fails at the adapter's commit check, rather than queueing behind
+// the new holder while this flow's transaction still holds the rows.
+function isAlive(held: MutableHeld): boolean {
+  if (held.bound === false) return false
+  return held.alive && (held.handle === undefined || held.handle.held)
 }
 
 export interface RecordLockOptions extends LockOptions {
@@ -93,12 +148,19 @@ export async function withRecordLocks<T>(
   for (const held of taken) mine.set(held.name, held)
   const scope = new Map(parent)
   scope.set(manager, mine)
+  let result: T
   try {
-    return await flow.run(scope, () => body(locks, reused.map(Boolean)))
-  } finally {
+    result = await flow.run(scope, () => body(locks, reused.map(Boolean)))
+  } catch (error) {
     for (const held of taken) held.alive = false
-    await releaseAll(handles)
+    // The body's failure is the outcome; a failed release is on the `released` channel, and the
+    // store's ttl frees the lock.
+    await releaseAll(handles).catch(() => undefined)
+    throw error
   }
+  for (const held of taken) held.alive = false
+  await releaseAll(handles)
+  return result
 }
 
 /**
@@ -117,13 +179,15 @@ export function checkLockOrder(manager: LockManager, names: readonly string[], s
   }
 }
 
-// Release in reverse order of taking; every release is attempted, and the first failure reported.
+// Release in reverse order of taking. Every release is attempted; a lock already lost is not a
+// failure here (there is nothing left to release, and the body has already seen the loss through
+// the lock's signal); the first store failure is reported.
 async function releaseAll(handles: LockHandle[]): Promise<void> {
   let failure: unknown
   for (const handle of [...handles].reverse()) {
     if (!handle.held) continue
     await handle.release().catch((error: unknown) => {
-      failure ??= error
+      if (!(error instanceof LockNotOwnedError)) failure ??= error
     })
   }
   if (failure !== undefined) throw failure

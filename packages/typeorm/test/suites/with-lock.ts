@@ -144,7 +144,11 @@ export function withLockSuite(env: Env) {
       const handle = await env.repos.products.lock({ sku }, { timeout: 2000 })
       expect(handle.name).toBe(recordLockName('product', { sku }))
       expect(await env.repos.products.isLocked({ sku })).toBe(true)
-      expect(await rejection(env.repos.products.withLock(sku, () => undefined, { timeout: 30 }))).toBeInstanceOf(LockNotAcquiredError)
+      // Another process is kept out...
+      const other = await env.process()
+      expect(await rejection(other.repos.products.withLock(sku, () => undefined, { timeout: 30 }))).toBeInstanceOf(LockNotAcquiredError)
+      // ...while this flow, which holds the handle, may nest withLock on the same row.
+      expect(await env.repos.products.withLock(sku, (row) => row.sku)).toBe(sku)
       const product = await env.repos.products.findOneByOrFail({ sku })
       product.stock = 3
       await env.repos.products.save(product) // the guard knows this flow holds the lock

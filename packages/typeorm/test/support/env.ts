@@ -48,11 +48,6 @@ export interface Env extends Process {
 export const PG_URL = process.env.CACHELOCK_TEST_PG_URL ?? 'postgresql://postgres@127.0.0.1:5439/cachelock_test'
 export const REDIS_URL = process.env.CACHELOCK_TEST_REDIS_URL ?? 'redis://127.0.0.1:6391'
 
-/** Whether core exports the Redis store yet (it is being built alongside). */
-export function redisStoreAvailable(): boolean {
-  return typeof (core as Record<string, unknown>).redisStoreFromUrl === 'function'
-}
-
 export function reposOf(dataSource: DataSource, entities: Entities) {
   return {
     products: dataSource.getRepository(entities.Product).extend(lockableRepository),
