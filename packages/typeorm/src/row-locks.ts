@@ -1,5 +1,12 @@
-import { InvalidLockArgumentError, heldRecordLocks, withRecordLocks, type Lock, type LockManager } from '@cachelock/core'
-import type { DataSource, EntityManager, EntityTarget, ObjectLiteral } from 'typeorm'
+import {
+  InvalidLockArgumentError,
+  heldRecordLocks,
+  withRecordLocks,
+  type HeldRecordLock,
+  type Lock,
+  type LockManager,
+} from '@cachelock/core'
+import type { DataSource, EntityManager, EntityTarget, ObjectLiteral, QueryRunner } from 'typeorm'
 import { claimFence } from './fence.js'
 import { fencedManager, type FenceClaim } from './fenced-manager.js'
 import { installationOf, locksOf } from './install.js'
@@ -69,7 +76,20 @@ export async function withRowLocks(call: RowLockCall): Promise<unknown> {
   const strictLockOrder = options.strictLockOrder ?? installation?.strictLockOrder ?? false
   const context: RowLockContext = { owner: contextOwner, dataSource, manager: undefined }
 
-  return withRecordLocks(locks, names, { ...options.lockOptions, strictLockOrder }, context, body)
+  // Inside another withLock's open transaction, this call's writes join that transaction and
+  // become visible only when it commits: the new locks join its block and are held until then.
+  const runner = call.manager.queryRunner
+  const outer = outerLock(locks, dataSource, runner)
+  if (runner?.isTransactionActive && !outer) {
+    // A transaction the caller started commits after this call returns: locks released here would
+    // let another holder read the rows' old values and overwrite these writes.
+    throw new InvalidLockArgumentError(
+      'repository',
+      "withLock cannot run on a repository bound to a transaction you started (it would release its locks before your commit); use repository.lock(where, { until: 'transaction' }) there",
+      'LOCK_NOT_SUPPORTED',
+    )
+  }
+  return withRecordLocks(locks, names, { ...options.lockOptions, strictLockOrder, ...(outer ? { join: outer } : {}) }, context, body)
 
   async function body(held: Lock[]): Promise<unknown> {
     const sorted = [...new Set(names)].sort()
@@ -99,18 +119,26 @@ export async function withRowLocks(call: RowLockCall): Promise<unknown> {
 }
 
 /**
+ * The innermost record lock of this flow whose `withLock` transaction on `dataSource` is still
+ * open (and, when the caller's manager is bound to a query runner, runs on that one).
+ */
+function outerLock(locks: LockManager, dataSource: DataSource, bound: QueryRunner | undefined): HeldRecordLock | undefined {
+  return heldRecordLocks(locks)
+    .filter((held) => {
+      const context = held.context as Partial<RowLockContext> | null
+      const runner = context?.owner === contextOwner && context.dataSource === dataSource ? context.manager?.queryRunner : undefined
+      return runner !== undefined && !runner.isReleased && runner.isTransactionActive && (bound === undefined || bound === runner)
+    })
+    .at(-1)
+}
+
+/**
  * The manager to run in: the caller's if it is bound to a query runner (`m.withRepository(repo)`),
  * else the transaction of the innermost `withLock` of this flow on the same data source, if one is
  * still open, else the caller's (a fresh transaction then).
  */
 function outerManager(manager: EntityManager, locks: LockManager, dataSource: DataSource): EntityManager {
   if (manager.queryRunner) return manager
-  const contexts = heldRecordLocks(locks)
-    .map((held) => held.context as Partial<RowLockContext> | null)
-    .filter((context): context is RowLockContext => context?.owner === contextOwner && context.dataSource === dataSource)
-  for (const context of contexts.reverse()) {
-    const runner = context.manager?.queryRunner
-    if (runner && !runner.isReleased && runner.isTransactionActive) return context.manager!
-  }
-  return manager
+  const context = outerLock(locks, dataSource, undefined)?.context as RowLockContext | undefined
+  return context?.manager ?? manager
 }

@@ -146,3 +146,79 @@ describe('withRecordLocks outcomes', () => {
     ).rejects.toBe(failure)
   })
 })
+
+describe('withRecordLocks with join', () => {
+  const outerOf = (locks: ReturnType<typeof createLockManager>, name: string) => heldRecordLock(locks, name)!
+
+  it('keeps a joined lock until the enclosing block ends, visible to the enclosing flow', async () => {
+    const locks = createLockManager()
+    await withRecordLocks(locks, ['a'], {}, 'tx', async () => {
+      await withRecordLocks(locks, ['b'], { join: outerOf(locks, 'a') }, 'tx', async (_, reentered) => expect(reentered).toEqual([false]))
+      expect(await locks.isLocked('b')).toBe(true) // still held: the enclosing transaction has not committed
+      expect(heldRecordLock(locks, 'b')?.context).toBe('tx')
+    })
+    expect(await locks.isLocked('b')).toBe(false)
+    expect(await locks.isLocked('a')).toBe(false)
+  })
+
+  it('without join, a nested lock is released when the nested call returns', async () => {
+    const locks = createLockManager()
+    await withRecordLocks(locks, ['a'], {}, null, async () => {
+      await withRecordLocks(locks, ['b'], {}, null, async () => undefined)
+      expect(await locks.isLocked('b')).toBe(false)
+    })
+  })
+
+  it('concurrent joiners of one name share one acquisition instead of waiting for themselves', async () => {
+    const locks = createLockManager()
+    const seen = await withRecordLocks(locks, ['a'], {}, null, () =>
+      Promise.all(
+        [1, 2, 3].map(() => withRecordLocks(locks, ['x'], { join: outerOf(locks, 'a') }, null, async ([lock]) => lock!.fencingToken)),
+      ),
+    )
+    expect(new Set(seen).size).toBe(1)
+    expect(await locks.isLocked('x')).toBe(false)
+  })
+
+  it('another flow waits for a joined lock until the enclosing block ends', async () => {
+    const locks = createLockManager()
+    const order: string[] = []
+    let joinedDone!: () => void
+    const joinedReady = new Promise<void>((resolve) => (joinedDone = resolve))
+    const outer = withRecordLocks(locks, ['a'], {}, null, async () => {
+      await withRecordLocks(locks, ['b'], { join: outerOf(locks, 'a') }, null, async () => undefined)
+      joinedDone()
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      order.push('outer commits')
+    })
+    await joinedReady
+    await locks.withLock('b', () => void order.push('other flow got b'))
+    await outer
+    expect(order).toEqual(['outer commits', 'other flow got b'])
+  })
+
+  it('a failed joined acquisition leaves nothing behind, and joining an ended block is refused', async () => {
+    const locks = createLockManager()
+    const blocker = await locks.acquire('z')
+    let saved!: ReturnType<typeof outerOf>
+    await withRecordLocks(locks, ['a'], {}, null, async () => {
+      saved = outerOf(locks, 'a')
+      await expect(withRecordLocks(locks, ['y', 'z'], { join: saved, timeout: 20 }, null, async () => 1)).rejects.toThrow('not acquired')
+      expect(await locks.isLocked('y')).toBe(false)
+      expect(heldRecordLock(locks, 'y')).toBeUndefined()
+    })
+    await blocker.release()
+    await expect(withRecordLocks(locks, ['q'], { join: saved }, null, async () => 1)).rejects.toThrow('has ended')
+    await expect(withRecordLocks(locks, ['q'], { join: {} as never }, null, async () => 1)).rejects.toThrow('`options.join`')
+  })
+
+  it('checks lock order against the joined block too', async () => {
+    const locks = createLockManager()
+    await withRecordLocks(locks, ['m'], {}, null, async () => {
+      await withRecordLocks(locks, ['z'], { join: outerOf(locks, 'm') }, null, async () => undefined)
+      await expect(
+        withRecordLocks(locks, ['n'], { join: outerOf(locks, 'm'), strictLockOrder: true }, null, async () => 1),
+      ).rejects.toBeInstanceOf(LockOrderError)
+    })
+  })
+})

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { LockNotAcquiredError, channelNames, recordLockName } from '@cachelock/core'
+import { InvalidLockArgumentError, LockNotAcquiredError, channelNames, recordLockName } from '@cachelock/core'
 import { withModelLock } from '@cachelock/typeorm'
 import type { Env } from '../support/env.js'
 import { deferred, recordEvents, rejection, sleep, unique } from '../support/helpers.js'
@@ -123,6 +123,42 @@ export function withLockSuite(env: Env) {
       )
       expect(error.message).toBe('undo everything')
       expect([await stockOf(a), await stockOf(b)]).toEqual([10, 10])
+    })
+
+    it("holds a nested call's lock until the outer transaction commits, so nobody reads the row's old value", async () => {
+      const [a, b] = [await newProduct(), await newProduct(10)]
+      const other = await env.process()
+      let nestedReturned!: () => void
+      const returned = new Promise<void>((resolve) => (nestedReturned = resolve))
+      let otherRead: number | undefined
+      const outer = env.repos.products.withLock(a, async () => {
+        await env.repos.products.withLock(b, async (row, inner) => {
+          row.stock = 3
+          await inner.save(row)
+        })
+        nestedReturned()
+        await sleep(50) // the outer transaction is still open: b's new stock is not committed
+      })
+      await returned
+      // Another process wanting b must wait for the outer commit, then sees the committed value.
+      await other.repos.products.withLock(b, async (row) => {
+        otherRead = row.stock
+      })
+      await outer
+      expect(otherRead).toBe(3)
+    })
+
+    it('refuses to run in a transaction the caller started (it would release before that commit)', async () => {
+      const sku = await newProduct()
+      const error = await rejection(
+        env.dataSource.transaction((manager) => manager.withRepository(env.repos.products).withLock(sku, () => undefined)),
+      )
+      expect(error).toBeInstanceOf(InvalidLockArgumentError)
+      expect(error.code).toBe('LOCK_NOT_SUPPORTED')
+      expect(error.message).toContain("until: 'transaction'")
+      expect(await env.repos.products.isLocked(sku)).toBe(false)
+      // The manager withLock hands to fn is its own transaction: nested calls through it join.
+      await env.repos.products.withLock(sku, (_, manager) => manager.withRepository(env.repos.products).withLock(sku, () => undefined))
     })
 
     it('passes core options through (timeout, ifAvailable)', async () => {

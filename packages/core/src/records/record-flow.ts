@@ -1,0 +1,160 @@
+import { AsyncLocalStorage } from 'node:async_hooks'
+import { LockOrderError } from '../errors.js'
+import { publish } from '../events.js'
+import type { LockHandle } from '../lock-handle.js'
+import type { LockManager } from '../lock-manager.js'
+import type { Lock } from '../lock.js'
+
+/** A record lock held by the current async flow. */
+export interface HeldRecordLock {
+  readonly name: string
+  readonly lock: Lock
+  /** What the adapter attached when it took the lock (e.g. the transaction client), for nested calls. */
+  readonly context: unknown
+  /**
+   * False once the block that holds it has ended (or, for `enterRecordLock`, once its handle no
+   * longer holds it). Work started inside a block that outlives it (a timer, a detached promise)
+   * inherits the async context, and must not think it holds the lock.
+   */
+  readonly alive: boolean
+}
+
+/**
+ * The locks one `withRecordLocks` call owns, together with the locks nested calls joined to it
+ * (`join`): all are visible through `entries` and released when the block ends.
+ */
+export interface Block {
+  ended: boolean
+  /** Shared by reference: joined entries appear here for everyone who looks up the block. */
+  readonly entries: Map<string, Entry>
+  readonly handles: LockHandle[]
+}
+
+/** One name this flow holds or is acquiring. */
+export class Entry implements HeldRecordLock {
+  readonly name: string
+  readonly context: unknown
+  /** The block it belongs to (`withRecordLocks`), or none (`enterRecordLock`: it lives with its handle). */
+  readonly block: Block | undefined
+  /** Settles with the lock once granted: concurrent joiners of one name wait for one acquisition. */
+  readonly ready: Promise<Lock>
+  #lock: Lock | undefined
+  #settle!: (lock: Lock) => void
+  #fail!: (error: unknown) => void
+
+  constructor(name: string, context: unknown, block: Block | undefined) {
+    this.name = name
+    this.context = context
+    this.block = block
+    this.ready = new Promise<Lock>((resolve, reject) => {
+      this.#settle = resolve
+      this.#fail = reject
+    })
+    // Nobody may be waiting on it; a failed acquisition is reported to its own caller.
+    this.ready.catch(() => undefined)
+  }
+
+  get lock(): Lock {
+    if (!this.#lock) throw new Error(`Record lock ${JSON.stringify(this.name)} is not granted yet`)
+    return this.#lock
+  }
+
+  get granted(): boolean {
+    return this.#lock !== undefined
+  }
+
+  get alive(): boolean {
+    if (!this.#lock) return false
+    return this.block ? !this.block.ended : this.#lock.held
+  }
+
+  grant(lock: Lock): void {
+    this.#lock = lock
+    this.#settle(lock)
+  }
+
+  fail(error: unknown): void {
+    this.#fail(error)
+  }
+}
+
+/** Per manager, the record locks this flow holds. */
+export type FlowLocks = ReadonlyMap<LockManager, ReadonlyMap<string, Entry>>
+
+// On globalThis under a registered symbol, like the default manager: every copy of this package
+// in the process (an adapter that resolved its own) must agree on what this flow holds.
+const slot = Symbol.for('cachelock.recordLockFlow.v2')
+export const flow = ((globalThis as Record<symbol, unknown>)[slot] ??= new AsyncLocalStorage<FlowLocks>()) as AsyncLocalStorage<FlowLocks>
+
+/** The record locks of this flow in `manager`, live or not. */
+export function flowEntries(manager: LockManager): ReadonlyMap<string, Entry> | undefined {
+  return flow.getStore()?.get(manager)
+}
+
+/** A copy of the current flow store with `manager`'s entries replaced. */
+export function withEntries(manager: LockManager, entries: ReadonlyMap<string, Entry>): FlowLocks {
+  const scope = new Map(flow.getStore())
+  scope.set(manager, entries)
+  return scope
+}
+
+/** The live record lock `name` this async flow holds in `manager`, if any. */
+export function heldRecordLock(manager: LockManager, name: string): HeldRecordLock | undefined {
+  const entry = flowEntries(manager)?.get(name)
+  return entry?.alive ? entry : undefined
+}
+
+/** The live record locks this async flow holds in `manager`. */
+export function heldRecordLocks(manager: LockManager): HeldRecordLock[] {
+  return [...(flowEntries(manager)?.values() ?? [])].filter((entry) => entry.alive)
+}
+
+/**
+ * Count a lock taken outside `withRecordLocks` (a `LockHandle` from `acquire()`) as held by the
+ * current async flow: `heldRecordLock` finds it (nested record locks reuse it) and
+ * `checkLockOrder` sees it, from the moment the returned function is called with the granted
+ * handle, for as long as that handle holds the lock.
+ *
+ * There is no callback scope to run the caller's remaining work in, so this uses
+ * `AsyncLocalStorage.enterWith`, which changes the context of the code running now and of what it
+ * awaits or starts later. It must therefore be called **synchronously in the caller's stretch,
+ * before the first `await`** (inside an async function, after an `await`, it would only mark that
+ * function's own continuation): call it, then acquire, then bind the handle.
+ *
+ * ```ts
+ * lock(name) {                                  // not async: runs in the caller's stretch
+ *   const bind = enterRecordLock(locks, name)
+ *   return locks.acquire(name).then((handle) => (bind(handle), handle))
+ * }
+ * ```
+ *
+ * `enterWith` also reaches whatever else runs later in the same synchronous stretch, e.g. the
+ * next branch of a `Promise.all` that started it: those count as holders too.
+ */
+export function enterRecordLock(manager: LockManager, name: string, context: unknown = undefined): (handle: LockHandle) => void {
+  const entry = new Entry(name, context, undefined)
+  // Copy, never mutate: a context captured earlier (a sibling flow) must not gain this lock.
+  // Drop entries whose handle let go, so a long-lived context does not accumulate them.
+  const kept = [...(flowEntries(manager) ?? [])].filter(([, held]) => held.block !== undefined || held.alive || !held.granted)
+  const entries = new Map(kept)
+  entries.set(name, entry)
+  flow.enterWith(withEntries(manager, entries))
+  return (handle) => entry.grant(handle)
+}
+
+/**
+ * Publish (and with `strict`, throw) when this flow holds a record lock that sorts after one of
+ * `names` it is about to take: another flow taking the same two in sorted order can deadlock
+ * with this one. `also` adds names held elsewhere (a joined block's).
+ */
+export function checkLockOrder(manager: LockManager, names: readonly string[], strict: boolean, also: Iterable<HeldRecordLock> = []): void {
+  if (names.length === 0) return
+  const first = [...names].sort()[0]!
+  for (const held of [...heldRecordLocks(manager), ...also]) {
+    if (held.alive && held.name > first) {
+      publish('lockOrder', () => ({ name: first, heldName: held.name, thrown: strict }))
+      if (strict) throw new LockOrderError(first, held.name)
+      return
+    }
+  }
+}
