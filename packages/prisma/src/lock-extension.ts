@@ -1,0 +1,47 @@
+import { Prisma } from '@prisma/client/extension'
+import { ExtensionState, type PrismaClientLike } from './extension-state.js'
+import { fenceWrites } from './fenced-writes.js'
+import { resolveExtensionOptions, type LockExtensionOptions } from './options.js'
+import { isRecordLocked, lockRecord } from './record-lock.js'
+import type { LockExtension } from './types.js'
+import { withLock } from './with-lock.js'
+
+/**
+ * The Prisma Client extension: per-record locks on every model.
+ *
+ * ```ts
+ * const db = prisma.$extends(lockExtension({ locks, models: { Product: { by: 'sku' } } }))
+ * await db.order.withLock(42, async (order, { tx }) => tx.order.update({ where: { id: order.id }, data: { ... } }))
+ * ```
+ *
+ * Apply it last (after your other extensions) and create it inside `$extends(...)`: `fn`'s `tx`
+ * then carries the other extensions and is typed as your client.
+ */
+export function lockExtension<C = unknown, const O extends LockExtensionOptions = LockExtensionOptions>(options?: O): LockExtension<C, O> {
+  const resolved = resolveExtensionOptions(options)
+  const extension = Prisma.defineExtension((client) => {
+    const base = client as unknown as PrismaClientLike
+    const state = new ExtensionState(resolved, base)
+    const query = Object.fromEntries(state.fencedModels.map((model) => [model.property, { $allOperations: fenceWrites(state, model) }]))
+    state.client = base.$extends({
+      name: '@cachelock/prisma',
+      model: {
+        $allModels: {
+          // async, so that even a failure to identify the model rejects instead of throwing.
+          async withLock(this: unknown, where: unknown, fn: unknown, options?: unknown) {
+            return withLock(state.call(this), where, fn, options)
+          },
+          async lock(this: unknown, where: unknown, options?: unknown) {
+            return lockRecord(state.call(this), where, options)
+          },
+          async isLocked(this: unknown, where: unknown) {
+            return isRecordLocked(state.call(this), where)
+          },
+        },
+      },
+      query,
+    })
+    return state.client as never
+  })
+  return extension as unknown as LockExtension<C, O>
+}

@@ -1,0 +1,28 @@
+import { LockNotAcquiredError, heldRecordLock, type AcquireOptions, type LockHandle } from '@cachelock/core'
+import type { ModelCall } from './extension-state.js'
+import { joinableScope } from './lock-scope.js'
+import { resolveTarget } from './record-target.js'
+
+/**
+ * `db.model.lock(where, options)`: the record's lock as a `LockHandle` (the same name `withLock`
+ * uses), for work that is not callback-shaped. Nothing is read or checked in the database.
+ */
+export async function lockRecord(call: ModelCall, where: unknown, options: unknown): Promise<LockHandle> {
+  const { name } = resolveTarget(call.model, where, 'where')
+  const manager = call.state.options.manager()
+  // A handle is a plain lock, not reentrant: asked for inside withLock on the same record it would
+  // wait for its own holder until the ttl; say so instead.
+  if (heldRecordLock(manager, name) || joinableScope(call.state)?.locks.has(name)) {
+    throw new LockNotAcquiredError(
+      name,
+      `Lock ${JSON.stringify(name)} is held by this flow (inside withLock): lock() is not reentrant and would wait for itself; use the lock withLock passes to fn`,
+    )
+  }
+  return manager.acquire(name, options as AcquireOptions | undefined)
+}
+
+/** `db.model.isLocked(where)`: whether anyone holds the record's lock right now (a snapshot). */
+export async function isRecordLocked(call: ModelCall, where: unknown): Promise<boolean> {
+  const { name } = resolveTarget(call.model, where, 'where')
+  return call.state.options.manager().isLocked(name)
+}

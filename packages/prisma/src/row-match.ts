@@ -1,0 +1,59 @@
+import { encodeRecordValue } from '@cachelock/core'
+import type { LockedRow } from './lock-scope.js'
+import type { ModelInfo } from './model-info.js'
+import { isPlainObject } from './record-target.js'
+
+/**
+ * The `field = value` conditions a where (or a create's data) pins down: plain values and
+ * `{ equals }` on scalar fields, compound uniques (`{ a_b: { a, b } }`) flattened, `AND` followed.
+ * Filters (`{ gt: 1 }`), `OR` and `NOT` pin nothing.
+ */
+export function pinnedValues(model: ModelInfo, where: unknown, into = new Map<string, unknown>()): Map<string, unknown> {
+  if (!isPlainObject(where)) return into
+  for (const [key, value] of Object.entries(where)) {
+    if (key === 'AND') {
+      for (const part of Array.isArray(value) ? value : [value]) pinnedValues(model, part, into)
+    } else if (model.fields.has(key)) {
+      if (!isPlainObject(value)) into.set(key, value)
+      else if ('equals' in value) into.set(key, value.equals)
+    } else if (isPlainObject(value) && Object.keys(value).every((field) => model.fields.has(field) && !isPlainObject(value[field]))) {
+      for (const [field, part] of Object.entries(value)) into.set(field, part)
+    }
+  }
+  return into
+}
+
+/**
+ * Whether a write with these pinned values targets the locked row. It does when it names the row by
+ * a key known to be unique: the values the lock was taken by, the model's `by` field, or `id`.
+ * A unique write (`update`, `delete`, `upsert`) also does when every value it pins agrees with the
+ * row as read: Prisma requires its where to contain a unique field, so that field is among them.
+ */
+export function targetsRow(model: ModelInfo, row: LockedRow, pinned: ReadonlyMap<string, unknown>, unique: boolean): boolean {
+  if (pinned.size === 0) return false
+  const pins = (key: Readonly<Record<string, unknown>>) =>
+    Object.entries(key).every(([field, value]) => pinned.has(field) && same(pinned.get(field), value))
+  if (rowKeys(model, row).some(pins)) return true
+  const record = row.record
+  return unique && record !== null && [...pinned].every(([field, value]) => field in record && same(record[field], value))
+}
+
+function rowKeys(model: ModelInfo, row: LockedRow): Readonly<Record<string, unknown>>[] {
+  const keys = [row.values]
+  if (row.record) {
+    for (const field of new Set([model.by?.name, model.fields.has('id') ? 'id' : undefined])) {
+      if (field !== undefined && row.record[field] !== undefined && row.record[field] !== null) keys.push({ [field]: row.record[field] })
+    }
+  }
+  return keys
+}
+
+// Equal as lock-name values are (42 and 42n, two Dates of one instant); null only equals null.
+function same(a: unknown, b: unknown): boolean {
+  if (a === null || a === undefined || b === null || b === undefined) return a === b
+  try {
+    return encodeRecordValue(a) === encodeRecordValue(b)
+  } catch {
+    return false
+  }
+}

@@ -1,0 +1,87 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3'
+import { PrismaPg } from '@prisma/adapter-pg'
+import pg from 'pg'
+import { PrismaClient } from '../generated/sqlite/client/client.js'
+import { PrismaClient as PostgresClient } from '../generated/postgresql/client/client.js'
+
+/**
+ * The test databases: SQLite in a temporary file, PostgreSQL in a schema of its own on the test
+ * server (`scripts/services.sh start postgres`), so test files running in parallel never meet.
+ * Tables come from the shipped SQL files in test/prisma/.
+ */
+export type DatabaseKind = 'sqlite' | 'postgresql'
+export const databaseKinds: DatabaseKind[] = ['sqlite', 'postgresql']
+
+export const PG_URL = process.env['CACHELOCK_TEST_PG_URL'] ?? 'postgresql://postgres@127.0.0.1:5439/cachelock_test'
+
+/** Both generated clients have the same API; the tests use the SQLite client's type for both. */
+export type TestClient = PrismaClient
+
+export interface TestDatabase {
+  readonly kind: DatabaseKind
+  readonly prisma: TestClient
+  /** Empty every table and restart the ids. */
+  reset(): Promise<void>
+  close(): Promise<void>
+}
+
+const tables = ['OrderItem', 'Order', 'Product', 'User', 'Account']
+
+export async function openDatabase(kind: DatabaseKind, label: string): Promise<TestDatabase> {
+  return kind === 'sqlite' ? openSqlite(label) : openPostgres(label)
+}
+
+function migration(kind: DatabaseKind): string {
+  return readFileSync(new URL(`../prisma/${kind}.sql`, import.meta.url), 'utf8')
+}
+
+async function openSqlite(label: string): Promise<TestDatabase> {
+  const dir = mkdtempSync(join(tmpdir(), `cachelock-prisma-${label}-`))
+  const url = join(dir, 'test.db')
+  const setup = await new PrismaBetterSqlite3({ url }).connect()
+  await setup.executeScript(migration('sqlite'))
+  await setup.dispose()
+  const prisma = new PrismaClient({ adapter: new PrismaBetterSqlite3({ url }) })
+  return {
+    kind: 'sqlite',
+    prisma,
+    async reset() {
+      await prisma.$executeRawUnsafe('PRAGMA foreign_keys = OFF')
+      for (const table of tables) await prisma.$executeRawUnsafe(`DELETE FROM "${table}"`)
+      await prisma.$executeRawUnsafe('DELETE FROM sqlite_sequence')
+      await prisma.$executeRawUnsafe('PRAGMA foreign_keys = ON')
+    },
+    async close() {
+      await prisma.$disconnect()
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+async function openPostgres(label: string): Promise<TestDatabase> {
+  const schema = `cachelock_${label.replace(/\W/g, '_')}_${process.pid}`
+  const admin = new pg.Client({ connectionString: PG_URL })
+  await admin.connect()
+  await admin.query(
+    `DROP SCHEMA IF EXISTS "${schema}" CASCADE; CREATE SCHEMA "${schema}"; SET search_path TO "${schema}";\n${migration('postgresql')}`,
+  )
+  await admin.end()
+  const prisma = new PostgresClient({ adapter: new PrismaPg({ connectionString: PG_URL }, { schema }) }) as unknown as TestClient
+  return {
+    kind: 'postgresql',
+    prisma,
+    async reset() {
+      await prisma.$executeRawUnsafe(`TRUNCATE ${tables.map((table) => `"${schema}"."${table}"`).join(', ')} RESTART IDENTITY CASCADE`)
+    },
+    async close() {
+      await prisma.$disconnect()
+      const drop = new pg.Client({ connectionString: PG_URL })
+      await drop.connect()
+      await drop.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)
+      await drop.end()
+    },
+  }
+}

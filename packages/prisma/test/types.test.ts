@@ -1,0 +1,105 @@
+import { expectTypeOf, test } from 'vitest'
+import type { Lock, LockHandle } from '@cachelock/core'
+import { lockExtension } from '@cachelock/prisma'
+import type { Order, OrderItem, PrismaClient, Product } from './generated/sqlite/client/client.js'
+
+// Compile-time checks, run by `tsc` (`pnpm --filter @cachelock/prisma typecheck`): the functions
+// below are never called. A `@ts-expect-error` whose line compiles fails the typecheck.
+declare const prisma: PrismaClient
+
+export async function recordAndResultTypes() {
+  const db = prisma.$extends(lockExtension({ models: { Product: { by: 'sku' }, Account: { by: 'code' } } }))
+
+  const total = await db.order.withLock(42, async (order, { tx, lock }) => {
+    expectTypeOf(order).toEqualTypeOf<Order>()
+    expectTypeOf(lock).toEqualTypeOf<Lock>()
+    const updated = await tx.order.update({ where: { id: order.id }, data: { total: order.total + 1 } })
+    expectTypeOf(updated).toEqualTypeOf<Order>()
+    // @ts-expect-error: tx is the typed client, and Order.id is a number
+    await tx.order.update({ where: { id: 'x' }, data: {} })
+    // A nested withLock, on tx, joins the transaction; configured fields stay typed.
+    const stock = await tx.product.withLock('A-1', async (product, inner) => {
+      expectTypeOf(inner.tx.order.findFirst).toBeFunction()
+      return product.stock
+    })
+    expectTypeOf(stock).toEqualTypeOf<number>()
+    return updated.total
+  })
+  expectTypeOf(total).toEqualTypeOf<number>()
+
+  // A synchronous fn's result, and a promise's, come out the same.
+  expectTypeOf(await db.order.withLock(1, (order) => order.status)).toEqualTypeOf<string>()
+
+  // The configured field, or any unique where.
+  await db.product.withLock('A-1', async (product) => expectTypeOf(product).toEqualTypeOf<Product>())
+  await db.product.withLock({ sku: 'A-1' }, async () => undefined)
+  await db.product.withLock({ id: 7 }, async () => undefined)
+  await db.account.withLock('ACC-1', async (account) => expectTypeOf(account.balance).toEqualTypeOf<number>())
+  await db.orderItem.withLock({ orderId_line: { orderId: 1, line: 2 } }, async (item) => expectTypeOf(item).toEqualTypeOf<OrderItem>())
+}
+
+export async function severalAndMissing() {
+  const db = prisma.$extends(lockExtension())
+
+  await db.order.withLock([3, 1, 2], async (orders, { locks }) => {
+    expectTypeOf(orders).toEqualTypeOf<Order[]>()
+    expectTypeOf(locks).toEqualTypeOf<Lock[]>()
+  })
+  await db.user.withLock(
+    { email: 'a@example.com' },
+    async (user) => expectTypeOf(user).toEqualTypeOf<import('./generated/sqlite/client/client.js').User | null>(),
+    {
+      missing: 'allow',
+    },
+  )
+  await db.order.withLock([1, 2], async (orders) => expectTypeOf(orders).toEqualTypeOf<(Order | null)[]>(), { missing: 'allow' })
+
+  expectTypeOf(db.order.lock(42, { timeout: 2000 })).toEqualTypeOf<Promise<LockHandle>>()
+  expectTypeOf(db.order.isLocked({ id: 42 })).toEqualTypeOf<Promise<boolean>>()
+}
+
+export async function refusedAtCompileTime() {
+  const db = prisma.$extends(lockExtension({ models: { Product: { by: 'sku' } } }))
+  // @ts-expect-error: Order.id is an Int
+  await db.order.withLock('42', async () => undefined)
+  // @ts-expect-error: Product is locked by its sku, a string
+  await db.product.withLock(42, async () => undefined)
+  // @ts-expect-error: no such field
+  await db.product.withLock({ nope: 'A-1' }, async () => undefined)
+  // @ts-expect-error: OrderItem has no `id`: name it by its compound key
+  await db.orderItem.withLock(1, async () => undefined)
+  // @ts-expect-error: fn must be a function
+  await db.order.withLock(1, 'not a function')
+  // @ts-expect-error: a typo in an option
+  await db.order.withLock(1, async () => undefined, { timout: 1000 })
+  // @ts-expect-error: without missing: 'allow' the record is never null, so fn may not expect it
+  await db.order.withLock(1, async (order: Order | null) => order, { missing: 'reject', transaction: 5 })
+  await db.order.withLock(1, async () => undefined, {
+    timeout: 1000,
+    ttl: 5000,
+    transaction: { timeout: 120_000, isolationLevel: 'Serializable' },
+  })
+}
+
+export function extensionMadeApart() {
+  // Created apart from $extends, the extension cannot know the client: tx is `any` unless given.
+  const typed = lockExtension<PrismaClient>()
+  const db = prisma.$extends(typed)
+  return db.order.withLock(1, async (order, { tx }) => {
+    expectTypeOf(order).toEqualTypeOf<Order>()
+    expectTypeOf(await tx.order.findMany()).toEqualTypeOf<Order[]>()
+  })
+}
+
+export function extensionMadeApartUntyped() {
+  const untyped = lockExtension()
+  const db = prisma.$extends(untyped)
+  return db.order.withLock(1, async (order, { tx }) => {
+    expectTypeOf(order).toEqualTypeOf<Order>()
+    expectTypeOf(tx).toBeAny()
+  })
+}
+
+test('the type checks compile (they run under tsc)', () => {
+  expectTypeOf(recordAndResultTypes).toBeFunction()
+})
