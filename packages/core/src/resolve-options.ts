@@ -31,7 +31,9 @@ export const DEFAULT_TTL = 30_000
 export const DEFAULT_SLEEP = 100
 export const DEFAULT_PREFIX = 'lock:'
 
-const requestOptionNames = new Set(['mode', 'ifAvailable', 'steal', 'signal', 'timeout', 'ttl', 'autoExtend'])
+/** The keys of `LockOptions`: what adapters pass through to core (anything else is refused). */
+export const lockOptionNames: ReadonlySet<string> = new Set(['mode', 'ifAvailable', 'steal', 'signal', 'timeout', 'ttl', 'autoExtend'])
+const requestOptionNames = lockOptionNames
 const acquireOptionNames = new Set([...requestOptionNames, 'releaseOnFinalize'])
 export const managerOptionNames = new Set(['store', 'prefix', 'sleep', 'ttl', 'autoExtend', 'timeout', 'releaseOnFinalize'])
 const storeMethods = ['acquire', 'release', 'extend', 'steal', 'forceRelease', 'holders'] as const
