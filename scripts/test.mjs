@@ -4,8 +4,9 @@
 import { execFileSync, spawnSync } from 'node:child_process'
 import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
+import { fileURLToPath, URL } from 'node:url'
 
-const root = new URL('..', import.meta.url).pathname
+const root = fileURLToPath(new URL('..', import.meta.url))
 const filters = process.argv.slice(2)
 
 function step(title, command, args, options = {}) {
@@ -29,18 +30,41 @@ if (!step('Preparing packages for tests (generated clients, schemas)', 'pnpm', [
   process.exit(1)
 }
 
-// Multi-process and fault-injection suites measure timing under load: they run alone, after the rest.
+// Multi-process and fault-injection suites measure timing under load, and stop and restart
+// servers: they run alone, one file at a time, after the rest. (vitest ORs positional filters, so
+// the reliability phase gets only the filters that point into it.)
+const reliability = 'test/reliability/'
+const inReliability = filters.filter((filter) => filter.replace(/^\.\//, '').startsWith(reliability))
 const phases = [
-  { title: 'Unit, contract and integration suites', args: ['--exclude', 'test/reliability/**'] },
-  { title: 'Reliability suites (one file at a time)', args: ['--dir', 'test/reliability', '--no-file-parallelism'] },
+  { title: 'Unit, contract and integration suites', args: ['--exclude', `${reliability}**`, ...filters] },
+  {
+    title: 'Reliability suites (one file at a time)',
+    args: ['--no-file-parallelism', ...(inReliability.length ? inReliability : filters.length ? [] : [reliability])],
+    skip: filters.length > 0 && inReliability.length === 0,
+  },
 ]
 
 let passed = 0
 let failed = 0
 for (const [index, phase] of phases.entries()) {
+  if (phase.skip) continue
   const report = join(root, `.vitest-report-${index}.json`)
   rmSync(report, { force: true })
-  const ok = step(phase.title, 'pnpm', ['exec', 'vitest', 'run', ...phase.args, '--passWithNoTests', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...filters], { env })
+  const ok = step(
+    phase.title,
+    'pnpm',
+    [
+      'exec',
+      'vitest',
+      'run',
+      ...phase.args,
+      ...(filters.length ? ['--passWithNoTests'] : []),
+      '--reporter=default',
+      '--reporter=json',
+      `--outputFile.json=${report}`,
+    ],
+    { env },
+  )
   if (!existsSync(report)) {
     // The runner died before reporting: count the phase as one failure so CI sees it.
     failed += 1
