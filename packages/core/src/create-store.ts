@@ -14,6 +14,7 @@ const factories = new Map<string, StoreFactory>([
   ['rediss:', (url) => redisStoreFromUrl(url)],
   // `new URL()` refuses a comma-separated host list, so cluster URLs reach their factory as text.
   ['redis+cluster:', (url) => redisStoreFromUrl(url)],
+  ['rediss+cluster:', (url) => redisStoreFromUrl(url)],
   ['memcached:', (url) => memcachedStoreFromUrl(url)],
 ])
 
@@ -27,7 +28,7 @@ const schemes = () => [...factories.keys()].map((scheme) => `${scheme}//`).join(
  * | `memory://` | `MemoryStore` (this process only) |
  * | `open://` | `OpenStore` (never locks; tests) |
  * | `redis://[user:pass@]host:port[/db]`, `rediss://…` | `RedisStore` on a new ioredis client (ioredis must be installed) |
- * | `redis+cluster://h1:p1,h2:p2` | `RedisStore` on a new ioredis `Cluster` |
+ * | `redis+cluster://h1:p1,h2:p2`, `rediss+cluster://…` | `RedisStore` on a new ioredis `Cluster` |
  * | `memcached://h1:11211,h2:11211` | `MemcachedStore` on a new memjs client (memjs must be installed) |
  *
  * A store made here owns its connection: `store.close()` (or `locks.close()`) closes it.

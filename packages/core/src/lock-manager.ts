@@ -8,7 +8,7 @@ import type { AcquireOptions, LockManagerOptions, LockOptions } from './options.
 import { resolveManagerOptions, resolveRequestOptions, type ManagerDefaults, type ResolvedRequest } from './resolve-options.js'
 import type { LockMode, LockStore } from './store.js'
 import { clientIdOf, newClientId, newOwnerToken } from './tokens.js'
-import { checkFunction, checkName } from './validate.js'
+import { checkFunction, checkName, invalid } from './validate.js'
 
 /** One entry of `query()`. */
 export interface LockInfo {
@@ -182,8 +182,13 @@ export class LockManager {
     unavailable: Unavailable,
   ): Promise<LockHandle | null> {
     checkName(name)
-    const resolved = resolveRequestOptions(options, 'options', this.#defaults, true)
-    if (ifAvailable) resolved.ifAvailable = true
+    // tryAcquire is acquire with ifAvailable: validated as such, so `steal` is refused with it.
+    const resolved = resolveRequestOptions(
+      ifAvailable ? { ...checkIsObject(options), ifAvailable: true } : options,
+      'options',
+      this.#defaults,
+      true,
+    )
     const lease = await this.#obtain(name, resolved, unavailable)
     if (!lease) return null
     const handle = new LockHandle(lease)
@@ -295,6 +300,12 @@ export class LockManager {
 /** Make a `LockManager`. Every option has a default: with none, locks live in this process's memory. */
 export function createLockManager(options?: LockManagerOptions): LockManager {
   return new LockManager(options)
+}
+
+function checkIsObject(options: unknown): object {
+  if (options === undefined) return {}
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw invalid('options', 'an options object', options)
+  return options
 }
 
 function notAcquired(name: string, timeout: number | undefined): LockNotAcquiredError {

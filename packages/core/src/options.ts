@@ -15,8 +15,9 @@ export interface LockOptions {
    */
   ifAvailable?: boolean
   /**
-   * Take the lock whoever holds it. The previous holder's `signal` aborts with `LockLostError`
-   * (`reason: 'stolen'`): at once in this process, at its next renewal elsewhere. Exclusive only.
+   * Take the lock whoever holds it. The previous holder's `signal` aborts with `LockLostError`:
+   * at once in this process (`reason: 'stolen'`), at its next renewal elsewhere (`reason:
+   * 'expired'`: the store only tells it the lock is no longer its own). Exclusive only.
    * @default false
    */
   steal?: boolean

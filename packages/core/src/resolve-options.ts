@@ -41,14 +41,9 @@ const storeMethods = ['acquire', 'release', 'extend', 'steal', 'forceRelease', '
 /** Validate a manager's options (throws `InvalidLockArgumentError`) and fill in the defaults. */
 export function resolveManagerOptions(options: LockManagerOptions | undefined, argument: string): ManagerDefaults {
   const given = checkOptions(options, argument, managerOptionNames) as LockManagerOptions
-  const store = given.store === undefined ? new MemoryStore() : typeof given.store === 'string' ? createStore(given.store) : given.store
-  if (typeof store !== 'object' || store === null || storeMethods.some((method) => typeof store[method] !== 'function')) {
-    throw invalid(`${argument}.store`, `a LockStore (an object with ${storeMethods.join(', ')})`, store)
-  }
   const prefix = given.prefix ?? DEFAULT_PREFIX
   if (typeof prefix !== 'string') throw invalid(`${argument}.prefix`, 'a string', prefix)
-  return {
-    store,
+  const resolved = {
     prefix,
     sleep: given.sleep === undefined ? DEFAULT_SLEEP : checkDuration(given.sleep, `${argument}.sleep`),
     ttl: given.ttl === undefined ? DEFAULT_TTL : checkDuration(given.ttl, `${argument}.ttl`),
@@ -57,6 +52,12 @@ export function resolveManagerOptions(options: LockManagerOptions | undefined, a
     releaseOnFinalize:
       given.releaseOnFinalize === undefined ? true : checkBoolean(given.releaseOnFinalize, `${argument}.releaseOnFinalize`),
   }
+  // The store last: a store URL opens a connection, which bad options elsewhere must not leave open.
+  const store = given.store === undefined ? new MemoryStore() : typeof given.store === 'string' ? createStore(given.store) : given.store
+  if (typeof store !== 'object' || store === null || storeMethods.some((method) => typeof store[method] !== 'function')) {
+    throw invalid(`${argument}.store`, `a LockStore (an object with ${storeMethods.join(', ')})`, store)
+  }
+  return { store, ...resolved }
 }
 
 /**

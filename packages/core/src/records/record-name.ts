@@ -32,6 +32,7 @@ export function recordLockName(model: string, where: Readonly<Record<string, unk
 
 /** A model's name as it appears in lock names: first letter lowercased (`OrderItem` → `orderItem`). */
 export function modelLockName(model: string): string {
+  if (typeof model !== 'string' || model === '') throw invalid('model', 'a non-empty model name', model)
   return model.charAt(0).toLowerCase() + model.slice(1)
 }
 

@@ -1,6 +1,8 @@
 import type * as Memjs from 'memjs'
 import { loadPeer } from '../peer.js'
-import { invalid } from '../../validate.js'
+import { MAX_TIMER_MS, checkDuration, checkOptions, invalid } from '../../validate.js'
+
+const fromUrlOptionNames = new Set(['timeoutMs', 'connectTimeoutMs', 'logger', 'maxAttempts'])
 import { MemcachedStore, type MemcachedStoreOptions } from './memcached-store.js'
 
 export interface MemcachedStoreFromUrlOptions extends Omit<MemcachedStoreOptions, 'closeClient'> {
@@ -42,7 +44,7 @@ const QUERY_OPTIONS = { timeout: 'timeoutMs', connectTimeout: 'connectTimeoutMs'
 const EXPECTED = 'a memcached URL: memcached://[user:password@]host[:port][,host[:port]...][?timeout=ms&connectTimeout=ms]'
 // WHATWG URL parsing refuses several hosts in one authority, so the URL is taken apart here.
 const URL_SHAPE = /^memcached:\/\/(?:([^@/?#]*)@)?([^/?#]*)\/?(?:\?([^#]*))?$/i
-const SERVER_SHAPE = /^(?:\[([0-9a-f:.]+)\]|([^:[\]]+))(?::(\d{1,5}))?$/i
+const SERVER_SHAPE = /^(?:\[([0-9a-f:.]+)\]|([^:[\]\s]+))(?::(\d{1,5}))?$/i
 
 /** Take a `memcached://` URL apart. Throws `InvalidLockArgumentError` naming `url` for anything else. */
 export function parseMemcachedUrl(url: string | URL): ParsedMemcachedUrl {
@@ -66,7 +68,8 @@ export function parseMemcachedUrl(url: string | URL): ParsedMemcachedUrl {
     const option = QUERY_OPTIONS[name as keyof typeof QUERY_OPTIONS]
     const ms = Number(value)
     if (!option) throw invalid('url', `${EXPECTED} (unknown parameter ${JSON.stringify(name)})`, url)
-    if (value === '' || !Number.isFinite(ms) || ms <= 0) throw invalid('url', `${EXPECTED} (${name} must be milliseconds > 0)`, url)
+    if (value === '' || !Number.isFinite(ms) || ms <= 0 || ms > MAX_TIMER_MS)
+      throw invalid('url', `${EXPECTED} (${name} must be milliseconds > 0)`, url)
     parsed[option] = ms
   }
   return parsed
@@ -83,9 +86,17 @@ export function parseMemcachedUrl(url: string | URL): ParsedMemcachedUrl {
  */
 export function memcachedStoreFromUrl(url: string | URL, options: MemcachedStoreFromUrlOptions = {}): MemcachedStore {
   const parsed = parseMemcachedUrl(url)
+  // Everything is checked before the client exists: memjs would throw from inside a timer later.
+  const given = checkOptions(options, 'options', fromUrlOptionNames) as MemcachedStoreFromUrlOptions
+  const ms = (value: number | undefined, argument: string) => (value === undefined ? undefined : checkDuration(value, argument))
+  const timeoutMs = ms(given.timeoutMs, 'options.timeoutMs') ?? parsed.timeoutMs ?? 500
+  const connectTimeoutMs = ms(given.connectTimeoutMs, 'options.connectTimeoutMs') ?? parsed.connectTimeoutMs ?? 1000
+  if (given.maxAttempts !== undefined && (!Number.isInteger(given.maxAttempts) || given.maxAttempts < 1)) {
+    throw invalid('options.maxAttempts', 'an integer >= 1', given.maxAttempts)
+  }
+  if (given.logger !== undefined && typeof given.logger?.log !== 'function')
+    throw invalid('options.logger', 'an object with a log() method', given.logger)
   const memjs = loadMemjs()
-  const timeoutMs = options.timeoutMs ?? parsed.timeoutMs ?? 500
-  const connectTimeoutMs = options.connectTimeoutMs ?? parsed.connectTimeoutMs ?? 1000
   const serverOptions: Memjs.ServerOptions = {
     // memjs counts in seconds.
     timeout: timeoutMs / 1000,

@@ -1,6 +1,17 @@
 import type { RedisClient } from './client.js'
+import { invalid } from '../../validate.js'
 import { loadPeer } from '../peer.js'
-import { RedisStore, type RedisStoreOptions } from './redis-store.js'
+import { RedisStore, checkRedisStoreOptions, type RedisStoreOptions } from './redis-store.js'
+
+const fromUrlOptionNames = new Set([
+  'commandTimeoutMs',
+  'fenceTtlFactor',
+  'subscriberIdleMs',
+  'waiterLivenessPolls',
+  'handoffGraceMs',
+  'redisOptions',
+  'clusterOptions',
+])
 
 /** Options of `redisStoreFromUrl`: the store's own, plus settings for the client it makes. */
 export interface RedisStoreFromUrlOptions extends Omit<RedisStoreOptions, 'closeClient' | 'lastError'> {
@@ -52,7 +63,13 @@ const REDIS_DEFAULTS = { maxRetriesPerRequest: 1, connectTimeout: 5000 }
 export function redisStoreFromUrl(url: string | URL, options: RedisStoreFromUrlOptions = {}): RedisStore {
   const href = typeof url === 'string' ? url : url.href
   const parsed = parseRedisUrl(href)
+  // Everything is checked before a connection is opened: a refused call must leave none behind.
+  checkRedisStoreOptions(options, fromUrlOptionNames)
   const { redisOptions, clusterOptions, ...storeOptions } = options
+  if (redisOptions !== undefined && (typeof redisOptions !== 'object' || redisOptions === null))
+    throw invalid('options.redisOptions', 'an object', redisOptions)
+  if (clusterOptions !== undefined && (typeof clusterOptions !== 'object' || clusterOptions === null))
+    throw invalid('options.clusterOptions', 'an object', clusterOptions)
   const ioredis = loadIoredis()
   const nodeOptions: Record<string, unknown> = { ...REDIS_DEFAULTS, ...redisOptions }
   let client: RedisClient & { on(event: 'error', listener: (error: unknown) => void): unknown }
@@ -73,15 +90,22 @@ export function redisStoreFromUrl(url: string | URL, options: RedisStoreFromUrlO
   return new RedisStore(client, { ...storeOptions, closeClient: true, lastError: () => lastError })
 }
 
+const EXPECTED = 'a Redis URL: redis[s]://[user:password@]host[:port][/db] or redis[s]+cluster://host:port,host:port'
+
 /**
- * Split a Redis URL into what a client needs. Throws a `TypeError` naming the URL for a scheme
- * other than `redis`, `rediss`, `redis+cluster`, `rediss+cluster`, or a cluster URL without nodes.
- * Exported for `createStore`, which must not hand the cluster form to `new URL()`.
+ * Split a Redis URL into what a client needs. Throws `InvalidLockArgumentError` naming `url` for
+ * another scheme, a bad host or port, a database that is not a number (a cluster has only db 0),
+ * or a cluster URL without nodes. Exported for `createStore`, which must not hand the cluster form
+ * to `new URL()`.
  */
 export function parseRedisUrl(href: string): ParsedRedisUrl {
-  const match = /^(rediss?)(\+cluster)?:\/\/([^/?#]*)/i.exec(href)
-  if (!match) throw new TypeError(`Expected a redis://, rediss://, redis+cluster:// or rediss+cluster:// URL, got ${JSON.stringify(href)}`)
-  const [, scheme = '', cluster, authority = ''] = match
+  const match = /^(rediss?)(\+cluster)?:\/\/([^/?#]*)(\/[^?#]*)?/i.exec(href)
+  if (!match) throw invalid('url', EXPECTED, href)
+  const [, scheme = '', cluster, authority = '', path = ''] = match
+  const db = path.replace(/^\//, '')
+  if (db !== '' && (!/^\d+$/.test(db) || (cluster !== undefined && db !== '0'))) {
+    throw invalid('url', `${EXPECTED} (the database must be a number${cluster === undefined ? '' : ', and 0 on a cluster'})`, href)
+  }
   const at = authority.lastIndexOf('@')
   const userinfo = at === -1 ? '' : authority.slice(0, at)
   const hosts = at === -1 ? authority : authority.slice(at + 1)
@@ -94,16 +118,17 @@ export function parseRedisUrl(href: string): ParsedRedisUrl {
     .map((node) => parseNode(node, href))
   // `redis://` alone means the local default server, as ioredis reads it; a cluster needs its nodes named.
   if (nodes.length === 0 && cluster === undefined) nodes.push({ host: 'localhost', port: 6379 })
-  if (nodes.length === 0) throw new TypeError(`Expected at least one host in the Redis URL ${JSON.stringify(href)}`)
+  if (nodes.length === 0) throw invalid('url', `${EXPECTED} (a cluster URL names its nodes)`, href)
   return { cluster: cluster !== undefined, tls: scheme.toLowerCase() === 'rediss', username, password, nodes }
 }
 
 function parseNode(node: string, href: string): { host: string; port: number } {
   // `[::1]:7000` for IPv6, `host:7000`, or a bare host on the default port.
-  const match = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(node)
-  if (!match) throw new TypeError(`Expected host:port in the Redis URL ${JSON.stringify(href)}, got ${JSON.stringify(node)}`)
-  const [, host = '', port] = match
-  return { host: host.startsWith('[') ? host.slice(1, -1) : host, port: port === undefined ? 6379 : Number(port) }
+  const match = /^(\[[0-9a-f:.]+\]|[^:\s[\]]+)(?::(\d{1,5}))?$/i.exec(node)
+  const port = Number(match?.[2] ?? 6379)
+  if (!match || port < 1 || port > 65_535) throw invalid('url', `${EXPECTED} (bad host:port ${JSON.stringify(node)})`, href)
+  const host = match[1] ?? ''
+  return { host: host.startsWith('[') ? host.slice(1, -1) : host, port }
 }
 
 interface IoredisModule {

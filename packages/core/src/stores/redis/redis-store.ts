@@ -1,9 +1,37 @@
 import { randomBytes } from 'node:crypto'
 import type { AcquireRequest, AcquireResult, Granted, Holder, LockStore, StealRequest, Unsubscribe } from '../../store.js'
+import { checkBoolean, checkDuration, checkFunction, checkOptions, invalid } from '../../validate.js'
 import { ScriptRunner, type RedisClient } from './client.js'
 import { lockKeys, type LockKeys } from './keys.js'
 import { ACQUIRE, EXTEND, FORCE_RELEASE, HOLDERS, LISTEN, RELEASE, STEAL } from './scripts.js'
 import { INTEREST_TTL_MS, WakeUps } from './wake-ups.js'
+
+const storeOptionNames = new Set([
+  'commandTimeoutMs',
+  'fenceTtlFactor',
+  'subscriberIdleMs',
+  'waiterLivenessPolls',
+  'handoffGraceMs',
+  'closeClient',
+  'lastError',
+])
+
+/** Validate `RedisStore` options (before any connection is made for them). */
+export function checkRedisStoreOptions(options: unknown, known: ReadonlySet<string> = storeOptionNames): void {
+  const given = checkOptions(options, 'options', known) as RedisStoreOptions
+  const check = (name: keyof RedisStoreOptions, rule: { zero?: boolean; max?: number } = {}) => {
+    const value = given[name]
+    if (value !== undefined) checkDuration(value, `options.${name}`, rule)
+  }
+  // Durations are timer delays; the fence factor multiplies a ttl into a PX argument (an integer).
+  check('commandTimeoutMs', { zero: true })
+  check('subscriberIdleMs', { zero: true })
+  check('handoffGraceMs', { zero: true })
+  check('fenceTtlFactor', { max: 1000 })
+  check('waiterLivenessPolls', { max: 1000 })
+  if (given.closeClient !== undefined) checkBoolean(given.closeClient, 'options.closeClient')
+  if (given.lastError !== undefined) checkFunction(given.lastError, 'options.lastError')
+}
 
 /** Options of `new RedisStore(client, options)`. */
 export interface RedisStoreOptions {
@@ -86,6 +114,10 @@ export class RedisStore implements LockStore {
   readonly #closeClient: boolean
 
   constructor(client: RedisClient, options: RedisStoreOptions = {}) {
+    checkRedisStoreOptions(options)
+    if (typeof client !== 'object' || client === null || typeof (client as { evalsha?: unknown }).evalsha !== 'function') {
+      throw invalid('client', 'an ioredis Redis or Cluster client (or one with the same shape)', client)
+    }
     this.#client = client
     this.#scripts = new ScriptRunner(client, options.commandTimeoutMs ?? 10_000, options.lastError ?? (() => undefined))
     // Marks this store as listening to a lock; distinct from every manager's clientId (hex only).

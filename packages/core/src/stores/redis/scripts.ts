@@ -102,6 +102,10 @@ if blocked then
   return {0, retry}
 end
 
+-- The fencing counter is written before the hold: Redis does not undo a script's earlier writes
+-- when a later command fails, so a failure here must not leave a lock nobody was told about.
+local token = math.max((tonumber(redis.call('GET', f)) or 0) + 1, nowUs)
+redis.call('SET', f, string.format('%.0f', token), 'PX', fenceTtl)
 if queued then redis.call('ZREM', q, client) end
 redis.call('ZREM', l, client)
 if shared then
@@ -110,8 +114,6 @@ if shared then
 else
   redis.call('SET', x, owner, 'PX', ttl)
 end
-local token = math.max((tonumber(redis.call('GET', f)) or 0) + 1, nowUs)
-redis.call('SET', f, string.format('%.0f', token), 'PX', fenceTtl)
 return {1, token}
 `,
 )
@@ -203,12 +205,13 @@ local time = redis.call('TIME')
 local nowUs = tonumber(time[1]) * 1000000 + tonumber(time[2])
 local now = math.floor(nowUs / 1000)
 
+-- Counter first, as in ACQUIRE: a failure must not leave the holders evicted or a lock unreported.
+local token = math.max((tonumber(redis.call('GET', f)) or 0) + 1, nowUs)
+redis.call('SET', f, string.format('%.0f', token), 'PX', fenceTtl)
 redis.call('DEL', s)
 redis.call('SET', x, owner, 'PX', ttl)
 redis.call('ZREM', q, client)
 redis.call('ZREM', l, client)
-local token = math.max((tonumber(redis.call('GET', f)) or 0) + 1, nowUs)
-redis.call('SET', f, string.format('%.0f', token), 'PX', fenceTtl)
 
 redis.call('ZREMRANGEBYSCORE', l, '-inf', now)
 if redis.call('ZCARD', l) > 0 then redis.call('PUBLISH', channel, '') end

@@ -45,7 +45,7 @@ describe('parseRedisUrl', () => {
   })
 
   test('rejects other schemes and empty host lists, naming the URL', () => {
-    expect(() => parseRedisUrl('memcached://localhost:11211')).toThrow(/redis:\/\/.*got "memcached:\/\/localhost:11211"/)
+    expect(() => parseRedisUrl('memcached://localhost:11211')).toThrow(/Redis URL.*got "memcached:\/\/localhost:11211"/)
     expect(() => parseRedisUrl('redis+cluster://')).toThrow(TypeError)
     expect(() => parseRedisUrl('redis+cluster://a:b:c')).toThrow(/host:port/)
   })
