@@ -156,6 +156,8 @@ describe.each(MODES)('onRelease on %s', (mode) => {
     stops.forEach((stop) => stop())
   })
 
+  // Standalone only: killing a client connection by name (CLIENT KILL) reaches one server, and a
+  // Cluster's subscriber is a node connection that ioredis re-routes on its own.
   test.runIf(mode === 'standalone')('wakes every listener after the subscriber connection is lost and restored', async () => {
     const named = storeFor(mode, {}, { connectionName: `cachelock-wake-${uniqueKey('')}` })
     const key = uniqueKey('reconnect')
