@@ -166,7 +166,14 @@ export class Lease {
   #schedule(): void {
     this.#clearTimer()
     if (this.#state !== 'held') return
+    // With autoExtend the deadline is armed when a renewal starts: the renewal is due first
+    // (ttl/3 < ttl), so a lock held briefly, as most are, costs one timer instead of two.
     if (this.#autoExtend) this.#renewIn(this.#ttl / 3)
+    else this.#armDeadline()
+  }
+
+  #armDeadline(): void {
+    if (this.#deadline !== undefined) return
     const deadline = this.#confirmedAt + this.#ttl
     // The deadline does not wait for a renewal call that hangs (a client queueing commands while
     // it reconnects): once a full ttl has passed since the store last confirmed the lock, the
@@ -199,6 +206,8 @@ export class Lease {
       this.finalize()
       return
     }
+    // From here a renewal may hang: the deadline bounds it, and stays armed while retries fail.
+    this.#armDeadline()
     this.#renewalSentAt = performance.now()
     try {
       await this.extend(this.#ttl, true)

@@ -100,7 +100,7 @@ export class MemcachedStore implements LockStore {
   }
 
   /**
-   * Two round trips: read the record with its CAS token, then delete or rewrite it with that token.
+   * Two round trips (three for a shared hold, whose own item is checked too): read the record with its CAS token, then delete or rewrite it with that token.
    * The token must come from a read whose value shows the owner: one remembered from the grant
    * could match another client's item after memcached restarts, since its CAS counter starts over.
    */
@@ -108,7 +108,7 @@ export class MemcachedStore implements LockStore {
     const keys = lockKeys(key)
     return this.#retrying(
       async () => {
-        const [current, holderAlive] = await Promise.all([this.#read(keys), this.#wire.get(keys.lock, keys.holder(owner))])
+        const current = await this.#read(keys)
         if (!current) return false
         const { record, item } = current
         let outcome: CasOutcome
@@ -116,7 +116,9 @@ export class MemcachedStore implements LockStore {
           if (record.owner !== owner) return false
           outcome = await this.#wire.delete(keys.lock, keys.lock, item.cas)
         } else {
-          if (!record.holders.has(owner) || !holderAlive) return false
+          // Only a shared hold has an item of its own: read it only then (one more round trip for
+          // shared releases, one request fewer for exclusive ones, the common case).
+          if (!record.holders.has(owner) || !(await this.#wire.get(keys.lock, keys.holder(owner)))) return false
           const rest = new Map(record.holders)
           rest.delete(owner)
           outcome =

@@ -112,6 +112,7 @@ export class RedisStore implements LockStore {
   readonly #livenessPolls: number
   readonly #graceMs: number
   readonly #closeClient: boolean
+  readonly #keyCache = new Map<string, LockKeys>()
 
   constructor(client: RedisClient, options: RedisStoreOptions = {}) {
     checkRedisStoreOptions(options)
@@ -248,12 +249,24 @@ export class RedisStore implements LockStore {
     client.disconnect?.()
   }
 
+  /**
+   * The keys of a lock, cached: a lock is acquired and released (and renewed, and waited for) under
+   * the same key, and building its six keys checks and escapes the name each time.
+   */
   #keys(key: string): LockKeys {
-    return lockKeys(key, this.#channelPrefix)
+    let keys = this.#keyCache.get(key)
+    if (keys === undefined) {
+      // Bounded: apps that lock millions of distinct ids must not grow this map.
+      if (this.#keyCache.size >= KEY_CACHE_SIZE) this.#keyCache.clear()
+      keys = lockKeys(key, this.#channelPrefix)
+      this.#keyCache.set(key, keys)
+    }
+    return keys
   }
 }
 
 const QUIT_TIMEOUT_MS = 2000
+const KEY_CACHE_SIZE = 1024
 
 /** Redis takes whole milliseconds; never round a ttl down to 0 (which `PX` rejects). */
 function wholeMs(ms: number): number {

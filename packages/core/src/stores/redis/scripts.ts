@@ -57,6 +57,17 @@ local x, s, f, q, l = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local owner, shared, ttl, client = ARGV[1], ARGV[2] == 's', tonumber(ARGV[3]), ARGV[4]
 local waiting, liveness, fenceTtl, grace = ARGV[5] == '1', tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
 
+-- Fast path, the uncontended exclusive grant: no holder, no readers, nobody queued or listening.
+-- Exactly what the general path below decides in that state, in 5 calls instead of 8 (each
+-- redis.call costs about a microsecond of Redis's single thread). Counter before hold, as below.
+if not shared and redis.call('EXISTS', x, s, q, l) == 0 then
+  local time = redis.call('TIME')
+  local token = math.max((tonumber(redis.call('GET', f)) or 0) + 1, tonumber(time[1]) * 1000000 + tonumber(time[2]))
+  redis.call('SET', f, string.format('%.0f', token), 'PX', fenceTtl)
+  redis.call('SET', x, owner, 'PX', ttl)
+  return {1, token}
+end
+
 local time = redis.call('TIME')
 local nowUs = tonumber(time[1]) * 1000000 + tonumber(time[2])
 local now = math.floor(nowUs / 1000)
@@ -137,14 +148,21 @@ export const RELEASE = lua(
   `
 local x, s, l = KEYS[1], KEYS[2], KEYS[3]
 local owner, channel = ARGV[1], ARGV[2]
-local time = redis.call('TIME')
-local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local function clock()
+  local time = redis.call('TIME')
+  return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+end
 
+local now
 if redis.call('GET', x) == owner then
   redis.call('DEL', x)
+  -- Nobody waits or listens (the uncontended case): nothing to publish, no clock needed.
+  if redis.call('EXISTS', l) == 0 then return 1 end
+  now = clock()
 else
   local score = tonumber(redis.call('ZSCORE', s, owner))
   if not score then return 0 end
+  now = clock()
   redis.call('ZREM', s, owner)
   if score <= now then return 0 end
   redis.call('ZREMRANGEBYSCORE', s, '-inf', now)
