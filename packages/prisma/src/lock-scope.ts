@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
-import type { Lock, LockManager } from '@cachelock/core'
+import type { Lock } from '@cachelock/core'
 import type { ExtensionState } from './extension-state.js'
 import type { ModelInfo } from './model-info.js'
 
@@ -14,36 +14,25 @@ export interface LockedRow {
 }
 
 /**
- * What one `withLock` transaction holds: its transaction client, and every record lock taken
- * for it, by the call that started it and by nested calls that joined it.
- *
- * A nested `withLock` on another record joins the enclosing transaction (SQLite has one writer,
- * so a second transaction would wait for the first forever), and its writes only become visible
- * when that transaction commits. Its locks are therefore held until then: released when the
- * nested call returned, another flow could read the row's old value and overwrite the change.
+ * One `withLock` transaction: its client, and the rows read under its locks by the call that
+ * started it and by nested calls that joined it. The locks are core's record locks with this scope
+ * as their `context`: the starting call holds its own with `withRecordLocks`, nested calls add
+ * theirs to that block (`join`), and all are released after this transaction commits or rolls back.
  */
 export class LockScope {
   /** The extension instance (one per `$extends`) whose calls may join this scope. */
   readonly owner: ExtensionState
-  readonly manager: LockManager
   /** Whether `fn` runs in a transaction (nested calls join only then). */
   readonly inTransaction: boolean
   /** The client `fn` gets as `tx`: the transaction client, or the client itself without one. Set when it starts. */
   client: unknown
   readonly rows: LockedRow[] = []
-  /** Names held for this scope, as promises so concurrent joiners of one name wait for one acquisition. */
-  readonly locks = new Map<string, Promise<Lock>>()
-  /** Nested calls' acquisitions, each holding its locks until `end()`. */
-  readonly holders: Promise<void>[] = []
   /** The first write its fence rejected: the scope must not commit even if `fn` caught it. */
   rejected: unknown
   #alive = true
-  #end!: () => void
-  readonly #ended = new Promise<void>((resolve) => (this.#end = resolve))
 
-  constructor(owner: ExtensionState, manager: LockManager, inTransaction: boolean) {
+  constructor(owner: ExtensionState, inTransaction: boolean) {
     this.owner = owner
-    this.manager = manager
     this.inTransaction = inTransaction
   }
 
@@ -53,11 +42,6 @@ export class LockScope {
    */
   get alive(): boolean {
     return this.#alive
-  }
-
-  /** Resolves when the scope ends: nested calls' locks are released then. */
-  get ended(): Promise<void> {
-    return this.#ended
   }
 
   /**
@@ -72,13 +56,9 @@ export class LockScope {
     if (failure) throw failure.reason
   }
 
-  /** End the scope and wait for the nested calls' locks to be released; the first release failure is thrown. */
-  async end(): Promise<void> {
+  /** The transaction has committed or rolled back; its locks are released by the block that owns them. */
+  end(): void {
     this.#alive = false
-    this.#end()
-    const outcomes = await Promise.allSettled(this.holders)
-    const failure = outcomes.find((outcome) => outcome.status === 'rejected')
-    if (failure) throw failure.reason
   }
 }
 
@@ -88,6 +68,10 @@ interface Frame {
   readonly internal: boolean
 }
 
+// Which scopes this flow writes in, for the fencing hook. Which locks it holds is core's record
+// flow (a nested call finds the scope to join there); the hook cannot ask it, because it runs on
+// every write, also outside any `withLock`, where resolving the lock manager could create the
+// default one (and connect to its store) just to find nothing held.
 // One storage for every extension instance: AsyncLocalStorage instances are never freed, and apps
 // that call `$extends` per request would otherwise leak one each.
 const frames = new AsyncLocalStorage<Frame>()
@@ -103,11 +87,6 @@ export function liveScopes(owner: object): LockScope[] {
   const frame = frames.getStore()
   if (!frame || frame.internal) return []
   return frame.scopes.filter((scope) => scope.owner === owner && scope.alive)
-}
-
-/** The innermost live transaction scope of `owner`: the one a nested `withLock` joins. */
-export function joinableScope(owner: object): LockScope | undefined {
-  return liveScopes(owner).findLast((scope) => scope.inTransaction)
 }
 
 /**

@@ -1,4 +1,11 @@
-import { InvalidLockArgumentError, invalidArgument, resolveLockManager, type LockManager, type LockOptions } from '@cachelock/core'
+import {
+  InvalidLockArgumentError,
+  invalidArgument,
+  lockOptionNames,
+  resolveLockManager,
+  type LockManager,
+  type LockOptions,
+} from '@cachelock/core'
 
 /**
  * How long a `withLock` transaction may run before Prisma rolls it back, in ms. Prisma's own
@@ -112,10 +119,9 @@ export interface ResolvedWithLockOptions {
   strictLockOrder: boolean
 }
 
-// The core's per-request option names: its validation names the bad one (`options.ttl`) when the
-// lock is requested, before anything is taken. Listed here only to refuse unknown keys up front.
-const coreOptionNames = ['autoExtend', 'ifAvailable', 'mode', 'signal', 'steal', 'timeout', 'ttl']
-const withLockOptionNames = new Set([...coreOptionNames, 'missing', 'strictLockOrder', 'transaction'])
+// The core's options pass through: its validation names a bad value (`options.ttl`) when the lock
+// is requested, before anything is taken. Their names are only needed to refuse unknown keys up front.
+const withLockOptionNames = new Set([...lockOptionNames, 'missing', 'strictLockOrder', 'transaction'])
 const extensionOptionNames = new Set(['locks', 'models', 'strictLockOrder', 'transaction'])
 const modelOptionNames = new Set(['by', 'fence'])
 const transactionOptionNames = new Set(['isolationLevel', 'maxWait', 'timeout'])

@@ -1,6 +1,5 @@
-import { LockNotAcquiredError, heldRecordLock, type AcquireOptions, type LockHandle } from '@cachelock/core'
+import { LockNotAcquiredError, recordLockClaimed, type AcquireOptions, type LockHandle } from '@cachelock/core'
 import type { ModelCall } from './extension-state.js'
-import { joinableScope } from './lock-scope.js'
 import { resolveTarget } from './record-target.js'
 
 /**
@@ -10,9 +9,9 @@ import { resolveTarget } from './record-target.js'
 export async function lockRecord(call: ModelCall, where: unknown, options: unknown): Promise<LockHandle> {
   const { name } = resolveTarget(call.model, where, 'where')
   const manager = call.state.options.manager()
-  // A handle is a plain lock, not reentrant: asked for inside withLock on the same record it would
-  // wait for its own holder until the ttl; say so instead.
-  if (heldRecordLock(manager, name) || joinableScope(call.state)?.locks.has(name)) {
+  // A handle is a plain lock, not reentrant: asked for inside withLock on the same record (held, or
+  // being taken by a nested call of this flow) it would wait for its own holder; say so instead.
+  if (recordLockClaimed(manager, name)) {
     throw new LockNotAcquiredError(
       name,
       `Lock ${JSON.stringify(name)} is held by this flow (inside withLock): lock() is not reentrant and would wait for itself; use the lock withLock passes to fn`,

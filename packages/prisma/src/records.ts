@@ -72,7 +72,7 @@ function notFound(error: unknown, model: ModelInfo, target: RecordTarget): unkno
   const known = error as Partial<KnownRequestError> | null
   if (known?.code !== 'P2025' || typeof known.clientVersion !== 'string') return error
   const message =
-    `No ${model.name} record found where ${describeWhere(target.where)}: withLock did not call fn, and released lock ${JSON.stringify(target.name)}. ` +
+    `No ${model.name} record found where ${describeWhere(target.where)}: withLock did not call fn. ` +
     `Pass { missing: 'allow' } to lock a row that does not exist yet.`
   try {
     const Known = known.constructor as new (message: string, params: Omit<KnownRequestError, keyof Error>) => Error

@@ -1,7 +1,14 @@
-import { InvalidLockArgumentError, invalidArgument, withRecordLocks, type Lock } from '@cachelock/core'
-import type { ModelCall } from './extension-state.js'
-import { joinScope } from './join-scope.js'
-import { LockScope, joinableScope, runInScope } from './lock-scope.js'
+import {
+  InvalidLockArgumentError,
+  heldRecordLocks,
+  invalidArgument,
+  withRecordLocks,
+  type HeldRecordLock,
+  type Lock,
+  type LockManager,
+} from '@cachelock/core'
+import type { ExtensionState, ModelCall } from './extension-state.js'
+import { LockScope, runInScope } from './lock-scope.js'
 import { resolveWithLockOptions, type ResolvedWithLockOptions, type TransactionOptions, type WithLockOptions } from './options.js'
 import { prepare, type LockRequest } from './records.js'
 import { resolveTarget } from './record-target.js'
@@ -16,8 +23,13 @@ import { resolveTarget } from './record-target.js'
  *    held (a lost lock throws `LockLostError` here, and the transaction rolls back), commit;
  * 4. release the locks, however it ended.
  *
- * Inside another `withLock` of the same client, the call joins that transaction instead (see
- * `joinScope`).
+ * Inside another `withLock`'s transaction (of the same extension) the call joins it instead: `fn`
+ * gets the same `tx`, and the locks it takes join the enclosing call's (core's `join`), held until
+ * that transaction has committed or rolled back. Its writes are invisible to others until then;
+ * releasing earlier would let another holder read the old row and overwrite the change. Records
+ * the transaction already holds are not locked again, so nested calls on the same record do not
+ * deadlock and branches of a `Promise.all` share the lock. A joined call whose record is missing
+ * rejects before `fn`, and its lock stays with the transaction until it ends.
  */
 export async function withLock(call: ModelCall, where: unknown, fn: unknown, options: unknown): Promise<unknown> {
   const { state, model } = call
@@ -28,22 +40,32 @@ export async function withLock(call: ModelCall, where: unknown, fn: unknown, opt
   const resolved = resolveWithLockOptions(options as WithLockOptions | undefined, state.options)
   const request: LockRequest = { model, targets, many, fn: fn as LockRequest['fn'], missing: resolved.missing }
 
-  const scope = joinableScope(state)
-  if (scope) return joinScope(scope, request, resolved)
-  if (call.onTransaction) throw onTransactionClient(model.property)
   const names = [...new Set(targets.map((target) => target.name))].sort()
   const manager = state.options.manager()
-  const recordScope = new LockScope(state, manager, resolved.transaction !== false)
-  const lockOptions = { ...resolved.lockOptions, strictLockOrder: resolved.strictLockOrder }
-  return withRecordLocks(manager, names, lockOptions, recordScope, async (locks) => {
+  const join = enclosingTransaction(state, manager)
+  if (!join && call.onTransaction) throw onTransactionClient(model.property)
+  const scope = join?.context ?? new LockScope(state, resolved.transaction !== false)
+  const lockOptions = { ...resolved.lockOptions, strictLockOrder: resolved.strictLockOrder, join }
+  return withRecordLocks(manager, names, lockOptions, scope, async (locks) => {
     // withRecordLocks hands the locks over in the order of the sorted names.
     const byName = new Map(names.map((name, i) => [name, locks[i]!]))
-    for (const [name, lock] of byName) recordScope.locks.set(name, Promise.resolve(lock))
-    return run(recordScope, request, resolved, (name) => byName.get(name)!)
+    const lockOf = (name: string) => byName.get(name)!
+    return join ? (await prepare(request, scope, lockOf))() : run(scope, request, resolved, lockOf)
   })
 }
 
-/** Steps 3 and 4 for a call that took its own locks; ends the scope after the commit or rollback. */
+/**
+ * A record lock this flow holds for a live transaction of `state`: the block a nested call joins,
+ * and (as its context) the scope whose `tx` it uses.
+ */
+function enclosingTransaction(state: ExtensionState, manager: LockManager): (HeldRecordLock & { context: LockScope }) | undefined {
+  return heldRecordLocks(manager).findLast(
+    (held): held is HeldRecordLock & { context: LockScope } =>
+      held.context instanceof LockScope && held.context.owner === state && held.context.inTransaction && held.context.alive,
+  )
+}
+
+/** Step 3 for a call that took its own locks; withRecordLocks releases them, and the joined ones, after. */
 async function run(
   scope: LockScope,
   request: LockRequest,
@@ -58,19 +80,14 @@ async function run(
       return result
     })
   }
-  let result: unknown
   try {
-    result =
-      resolved.transaction === false
-        ? await body(scope.owner.client)
-        : await scope.owner.client.$transaction(body, transactionArgs(resolved.transaction))
-  } catch (error) {
-    // The call's own failure is its outcome; a nested call's release failure would only hide it.
-    await scope.end().catch(() => undefined)
-    throw error
+    return resolved.transaction === false
+      ? await body(scope.owner.client)
+      : await scope.owner.client.$transaction(body, transactionArgs(resolved.transaction))
+  } finally {
+    // Before the locks are released: work that outlives fn must neither join nor be fenced by it.
+    scope.end()
   }
-  await scope.end()
-  return result
 }
 
 function transactionArgs(options: TransactionOptions): object {

@@ -82,13 +82,14 @@ onEveryDatabaseAndStore('nesting', (setup) => {
     expect(await db.product.isLocked('A-1')).toBe(false)
   })
 
-  test('a nested call on a missing record rejects and releases its lock at once', async () => {
+  test('a nested call on a missing record rejects; its lock stays with the transaction until it ends', async () => {
     const { db } = setup()
     const { id } = await db.order.create({ data: {} })
     await db.order.withLock(id, async () => {
       await expect(db.product.withLock('nope', async () => 'never')).rejects.toMatchObject({ code: 'P2025' })
-      expect(await db.product.isLocked('nope')).toBe(false)
+      expect(await db.product.isLocked('nope')).toBe(true)
     })
+    expect(await db.product.isLocked('nope')).toBe(false)
   })
 
   test('branches of a Promise.all inside a holder share its locks instead of waiting for each other', async () => {
@@ -124,6 +125,19 @@ onEveryDatabaseAndStore('nesting', (setup) => {
     await db.order.withLock(id, async () => {
       await expect(db.order.lock(id)).rejects.toBeInstanceOf(LockNotAcquiredError)
     })
+  })
+
+  test('lock() racing a nested withLock of the same flow on that record refuses at once instead of waiting for itself', async () => {
+    const { db } = setup()
+    const { id } = await db.order.create({ data: {} })
+    const { sku } = await db.product.create({ data: { sku: `race-${id}`, stock: 1 } })
+    const started = performance.now()
+    const [nested, handle] = await db.order.withLock(id, () =>
+      Promise.allSettled([db.product.withLock(sku, () => sleep(20)), db.product.lock(sku, { timeout: 2000 })]),
+    )
+    expect(nested.status).toBe('fulfilled')
+    expect(handle.status === 'rejected' && handle.reason).toBeInstanceOf(LockNotAcquiredError)
+    expect(performance.now() - started).toBeLessThan(1500) // refused, not timed out
   })
 
   test('withLock on a transaction the caller started is refused: its lock would end before that transaction commits', async () => {

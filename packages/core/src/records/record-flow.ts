@@ -104,6 +104,21 @@ export function heldRecordLock(manager: LockManager, name: string): HeldRecordLo
   return entry?.alive ? entry : undefined
 }
 
+/**
+ * Whether this async flow holds `name` in `manager`, or a call in it is still acquiring it (a
+ * nested call joining the same block). A lock that is not reentrant (a plain `acquire()`) asked
+ * for then would wait for this flow itself: refuse it instead.
+ */
+export function recordLockClaimed(manager: LockManager, name: string): boolean {
+  const entry = flowEntries(manager)?.get(name)
+  return entry !== undefined && (entry.alive || pending(entry))
+}
+
+/** Granted nowhere yet, but on its way in a block that has not ended. */
+function pending(entry: Entry): boolean {
+  return !entry.granted && entry.block !== undefined && !entry.block.ended
+}
+
 /** The live record locks this async flow holds in `manager`. */
 export function heldRecordLocks(manager: LockManager): HeldRecordLock[] {
   return [...(flowEntries(manager)?.values() ?? [])].filter((entry) => entry.alive)
@@ -150,8 +165,10 @@ export function enterRecordLock(manager: LockManager, name: string, context: unk
 export function checkLockOrder(manager: LockManager, names: readonly string[], strict: boolean, also: Iterable<HeldRecordLock> = []): void {
   if (names.length === 0) return
   const first = [...names].sort()[0]!
-  for (const held of [...heldRecordLocks(manager), ...also]) {
-    if (held.alive && held.name > first) {
+  // Names still being acquired count too: they will be held, by this flow, alongside these.
+  const counts = (held: HeldRecordLock) => held.alive || (held instanceof Entry && pending(held))
+  for (const held of [...(flowEntries(manager)?.values() ?? []), ...also]) {
+    if (counts(held) && held.name > first) {
       publish('lockOrder', () => ({ name: first, heldName: held.name, thrown: strict }))
       if (strict) throw new LockOrderError(first, held.name)
       return

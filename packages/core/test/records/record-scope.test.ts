@@ -1,6 +1,14 @@
 import diagnostics from 'node:diagnostics_channel'
 import { describe, expect, it } from 'vitest'
-import { LockOrderError, channelNames, createLockManager, enterRecordLock, heldRecordLock, withRecordLocks } from '@cachelock/core'
+import {
+  LockOrderError,
+  channelNames,
+  createLockManager,
+  enterRecordLock,
+  heldRecordLock,
+  recordLockClaimed,
+  withRecordLocks,
+} from '@cachelock/core'
 
 describe('withRecordLocks', () => {
   it('takes names sorted and deduplicated, and releases them after', async () => {
@@ -219,6 +227,22 @@ describe('withRecordLocks with join', () => {
       await expect(
         withRecordLocks(locks, ['n'], { join: outerOf(locks, 'm'), strictLockOrder: true }, null, async () => 1),
       ).rejects.toBeInstanceOf(LockOrderError)
+    })
+  })
+})
+
+describe('recordLockClaimed', () => {
+  it('sees a name a joined call of this flow is still acquiring, and lock order counts it', async () => {
+    const locks = createLockManager()
+    const blocker = await locks.acquire('slow')
+    await withRecordLocks(locks, ['a'], {}, null, async () => {
+      const joining = withRecordLocks(locks, ['slow'], { join: heldRecordLock(locks, 'a')! }, null, async () => 'joined')
+      expect(heldRecordLock(locks, 'slow')).toBeUndefined() // not granted yet...
+      expect(recordLockClaimed(locks, 'slow')).toBe(true) // ...but on its way for this flow
+      expect(recordLockClaimed(locks, 'other')).toBe(false)
+      await expect(withRecordLocks(locks, ['b'], { strictLockOrder: true }, null, async () => 1)).rejects.toBeInstanceOf(LockOrderError)
+      setTimeout(() => void blocker.release(), 10)
+      expect(await joining).toBe('joined')
     })
   })
 })

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { createLockManager, MemoryStore, type LockManager, type LockStore } from '@cachelock/core'
+import { createLockManager, MemoryStore, redisStoreFromUrl, type LockManager, type LockStore } from '@cachelock/core'
 
 /**
  * The lock stores every Prisma test runs with: the in-process memory store, and Redis on the test
@@ -12,9 +12,7 @@ export const storeKinds: StoreKind[] = ['memory', 'redis']
 export const REDIS_URL = process.env['CACHELOCK_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6391'
 
 export async function makeStore(kind: StoreKind): Promise<LockStore> {
-  if (kind === 'memory') return new MemoryStore()
-  const { redisStoreFromUrl } = await import('../../../core/src/stores/redis/index.js')
-  return redisStoreFromUrl(REDIS_URL)
+  return kind === 'memory' ? new MemoryStore() : redisStoreFromUrl(REDIS_URL)
 }
 
 /** A manager on `store` with a fresh prefix; `sleep` short so waiting tests stay quick. */

@@ -49,7 +49,6 @@ async function freePort(): Promise<number> {
   return port
 }
 
-
 describe('failures', () => {
   test('an unreachable server rejects promptly, with the connection error as cause (redisStoreFromUrl)', async () => {
     const store = redisStoreFromUrl(`redis://127.0.0.1:${await freePort()}`)
