@@ -1,0 +1,12 @@
+import type { BenchCase } from '../context.js'
+import { handoff } from './handoff.js'
+import { heldLocks } from './held-locks.js'
+import { memcached } from './memcached.js'
+import { memory } from './memory.js'
+import { prismaCase } from './prisma.js'
+import { redisBurst } from './redis-burst.js'
+import { redisContended } from './redis-contended.js'
+import { redisUncontended } from './redis-uncontended.js'
+
+/** Every case, in the order they run and are reported. */
+export const CASES: readonly BenchCase[] = [redisUncontended, redisContended, redisBurst, handoff, memory, memcached, prismaCase, heldLocks]
