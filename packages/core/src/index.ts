@@ -28,4 +28,4 @@ export type { HeldRecordLock } from './records/record-flow.js'
 export { withRecordLocks } from './records/record-scope.js'
 export type { RecordLockOptions } from './records/record-scope.js'
 // For adapter and store authors: the validation messages every cachelock package uses.
-export { describeValue, invalid as invalidArgument } from './validate.js'
+export { checkOptions, describeValue, invalid as invalidArgument } from './validate.js'

@@ -1,11 +1,4 @@
-import {
-  InvalidLockArgumentError,
-  invalidArgument,
-  lockOptionNames,
-  resolveLockManager,
-  type LockManager,
-  type LockOptions,
-} from '@cachelock/core'
+import { checkOptions, invalidArgument, lockOptionNames, resolveLockManager, type LockManager, type LockOptions } from '@cachelock/core'
 
 /**
  * How long a `withLock` transaction may run before Prisma rolls it back, in ms. Prisma's own
@@ -191,19 +184,10 @@ function checkBoolean(value: unknown, argument: string): boolean {
   return value
 }
 
-/** An options bag: undefined or a plain object, every key known (a typo like `timout` must not pass silently). */
+/** An options bag: undefined or a plain object, every key known when `known` is given. */
 function checkKeys(value: unknown, argument: string, known?: ReadonlySet<string>): Record<string, unknown> {
+  if (known) return checkOptions(value, argument, known)
   if (value === undefined) return {}
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalidArgument(argument, 'an options object', value)
-  if (known) {
-    for (const key of Object.keys(value)) {
-      if (!known.has(key)) {
-        throw new InvalidLockArgumentError(
-          `${argument}.${key}`,
-          `Unknown option \`${argument}.${key}\`; known options: ${[...known].sort().join(', ')}`,
-        )
-      }
-    }
-  }
   return value as Record<string, unknown>
 }

@@ -1,4 +1,4 @@
-import { InvalidLockArgumentError, invalidArgument, resolveLockManager, type LockManager } from '@cachelock/core'
+import { checkOptions as checkKnownOptions, invalidArgument, resolveLockManager, type LockManager } from '@cachelock/core'
 import type { DataSource, EntitySubscriberInterface } from 'typeorm'
 import { modelLockOf } from './model-lock.js'
 import { lockModelConfig, registry, type Installation } from './registry.js'
@@ -116,16 +116,7 @@ function checkDataSource(dataSource: unknown): asserts dataSource is DataSource 
 
 function checkOptions(options: unknown): { locks: LockManager | undefined; strictLockOrder: boolean } {
   if (options === undefined) return { locks: undefined, strictLockOrder: false }
-  if (typeof options !== 'object' || options === null || Array.isArray(options))
-    throw invalidArgument('options', 'an options object', options)
-  for (const key of Object.keys(options)) {
-    if (!optionNames.has(key)) {
-      throw new InvalidLockArgumentError(
-        `options.${key}`,
-        `Unknown option \`options.${key}\`; known options: ${[...optionNames].sort().join(', ')}`,
-      )
-    }
-  }
+  checkKnownOptions(options, 'options', optionNames)
   const { locks, strictLockOrder = false } = options as InstallModelLocksOptions
   if (typeof strictLockOrder !== 'boolean') throw invalidArgument('options.strictLockOrder', 'a boolean', strictLockOrder)
   if (locks !== undefined) resolveLockManager(locks, 'options.locks')

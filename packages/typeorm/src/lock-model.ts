@@ -1,4 +1,4 @@
-import { InvalidLockArgumentError, invalidArgument } from '@cachelock/core'
+import { checkOptions as checkKnownOptions, invalidArgument } from '@cachelock/core'
 import { registry, type Class, type LockModelConfig } from './registry.js'
 
 /** Options of `@LockModel`. */
@@ -73,16 +73,7 @@ function checkFields(field: unknown): readonly string[] | undefined {
 
 function checkOptions(options: unknown): { guard: boolean; fence: string | undefined; model: string | undefined } {
   if (options === undefined) return { guard: true, fence: undefined, model: undefined }
-  if (typeof options !== 'object' || options === null || Array.isArray(options))
-    throw invalidArgument('options', 'an options object', options)
-  for (const key of Object.keys(options)) {
-    if (!optionNames.has(key)) {
-      throw new InvalidLockArgumentError(
-        `options.${key}`,
-        `Unknown option \`options.${key}\`; known options: ${[...optionNames].sort().join(', ')}`,
-      )
-    }
-  }
+  checkKnownOptions(options, 'options', optionNames)
   const { guard = true, fence, model } = options as LockModelOptions
   if (typeof guard !== 'boolean') throw invalidArgument('options.guard', 'a boolean', guard)
   if (fence !== undefined && (typeof fence !== 'string' || fence === '')) throw invalidArgument('options.fence', 'a property name', fence)

@@ -1,4 +1,4 @@
-import { InvalidLockArgumentError, invalidArgument, type AcquireOptions, type LockOptions } from '@cachelock/core'
+import { checkOptions, invalidArgument, type AcquireOptions, type LockOptions } from '@cachelock/core'
 
 /** Options of `withLock` / `withModelLock`: core's lock options, plus how the row is handled. */
 export interface WithLockOptions extends LockOptions {
@@ -93,16 +93,5 @@ function checkStrict(value: unknown): void {
 }
 
 function known(options: unknown, names: ReadonlySet<string>): Record<string, unknown> {
-  if (options === undefined) return {}
-  if (typeof options !== 'object' || options === null || Array.isArray(options))
-    throw invalidArgument('options', 'an options object', options)
-  for (const key of Object.keys(options)) {
-    if (!names.has(key)) {
-      throw new InvalidLockArgumentError(
-        `options.${key}`,
-        `Unknown option \`options.${key}\`; known options: ${[...names].sort().join(', ')}`,
-      )
-    }
-  }
-  return options as Record<string, unknown>
+  return checkOptions(options, 'options', names)
 }
