@@ -49,17 +49,38 @@ alive() {
 }
 proc_args() { if [[ -r /proc/$1/cmdline ]]; then tr '\0' ' ' <"/proc/$1/cmdline"; else ps -o args= -p "$1"; fi; }
 
-# Only kill the pid if it still looks like our daemon (pids get recycled).
+stop_pid() {
+  local pid=$1 i
+  kill "$pid" 2>/dev/null || true
+  for ((i = 0; i < 100; i++)); do alive "$pid" || break; sleep 0.1; done
+  if alive "$pid"; then say "pid $pid ignored SIGTERM, sending SIGKILL"; kill -9 "$pid" 2>/dev/null || true; fi
+}
+
+# Only kill the pid if it still looks like our daemon (pids get recycled). A daemon on one of
+# these test ports that another checkout started has no pidfile here, yet `start` finds it
+# answering and uses it: `stop` must stop it too, or tests that stop a server would find it up.
 stop_pidfile() {
-  local pidf=$1 pattern=$2 pid i
-  [[ -f $pidf ]] || return 0
-  pid=$(<"$pidf")
-  if [[ $pid =~ ^[0-9]+$ ]] && alive "$pid" && [[ $(proc_args "$pid") == $pattern ]]; then
-    kill "$pid" 2>/dev/null || true
-    for ((i = 0; i < 100; i++)); do alive "$pid" || break; sleep 0.1; done
-    if alive "$pid"; then say "pid $pid ignored SIGTERM, sending SIGKILL"; kill -9 "$pid" 2>/dev/null || true; fi
+  local pidf=$1 pattern=$2 pid
+  if [[ -f $pidf ]]; then
+    pid=$(<"$pidf")
+    if [[ $pid =~ ^[0-9]+$ ]] && alive "$pid" && [[ $(proc_args "$pid") == $pattern ]]; then stop_pid "$pid"; fi
+    rm -f "$pidf"
   fi
-  rm -f "$pidf"
+  for pid in $(pids_matching "$pattern"); do
+    say "stopping pid $pid ($(proc_args "$pid" | tr -s " " | sed "s/ *$//")), started outside this checkout"
+    stop_pid "$pid"
+  done
+}
+
+# Live daemons whose command line matches a stop pattern (which names the binary and test port).
+pids_matching() {
+  local dir pid
+  for dir in /proc/[0-9]*; do
+    pid=${dir#/proc/}
+    [[ $pid == "$$" ]] && continue
+    alive "$pid" && [[ $(proc_args "$pid" 2>/dev/null) == $1 ]] && echo "$pid"
+  done
+  return 0
 }
 
 # Daemons would inherit every fd of whoever ran us (our flock, a CI runner's pipes) and keep
