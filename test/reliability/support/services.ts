@@ -63,10 +63,36 @@ export async function withServerFrozen<T>(server: Server, body: () => Promise<T>
   const port = portOf(server.url)
   const pidFile = server.kind === 'redis' ? `.services/redis-${port}/redis.pid` : `.services/memcached-${port}/memcached.pid`
   const pid = Number(readFileSync(`${root}/${pidFile}`, 'utf8').trim())
+  // The pidfile must name the daemon serving this port (memcached writes it only after binding).
+  const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ')
+  if (!command.includes(server.kind === 'redis' ? `:${port}` : `-p ${port} `)) {
+    throw new Error(`${pidFile} names pid ${pid} (${command.trim()}), not the ${server.kind} on port ${port}`)
+  }
   process.kill(pid, 'SIGSTOP')
   try {
+    // kill() only queues the signal: wait until the kernel reports the process stopped, so no
+    // request sent from here on can still be answered.
+    await until(() => processState(pid) === 'T', 5000, `pid ${pid} (${pidFile}) to stop`)
     return await body()
   } finally {
     process.kill(pid, 'SIGCONT')
+  }
+}
+
+/** The state letter of a process from /proc (R running, S sleeping, T stopped, ...). */
+function processState(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3)
+  } catch {
+    return undefined
+  }
+}
+
+async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 1))
   }
 }
