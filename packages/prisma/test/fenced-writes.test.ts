@@ -45,8 +45,8 @@ onEveryDatabaseAndStore('fenced_writes', (setup) => {
     expect(await db.order.findUniqueOrThrow({ where: { id } })).toMatchObject({ status: 'written by A', total: 1 })
   })
 
-  test('in a transaction, the stale holder commits nothing even if fn swallows the error; B’s write survives', async () => {
-    const { db, database } = setup()
+  test('in a transaction, B’s claim waits for the stale holder’s transaction, which commits nothing; B’s write survives', async () => {
+    const { db } = setup()
     const { id } = await db.order.create({ data: {} })
     const caught: unknown[] = []
     const a = db.order.withLock(
@@ -56,7 +56,7 @@ onEveryDatabaseAndStore('fenced_writes', (setup) => {
         try {
           await tx.order.update({ where: { id }, data: { total: order.total + 1, note: 'A was here' } })
         } catch (error) {
-          caught.push(error) // swallowed: the transaction must still not commit
+          caught.push(error) // swallowed: the transaction must still not commit (never thrown here, see below)
         }
       },
       { ttl: 100, autoExtend: false },
@@ -67,15 +67,10 @@ onEveryDatabaseAndStore('fenced_writes', (setup) => {
     expect(outcomeA).toMatchObject({ status: 'rejected', reason: expect.any(LockLostError) })
     expect(outcomeB).toMatchObject({ status: 'fulfilled' })
     expect(await db.order.findUniqueOrThrow({ where: { id } })).toMatchObject({ total: 10, note: null })
-    if (database === 'postgresql') {
-      // B committed while A stalled, so A's write met B's fence and failed at once: fn learns of
-      // the loss at the write (before calling a payment API, say), not only at commit.
-      expect(caught).toEqual([outcomeA.status === 'rejected' && outcomeA.reason])
-    } else {
-      // SQLite runs one transaction at a time: B could not write before A's transaction ended,
-      // so A's write went through and the check before commit rolled it back.
-      expect(caught).toEqual([])
-    }
+    // A claimed the row first thing in its transaction, so B's claim waited in the database (on
+    // A's row lock on PostgreSQL; for the one writer SQLite admits) until A's transaction ended: A's
+    // own write went through, and the check before commit rolled it back before B read the row.
+    expect(caught).toEqual([])
   })
 
   test('update, updateMany, upsert and delete on the locked row carry the token, through tx and the client alike', async () => {
@@ -104,6 +99,25 @@ onEveryDatabaseAndStore('fenced_writes', (setup) => {
     expect(tokens[0]! < tokens[1]! && tokens[1]! < tokens[2]!).toBe(true)
     await db.order.withLock(id, (_, { tx }) => tx.order.delete({ where: { id } }))
     expect(await db.order.count()).toBe(0)
+  })
+
+  test('inside a transaction, a write to the locked row through db runs in the transaction, not behind its row lock', async () => {
+    const { db } = setup()
+    const { id } = await db.order.create({ data: {} })
+    const error = await db.order
+      .withLock(
+        id,
+        async () => {
+          // On PostgreSQL the claim holds the row's lock in withLock's transaction: sent on another
+          // connection, this write would wait for it until the transaction timed out.
+          await db.order.update({ where: { id }, data: { total: 5 } })
+          throw new Error('fn failed')
+        },
+        { transaction: { timeout: 5000 } },
+      )
+      .catch((caught: unknown) => caught)
+    expect(error).toMatchObject({ message: 'fn failed' })
+    expect((await db.order.findUniqueOrThrow({ where: { id } })).total).toBe(0)
   })
 
   test('a stale upsert and a stale delete are refused too (and the upsert creates no second row)', async () => {

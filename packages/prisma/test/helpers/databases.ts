@@ -20,9 +20,22 @@ export const PG_URL = process.env['CACHELOCK_TEST_PG_URL'] ?? 'postgresql://post
 /** Both generated clients have the same API; the tests use the SQLite client's type for both. */
 export type TestClient = PrismaClient
 
+export interface ConnectOptions {
+  connections?: number
+  onQuery?: (sql: string) => void
+}
+
 export interface TestDatabase {
   readonly kind: DatabaseKind
   readonly prisma: TestClient
+  /**
+   * Another client on the same database, with connections of its own (as another process has), at
+   * most `connections` of them (PostgreSQL), telling `onQuery` every SQL statement it sends;
+   * closed by `close`.
+   */
+  connect(options?: ConnectOptions): TestClient
+  /** PostgreSQL: the schema the tables are in. */
+  readonly schema?: string
   /** Empty every table and restart the ids. */
   reset(): Promise<void>
   close(): Promise<void>
@@ -45,9 +58,15 @@ async function openSqlite(label: string): Promise<TestDatabase> {
   await setup.executeScript(migration('sqlite'))
   await setup.dispose()
   const prisma = new PrismaClient({ adapter: new PrismaBetterSqlite3({ url }) })
+  const others: TestClient[] = []
   return {
     kind: 'sqlite',
     prisma,
+    connect(options) {
+      const other = logged(new PrismaClient({ adapter: new PrismaBetterSqlite3({ url }), ...logOption(options) }), options)
+      others.push(other)
+      return other
+    },
     async reset() {
       await prisma.$executeRawUnsafe('PRAGMA foreign_keys = OFF')
       for (const table of tables) await prisma.$executeRawUnsafe(`DELETE FROM "${table}"`)
@@ -55,7 +74,7 @@ async function openSqlite(label: string): Promise<TestDatabase> {
       await prisma.$executeRawUnsafe('PRAGMA foreign_keys = ON')
     },
     async close() {
-      await prisma.$disconnect()
+      for (const client of [prisma, ...others]) await client.$disconnect()
       rmSync(dir, { recursive: true, force: true })
     },
   }
@@ -69,19 +88,45 @@ async function openPostgres(label: string): Promise<TestDatabase> {
     `DROP SCHEMA IF EXISTS "${schema}" CASCADE; CREATE SCHEMA "${schema}"; SET search_path TO "${schema}";\n${migration('postgresql')}`,
   )
   await admin.end()
-  const prisma = new PostgresClient({ adapter: new PrismaPg({ connectionString: PG_URL }, { schema }) }) as unknown as TestClient
+  const client = (options?: ConnectOptions) =>
+    logged(
+      new PostgresClient({
+        adapter: new PrismaPg({ connectionString: PG_URL, ...(options?.connections ? { max: options.connections } : {}) }, { schema }),
+        ...logOption(options),
+      }) as unknown as TestClient,
+      options,
+    )
+  const prisma = client()
+  const others: TestClient[] = []
   return {
     kind: 'postgresql',
     prisma,
+    schema,
+    connect(options) {
+      const other = client(options)
+      others.push(other)
+      return other
+    },
     async reset() {
       await prisma.$executeRawUnsafe(`TRUNCATE ${tables.map((table) => `"${schema}"."${table}"`).join(', ')} RESTART IDENTITY CASCADE`)
     },
     async close() {
-      await prisma.$disconnect()
+      for (const other of [prisma, ...others]) await other.$disconnect()
       const drop = new pg.Client({ connectionString: PG_URL })
       await drop.connect()
       await drop.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)
       await drop.end()
     },
   }
+}
+
+function logOption(options: ConnectOptions | undefined): { log?: [{ emit: 'event'; level: 'query' }] } {
+  return options?.onQuery ? { log: [{ emit: 'event', level: 'query' }] } : {}
+}
+
+function logged(client: TestClient, options: ConnectOptions | undefined): TestClient {
+  const onQuery = options?.onQuery
+  if (onQuery)
+    (client as unknown as { $on(event: 'query', listener: (e: { query: string }) => void): void }).$on('query', (e) => onQuery(e.query))
+  return client
 }

@@ -21,6 +21,8 @@ export interface Setup {
   readonly storeKind: StoreKind
   readonly store: LockStore
   readonly prisma: TestClient
+  /** The database as opened: another client on it (`connect()`), its PostgreSQL schema. */
+  readonly opened: TestDatabase
   /** A fresh manager (own prefix) for each test. */
   readonly locks: LockManager
   /** `prisma` extended with `locks`. */
@@ -54,7 +56,7 @@ export function onEveryDatabaseAndStore(
     beforeEach(async () => {
       await opened.reset()
       const locks = managerOn(store)
-      current = { database, storeKind, store, prisma: opened.prisma, locks, db: extend(opened.prisma, locks) }
+      current = { database, storeKind, store, prisma: opened.prisma, opened, locks, db: extend(opened.prisma, locks) }
     })
     body(() => current)
   })
