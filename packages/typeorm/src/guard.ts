@@ -1,6 +1,7 @@
 import { resolveLockManager } from '@cachelock/core'
 import type { EntityManager, EntityMetadata, ObjectLiteral } from 'typeorm'
 import { LockedRowError, type GuardedOperation } from './errors.js'
+import { checkLoadedFence } from './loaded-fence.js'
 import { claimFence, stampFence } from './fence.js'
 import { entityWhere, lockName, modelLockOf } from './model-lock.js'
 import { ownedLock } from './owned-locks.js'
@@ -25,7 +26,8 @@ export interface GuardedWrite {
  *   token; otherwise the row is claimed, see `claimFence`). Held by this flow but lost meanwhile:
  *   `LockLostError`, so work done under a lost lock does not go through.
  * - held by anyone else: `LockedRowError` (unless the model opted out with `guard: false`).
- * - free: allowed.
+ * - free: allowed; on a fenced model, only if the row's fence has not moved since the entity was
+ *   loaded (see `checkLoadedFence`).
  *
  * It is a check-then-write: a lock taken elsewhere between the check and the write is not seen.
  * Fencing closes that gap for fenced models.
@@ -36,9 +38,11 @@ export async function guardWrite(installation: Installation, write: GuardedWrite
   const wheres = [entityWhere(model, write.entity), entityWhere(model, write.databaseEntity)].filter((w) => w !== undefined)
   const names = [...new Set(wheres.map((where) => lockName(model, where, 'entity')))]
   const locks = resolveLockManager(installation.locks, 'options.locks')
+  let held = false
   for (const name of names) {
     const mine = ownedLock(locks, name)
     if (mine) {
+      held = true
       if (mine.signal.aborted) throw mine.signal.reason
       if (!model.fence) continue
       if (write.operation === 'insert') {
@@ -53,4 +57,5 @@ export async function guardWrite(installation: Installation, write: GuardedWrite
     }
     if (model.guard && (await locks.isLocked(name))) throw new LockedRowError(name, model.entity, write.operation)
   }
+  if (!held && model.fence && write.operation !== 'insert') await checkLoadedFence(write, model)
 }
