@@ -34,6 +34,8 @@ export interface TestDatabase {
    * closed by `close`.
    */
   connect(options?: ConnectOptions): TestClient
+  /** Where the tables are, for `connectTo`: the SQLite file, or the PostgreSQL schema. */
+  readonly location: string
   /** PostgreSQL: the schema the tables are in. */
   readonly schema?: string
   /** Empty every table and restart the ids. */
@@ -57,13 +59,14 @@ async function openSqlite(label: string): Promise<TestDatabase> {
   const setup = await new PrismaBetterSqlite3({ url }).connect()
   await setup.executeScript(migration('sqlite'))
   await setup.dispose()
-  const prisma = new PrismaClient({ adapter: new PrismaBetterSqlite3({ url }) })
+  const prisma = connectTo('sqlite', url)
   const others: TestClient[] = []
   return {
     kind: 'sqlite',
     prisma,
+    location: url,
     connect(options) {
-      const other = logged(new PrismaClient({ adapter: new PrismaBetterSqlite3({ url }), ...logOption(options) }), options)
+      const other = connectTo('sqlite', url, options)
       others.push(other)
       return other
     },
@@ -88,22 +91,15 @@ async function openPostgres(label: string): Promise<TestDatabase> {
     `DROP SCHEMA IF EXISTS "${schema}" CASCADE; CREATE SCHEMA "${schema}"; SET search_path TO "${schema}";\n${migration('postgresql')}`,
   )
   await admin.end()
-  const client = (options?: ConnectOptions) =>
-    logged(
-      new PostgresClient({
-        adapter: new PrismaPg({ connectionString: PG_URL, ...(options?.connections ? { max: options.connections } : {}) }, { schema }),
-        ...logOption(options),
-      }) as unknown as TestClient,
-      options,
-    )
-  const prisma = client()
+  const prisma = connectTo('postgresql', schema)
   const others: TestClient[] = []
   return {
     kind: 'postgresql',
     prisma,
+    location: schema,
     schema,
     connect(options) {
-      const other = client(options)
+      const other = connectTo('postgresql', schema, options)
       others.push(other)
       return other
     },
@@ -118,6 +114,25 @@ async function openPostgres(label: string): Promise<TestDatabase> {
       await drop.end()
     },
   }
+}
+
+/**
+ * A client on tables another client made: `location` is the SQLite file or the PostgreSQL schema
+ * (`TestDatabase.location`). Other processes (the reliability suite's workers) connect with it.
+ */
+export function connectTo(kind: DatabaseKind, location: string, options?: ConnectOptions): TestClient {
+  const log = logOption(options)
+  const client =
+    kind === 'sqlite'
+      ? new PrismaClient({ adapter: new PrismaBetterSqlite3({ url: location }), ...log })
+      : (new PostgresClient({
+          adapter: new PrismaPg(
+            { connectionString: PG_URL, ...(options?.connections ? { max: options.connections } : {}) },
+            { schema: location },
+          ),
+          ...log,
+        }) as unknown as TestClient)
+  return logged(client, options)
 }
 
 function logOption(options: ConnectOptions | undefined): { log?: [{ emit: 'event'; level: 'query' }] } {
