@@ -99,6 +99,25 @@ onEveryDatabaseAndStore('fence_claim', (setup) => {
     expect(seen[0]).toMatch(/^UPDATE .+ SET .lockFence. = .+ WHERE .+lockFence. <= .+ RETURNING /)
   })
 
+  test('every row of a multi-row lock is claimed with its own lock’s token; a nested withLock on a claimed row claims it again', async () => {
+    const { db } = setup()
+    const first = await db.order.create({ data: {} })
+    const second = await db.order.create({ data: {} })
+    const fences = () => db.order.findMany({ orderBy: { id: 'asc' }, select: { lockFence: true } })
+    const tokens = await db.order.withLock([second.id, first.id], async (orders, { locks }) => {
+      expect(orders.map((order) => order.id)).toEqual([second.id, first.id])
+      expect(orders.map((order) => order.lockFence)).toEqual(locks.map((lock) => BigInt(lock.fencingToken)))
+      // Reentrant: the fence already equals the token, and the claim reads the row all the same.
+      const again = await db.order.withLock(first.id, async (order, { lock }) => {
+        expect(lock).toBe(locks[1])
+        return order.lockFence
+      })
+      expect(again).toBe(BigInt(locks[1]!.fencingToken))
+      return locks.map((lock) => BigInt(lock.fencingToken))
+    })
+    expect(await fences()).toEqual([{ lockFence: tokens[1] }, { lockFence: tokens[0] }])
+  })
+
   test('A reads; A’s lock is lost; A writes; B is granted, reads and writes: both updates are kept', async () => {
     const { dbA, dbB } = holders(setup())
     const { locks } = setup()
