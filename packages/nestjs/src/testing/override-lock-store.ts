@@ -1,6 +1,6 @@
 import { LockManager, MemoryStore, createLockManager, type LockStore } from '@cachelock/core'
-import { CACHELOCK_MODULE_OPTIONS } from '../module-definition.js'
-import type { CachelockModuleOptions } from '../options.js'
+// By name, not by path: the testing entry must share the main entry's module (and its token).
+import { CACHELOCK_MODULE_OPTIONS, type CachelockModuleOptions } from '@cachelock/nestjs'
 
 /** The part of `@nestjs/testing`'s `TestingModuleBuilder` that `overrideLockStore` uses. */
 export interface OverridableTestingModule<Builder> {
