@@ -1,6 +1,7 @@
 import {
   LockError,
   LockManager,
+  LockNotAcquiredError,
   checkOptions,
   invalidArgument,
   lockDecorator,
@@ -124,9 +125,14 @@ function runHolding(call: LockedCall, skipIfLocked: boolean, holdAtLeast: number
       settled = true
       outcome()
     }
-    const held = call.manager.request(call.name, { ...call.options, ifAvailable: skipIfLocked }, async (lock: Lock | null) => {
+    const ifAvailable = skipIfLocked || call.options.ifAvailable === true
+    const held = call.manager.request(call.name, { ...call.options, ifAvailable }, async (lock: Lock | null) => {
       if (!lock) {
-        settle(() => resolve(skip(call)))
+        if (skipIfLocked) settle(() => resolve(skip(call)))
+        else
+          settle(() =>
+            reject(new LockNotAcquiredError(call.name, `Lock ${JSON.stringify(call.name)} was not acquired: it is held by another holder`)),
+          )
         return
       }
       const started = performance.now()

@@ -48,6 +48,9 @@ class Counter {
   @WithLock('slow', { timeout: 50 })
   async impatient(): Promise<void> {}
 
+  @WithLock('slow', { ifAvailable: true, holdAtLeast: 1000 })
+  async impatientHolding(): Promise<void> {}
+
   @WithLock('failing')
   async failing(): Promise<never> {
     throw new Error('boom')
@@ -115,6 +118,8 @@ describe('@WithLock', () => {
     let release!: () => void
     const held = counterA().locks.withLock('slow', () => new Promise<void>((resolve) => (release = resolve)))
     await expect(counterB().impatient()).rejects.toBeInstanceOf(LockNotAcquiredError)
+    // With holdAtLeast too: ifAvailable still rejects rather than wait or skip.
+    await expect(counterB().impatientHolding()).rejects.toBeInstanceOf(LockNotAcquiredError)
     release()
     await held
   })
