@@ -66,10 +66,42 @@ export function guardSuite(env: Env) {
       await env.repos.products.withLock(sku, (product) => env.repos.products.save({ ...product, stock: 3 }), { transaction: false })
       expect((await env.repos.products.findOneByOrFail({ sku })).stock).toBe(3)
       const handle = await env.repos.products.lock(sku)
-      await env.repos.products.delete({ sku }) // by criteria: not guarded anyway
-      await env.repos.products.save({ sku, stock: 1 }) // an insert under the handle's lock
+      await handle.run(async () => {
+        await env.repos.products.delete({ sku }) // by criteria: not guarded anyway
+        await env.repos.products.save({ sku, stock: 1 }) // an insert under the handle's lock
+      })
       await handle.release()
       expect((await env.repos.products.findOneByOrFail({ sku })).stock).toBe(1)
+    })
+
+    it("lets a transaction-bound lock's writes through on its transaction only, and a plain handle's nowhere outside run()", async () => {
+      const sku = unique()
+      await env.repos.products.insert({ sku, stock: 5 })
+      const handle = await env.repos.products.lock(sku)
+      // The flow that called lock() is not the holder by calling it.
+      expect(await rejection(env.repos.products.save({ ...(await env.repos.products.findOneByOrFail({ sku })), stock: 4 }))).toBeInstanceOf(
+        LockedRowError,
+      )
+      await handle.release()
+
+      const written = deferred()
+      const done = deferred()
+      const transaction = env.dataSource.transaction(async (manager) => {
+        const products = manager.withRepository(env.repos.products)
+        await products.lock(sku, { until: 'transaction' })
+        await products.save({ ...(await products.findOneByOrFail({ sku })), stock: 3 }) // through its transaction: passes
+        written.resolve()
+        await done.promise
+      })
+      await written.promise
+      // Another process writing the row while that transaction holds the lock is refused.
+      const other = await env.process()
+      expect(
+        await rejection(other.repos.products.save({ ...(await other.repos.products.findOneByOrFail({ sku })), stock: 0 })),
+      ).toBeInstanceOf(LockedRowError)
+      done.resolve()
+      await transaction
+      expect((await env.repos.products.findOneByOrFail({ sku })).stock).toBe(3)
     })
 
     it("rejects the holder's own write once its lock is lost, with the LockLostError", async () => {

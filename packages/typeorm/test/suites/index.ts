@@ -5,6 +5,7 @@ import { badInputSuite } from './bad-input.js'
 import { fenceSuite } from './fence.js'
 import { guardSuite } from './guard.js'
 import { installSuite } from './install.js'
+import { keepAliveSuite } from './keep-alive.js'
 import { lockOrderSuite } from './lock-order.js'
 import { lostLockSuite } from './lost-lock.js'
 import { missingRowsSuite } from './missing-rows.js'
@@ -30,4 +31,6 @@ export function adapterSuites(env: Env): void {
   lostLockSuite(env)
   missingRowsSuite(env)
   lockOrderSuite(env)
+  // Issue 13.
+  keepAliveSuite(env)
 }
