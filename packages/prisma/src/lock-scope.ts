@@ -64,7 +64,7 @@ export class LockScope {
    * queries of `fn`'s flow are refused with it (see `refuseAfterLoss`).
    */
   get lost(): unknown {
-    return this.inTransaction && this.#lost.signal.aborted ? this.#lost.signal.reason : undefined
+    return this.inTransaction && this.#lost.signal.aborted ? (this.#lost.signal.reason as unknown) : undefined
   }
 
   /** Watch `lock` (the scope's own, or one a nested call joined to it): its loss ends the scope's transaction (`untilLost`). */
