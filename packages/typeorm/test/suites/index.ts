@@ -8,6 +8,7 @@ import { installSuite } from './install.js'
 import { keepAliveSuite } from './keep-alive.js'
 import { lockOrderSuite } from './lock-order.js'
 import { lostLockSuite } from './lost-lock.js'
+import { lostRollbackSuite } from './lost-rollback.js'
 import { missingRowsSuite } from './missing-rows.js'
 import { namesSuite } from './names.js'
 import { untilTransactionSuite } from './until-transaction.js'
@@ -33,4 +34,5 @@ export function adapterSuites(env: Env): void {
   lockOrderSuite(env)
   // Issue 13.
   keepAliveSuite(env)
+  lostRollbackSuite(env)
 }
