@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import Redis from 'ioredis'
+import { Redis } from 'ioredis'
 import pg from 'pg'
 import { DataSource, EntitySchema } from 'typeorm'
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest'
