@@ -85,9 +85,10 @@ export type FlowLocks = ReadonlyMap<LockManager, ReadonlyMap<string, Entry>>
 
 // On globalThis under a registered symbol, like the default manager: every copy of this package
 // in the process (an adapter that resolved its own) must agree on what this flow holds.
-// Only ever entered with `run`, around the holder's own callback: `enterWith` would mark whatever
-// async resource is current (an HTTP parser's, for a request without a body), and every later
-// callback on it (the next request on that keep-alive connection) would count as the holder.
+// Only ever entered with `run`, around the holder's own callback. Entering it for the rest of the
+// current async context instead would mark whatever async resource is running (an HTTP parser's,
+// for a request without a body), and every later callback on it (the next request on that
+// keep-alive connection) would count as the holder.
 const slot = Symbol.for('cachelock.recordLockFlow.v2')
 export const flow = ((globalThis as Record<symbol, unknown>)[slot] ??= new AsyncLocalStorage<FlowLocks>()) as AsyncLocalStorage<FlowLocks>
 
