@@ -93,7 +93,7 @@ export function guardSuite(env: Env) {
         written.resolve()
         await done.promise
       })
-      await written.promise
+      await Promise.race([written.promise, transaction]) // a transaction that failed surfaces here
       // Another process writing the row while that transaction holds the lock is refused.
       const other = await env.process()
       expect(
