@@ -45,10 +45,12 @@ onEveryDatabaseAndStore('fenced_writes', (setup) => {
     expect(await db.order.findUniqueOrThrow({ where: { id } })).toMatchObject({ status: 'written by A', total: 1 })
   })
 
-  test('in a transaction, B’s claim waits for the stale holder’s transaction, which commits nothing; B’s write survives', async () => {
+  test('in a transaction, the stale holder commits nothing even if fn swallows the error; B’s write survives', async () => {
     const { db } = setup()
     const { id } = await db.order.create({ data: {} })
     const caught: unknown[] = []
+    let fnEnded!: () => void
+    const ended = new Promise<void>((resolve) => (fnEnded = resolve))
     const a = db.order.withLock(
       id,
       async (order, { tx }) => {
@@ -56,8 +58,9 @@ onEveryDatabaseAndStore('fenced_writes', (setup) => {
         try {
           await tx.order.update({ where: { id }, data: { total: order.total + 1, note: 'A was here' } })
         } catch (error) {
-          caught.push(error) // swallowed: the transaction must still not commit (never thrown here, see below)
+          caught.push(error) // swallowed: the transaction must still not commit
         }
+        fnEnded()
       },
       { ttl: 100, autoExtend: false },
     )
@@ -66,11 +69,13 @@ onEveryDatabaseAndStore('fenced_writes', (setup) => {
     const [outcomeA, outcomeB] = await Promise.allSettled([a, b])
     expect(outcomeA).toMatchObject({ status: 'rejected', reason: expect.any(LockLostError) })
     expect(outcomeB).toMatchObject({ status: 'fulfilled' })
+    await ended
     expect(await db.order.findUniqueOrThrow({ where: { id } })).toMatchObject({ total: 10, note: null })
-    // A claimed the row first thing in its transaction, so B's claim waited in the database (on
-    // A's row lock on PostgreSQL; for the one writer SQLite admits) until A's transaction ended: A's
-    // own write went through, and the check before commit rolled it back before B read the row.
-    expect(caught).toEqual([])
+    // A claimed the row first thing in its transaction; its transaction rolled back when its lock
+    // expired (issue 13 §3), releasing the row to B's claim (which waits in the database if it
+    // comes first), and A's later write was refused with the loss: fn learns of it at the write
+    // (before calling a payment API, say), not only at commit.
+    expect(caught).toEqual([outcomeA.status === 'rejected' && outcomeA.reason])
   })
 
   test('update, updateMany, upsert and delete on the locked row carry the token, through tx and the client alike', async () => {
