@@ -130,7 +130,10 @@ export function fenceClaimSuite(env: Env) {
           const row: any = await p.repos.fenced.findOneByOrFail({ sku })
           read.resolve()
           await go
-          return await increment(p.dataSource.manager, row, 'save', who)
+          // The handle's writes: inside run(), where the guard lets them through (issue 13 §1).
+          return await handle
+            .run(() => increment(p.dataSource.manager, row, 'save', who))
+            .catch((error: unknown) => settle(Promise.reject(error)))
         } finally {
           await handle.release().catch(() => undefined)
         }
