@@ -118,6 +118,39 @@ export function fenceClaimSuite(env: Env) {
       expect(await a.repos.fenced.findOneByOrFail({ sku })).toMatchObject({ stock: 2, note: 'B' })
     })
 
+    it('withLock: a holder whose row a newer holder claimed between its grant and its claim is rejected before fn runs', async () => {
+      const [a, b] = [await env.process(), await env.process()]
+      const sku = unique()
+      await a.repos.fenced.insert({ sku, stock: 0 })
+      // A is granted the lock, then held up before its transaction (and its claim) starts, as a
+      // holder waiting for a pool connection or paused would be.
+      const [starting, go] = [deferred(), deferred()]
+      a.dataSource.subscribers.push({
+        beforeTransactionStart: async () => {
+          starting.resolve()
+          await go.promise
+        },
+      })
+      const calls: string[] = []
+      const aDone = settle(a.repos.fenced.withLock(sku, () => void calls.push('A')))
+      await starting.promise
+      await b.repos.fenced.withLock(
+        sku,
+        async (row: any, manager: any) => {
+          calls.push('B')
+          await increment(manager, row, 'save', 'B')
+        },
+        { steal: true },
+      )
+      go.resolve()
+      const outcome = await aDone
+      expect(outcome).toMatchObject({ ok: false, error: expect.any(LockLostError) })
+      // The claim's own error, saying why, rather than only the lock's loss.
+      expect((outcome as { error: Error }).error.message).toMatch(/a newer holder has claimed this FencedProduct row/)
+      expect(calls).toEqual(['B'])
+      expect(await a.repos.fenced.findOneByOrFail({ sku })).toMatchObject({ stock: 1, note: 'B' })
+    })
+
     it('lock(): A locks and reads; B steals with lock() and reads; A saves; B saves: A is refused', async () => {
       const [a, b] = [await env.process(), await env.process()]
       const sku = unique()
