@@ -4,7 +4,15 @@ export { Lock } from './lock.js'
 export { LockHandle } from './lock-handle.js'
 export type { AcquireOptions, LockManagerOptions, LockOptions } from './options.js'
 export { lockOptionNames } from './resolve-options.js'
-export { InvalidLockArgumentError, LockError, LockLostError, LockNotAcquiredError, LockNotOwnedError, LockOrderError } from './errors.js'
+export {
+  InvalidLockArgumentError,
+  LockError,
+  LockLostError,
+  LockNotAcquiredError,
+  LockNotOwnedError,
+  LockNotReplicatedError,
+  LockOrderError,
+} from './errors.js'
 export type { LockErrorCode, LockLostReason } from './errors.js'
 export { configure, defaultLockManager, resolveLockManager } from './config.js'
 export { Locked } from './decorator.js'
@@ -14,7 +22,7 @@ export { MemoryStore } from './stores/memory/memory-store.js'
 export type { MemoryStoreOptions } from './stores/memory/memory-store.js'
 export { OpenStore } from './stores/open/open-store.js'
 export { RedisStore, RedisTimeoutError, redisStoreFromUrl } from './stores/redis/index.js'
-export type { RedisClient, RedisStoreFromUrlOptions, RedisStoreOptions, RedisSubscriber } from './stores/redis/index.js'
+export type { RedisClient, RedisPipeline, RedisStoreFromUrlOptions, RedisStoreOptions, RedisSubscriber } from './stores/redis/index.js'
 export { MemcachedStatusError, MemcachedStore, memcachedStoreFromUrl } from './stores/memcached/index.js'
 export type { MemcachedClient, MemcachedStoreOptions, MemcachedStoreFromUrlOptions } from './stores/memcached/index.js'
 export type { AcquireRequest, AcquireResult, Granted, Holder, LockMode, LockStore, StealRequest, Unsubscribe } from './store.js'

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto'
+import { LockNotReplicatedError } from '../../errors.js'
 import type { AcquireRequest, AcquireResult, Granted, Holder, LockStore, StealRequest, Unsubscribe } from '../../store.js'
 import { checkBoolean, checkDuration, checkFunction, checkOptions, invalid } from '../../validate.js'
-import { ScriptRunner, type RedisClient } from './client.js'
-import { lockKeys, type LockKeys } from './keys.js'
-import { ACQUIRE, EXTEND, FORCE_RELEASE, HOLDERS, LISTEN, RELEASE, STEAL } from './scripts.js'
+import { ScriptRunner, type RedisArgument, type RedisClient } from './client.js'
+import { lockKeys, type LockKeys, type RedisKey } from './keys.js'
+import { ACQUIRE, EXTEND, FORCE_RELEASE, HOLDERS, LISTEN, RELEASE, STEAL, type LuaScript } from './scripts.js'
 import { INTEREST_TTL_MS, WakeUps } from './wake-ups.js'
 
 const storeOptionNames = new Set([
@@ -12,6 +13,8 @@ const storeOptionNames = new Set([
   'subscriberIdleMs',
   'waiterLivenessPolls',
   'handoffGraceMs',
+  'waitReplicas',
+  'waitTimeoutMs',
   'closeClient',
   'lastError',
 ])
@@ -29,6 +32,19 @@ export function checkRedisStoreOptions(options: unknown, known: ReadonlySet<stri
   check('handoffGraceMs', { zero: true })
   check('fenceTtlFactor', { max: 1000 })
   check('waiterLivenessPolls', { max: 1000 })
+  check('waitTimeoutMs')
+  if (given.waitReplicas !== undefined && (!Number.isInteger(given.waitReplicas) || given.waitReplicas < 0 || given.waitReplicas > 100)) {
+    throw invalid('options.waitReplicas', 'an integer from 0 to 100 (replicas that must acknowledge a grant)', given.waitReplicas)
+  }
+  const commandTimeout = given.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS
+  const waitTimeout = given.waitTimeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS
+  if ((given.waitReplicas ?? 0) > 0 && commandTimeout > 0 && waitTimeout >= commandTimeout) {
+    throw invalid(
+      'options.waitTimeoutMs',
+      `less than options.commandTimeoutMs (${commandTimeout}), which would cut WAIT short`,
+      waitTimeout,
+    )
+  }
   if (given.closeClient !== undefined) checkBoolean(given.closeClient, 'options.closeClient')
   if (given.lastError !== undefined) checkFunction(given.lastError, 'options.lastError')
 }
@@ -72,6 +88,24 @@ export interface RedisStoreOptions {
    */
   handoffGraceMs?: number
   /**
+   * Replicas that must acknowledge a grant before the caller is told it holds the lock (Redis
+   * `WAIT`, sent behind the grant script in the same round trip). Redis replicates asynchronously:
+   * without this, a primary that dies right after a grant can be replaced by a replica that never
+   * had the lock, and a second client gets it. A grant that fewer replicas acknowledged within
+   * `waitTimeoutMs` is released and rejected with `LockNotReplicatedError`; a renewal that fewer
+   * acknowledged rejects the same way and does not count as confirmed (the lock is lost if that
+   * lasts a whole ttl). 0 turns it off. Costs one primary → replica round trip per acquire, steal
+   * and renewal. Needs a client with `pipeline()` (ioredis).
+   * @default 0
+   */
+  waitReplicas?: number
+  /**
+   * How long `WAIT` may block for `waitReplicas` acknowledgements, in ms. Must be less than
+   * `commandTimeoutMs`.
+   * @default 1000
+   */
+  waitTimeoutMs?: number
+  /**
    * Also end `client` in `close()`. For a client made for this store only (as `redisStoreFromUrl`
    * does); leave it off for the app's own client.
    * @default false
@@ -112,6 +146,8 @@ export class RedisStore implements LockStore {
   readonly #livenessPolls: number
   readonly #graceMs: number
   readonly #closeClient: boolean
+  readonly #waitReplicas: number
+  readonly #waitTimeoutMs: number
   readonly #keyCache = new Map<string, LockKeys>()
 
   constructor(client: RedisClient, options: RedisStoreOptions = {}) {
@@ -119,8 +155,13 @@ export class RedisStore implements LockStore {
     if (typeof client !== 'object' || client === null || typeof (client as { evalsha?: unknown }).evalsha !== 'function') {
       throw invalid('client', 'an ioredis Redis or Cluster client (or one with the same shape)', client)
     }
+    this.#waitReplicas = options.waitReplicas ?? 0
+    this.#waitTimeoutMs = options.waitTimeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS
+    if (this.#waitReplicas > 0 && typeof client.pipeline !== 'function') {
+      throw invalid('client', 'a client with pipeline() (ioredis) for options.waitReplicas', client)
+    }
     this.#client = client
-    this.#scripts = new ScriptRunner(client, options.commandTimeoutMs ?? 10_000, options.lastError ?? (() => undefined))
+    this.#scripts = new ScriptRunner(client, options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS, options.lastError ?? (() => undefined))
     // Marks this store as listening to a lock; distinct from every manager's clientId (hex only).
     const listenerId = `listener:${randomBytes(8).toString('hex')}`
     this.#wakeUps = new WakeUps(client, options.subscriberIdleMs ?? 2000, (alive, on) =>
@@ -151,7 +192,9 @@ export class RedisStore implements LockStore {
   async acquire(request: AcquireRequest): Promise<AcquireResult> {
     const keys = this.#keys(request.key)
     const ttl = wholeMs(request.ttlMs)
-    const reply = (await this.#scripts.run(
+    const reply = (await this.#replicated(
+      'acquire',
+      request.key,
       ACQUIRE,
       [keys.exclusive, keys.shared, keys.fence, keys.queue, keys.alive],
       [
@@ -164,6 +207,8 @@ export class RedisStore implements LockStore {
         wholeMs(this.#fenceTtlFactor * ttl),
         wholeMs(this.#graceMs),
       ],
+      (reply) => Number((reply as unknown[])[0]) === 1,
+      request.owner,
     )) as [unknown, unknown]
     const value = Number(reply[1])
     if (Number(reply[0]) === 1) return { granted: true, fencingToken: value }
@@ -180,7 +225,14 @@ export class RedisStore implements LockStore {
   /** Owner-checked `PEXPIRE` (one `EVALSHA`). */
   async extend(key: string, owner: string, ttlMs: number): Promise<boolean> {
     const keys = this.#keys(key)
-    const reply = await this.#scripts.run(EXTEND, [keys.exclusive, keys.shared], [owner, wholeMs(ttlMs)])
+    const reply = await this.#replicated(
+      'extend',
+      key,
+      EXTEND,
+      [keys.exclusive, keys.shared],
+      [owner, wholeMs(ttlMs)],
+      (r) => Number(r) === 1,
+    )
     return Number(reply) === 1
   }
 
@@ -188,10 +240,14 @@ export class RedisStore implements LockStore {
   async steal(request: StealRequest): Promise<Granted> {
     const keys = this.#keys(request.key)
     const ttl = wholeMs(request.ttlMs)
-    const reply = await this.#scripts.run(
+    const reply = await this.#replicated(
+      'steal',
+      request.key,
       STEAL,
       [keys.exclusive, keys.shared, keys.fence, keys.queue, keys.alive],
       [request.owner, ttl, request.clientId, wholeMs(this.#fenceTtlFactor * ttl), keys.channel],
+      () => true,
+      request.owner,
     )
     return { fencingToken: Number(reply) }
   }
@@ -250,6 +306,29 @@ export class RedisStore implements LockStore {
   }
 
   /**
+   * Run a script that may grant or renew, then (with `waitReplicas`) `WAIT` in the same round trip.
+   * When `changed(reply)` says the script granted or renewed and too few replicas acknowledged it,
+   * a grant (`owner` given) is released again, and either way the caller gets
+   * `LockNotReplicatedError` instead of a lock a failover could lose.
+   */
+  async #replicated(
+    operation: 'acquire' | 'steal' | 'extend',
+    key: string,
+    script: LuaScript,
+    keys: RedisKey[],
+    args: RedisArgument[],
+    changed: (reply: unknown) => boolean,
+    owner?: string,
+  ): Promise<unknown> {
+    if (this.#waitReplicas === 0) return this.#scripts.run(script, keys, args)
+    const { reply, acknowledged } = await this.#scripts.runAndWait(script, keys, args, this.#waitReplicas, this.#waitTimeoutMs)
+    if (acknowledged >= this.#waitReplicas || !changed(reply)) return reply
+    // Given back on the primary; if this fails too, the grant expires after its ttl.
+    if (owner !== undefined) await this.release(key, owner).catch(() => false)
+    throw new LockNotReplicatedError({ key, operation, acknowledged, required: this.#waitReplicas, timeoutMs: this.#waitTimeoutMs })
+  }
+
+  /**
    * The keys of a lock, cached: a lock is acquired and released (and renewed, and waited for) under
    * the same key, and building its six keys checks and escapes the name each time.
    */
@@ -266,6 +345,8 @@ export class RedisStore implements LockStore {
 }
 
 const QUIT_TIMEOUT_MS = 2000
+const DEFAULT_COMMAND_TIMEOUT_MS = 10_000
+const DEFAULT_WAIT_TIMEOUT_MS = 1000
 const KEY_CACHE_SIZE = 1024
 
 /** Redis takes whole milliseconds; never round a ttl down to 0 (which `PX` rejects). */
