@@ -273,6 +273,9 @@ start_sentinel() {
     # First start, or no usable primary (both nodes gone, Sentinel gone): start over.
     sentinel_fresh
   fi
+  # Sentinel only promotes a replica whose INFO it read within the last 5 s, and reads it every
+  # 10 s until the primary is down: a failover could then be refused and retried 10 s later.
+  sentinel_cli sentinel debug info-period 1000 >/dev/null
   wait_for "redis sentinel trio (primary, replica, Sentinel)" "$SENTINEL_DIR/sentinel.log" sentinel_ok
   say "sentinel   up  127.0.0.1:$SENTINEL_BASE_PORT ($SENTINEL_MASTER: primary :$(sentinel_primary), nodes :$(join , "${SENTINEL_NODES[@]}"))"
 }
