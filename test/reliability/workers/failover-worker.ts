@@ -62,8 +62,9 @@ async function loop(): Promise<void> {
       })
       sections++
     } catch (error) {
-      const code = String((error as { code?: unknown }).code ?? 'other')
-      errors[code] = (errors[code] ?? 0) + 1
+      const code = (error as { code?: unknown }).code
+      const key = typeof code === 'string' ? code : 'other'
+      errors[key] = (errors[key] ?? 0) + 1
       emit('failed', { error: describeError(error) })
       await sleep(20)
     }
