@@ -25,7 +25,17 @@ export { RedisStore, RedisTimeoutError, redisStoreFromUrl } from './stores/redis
 export type { RedisClient, RedisPipeline, RedisStoreFromUrlOptions, RedisStoreOptions, RedisSubscriber } from './stores/redis/index.js'
 export { MemcachedStatusError, MemcachedStore, memcachedStoreFromUrl } from './stores/memcached/index.js'
 export type { MemcachedClient, MemcachedStoreOptions, MemcachedStoreFromUrlOptions } from './stores/memcached/index.js'
-export type { AcquireRequest, AcquireResult, Granted, Holder, LockMode, LockStore, StealRequest, Unsubscribe } from './store.js'
+export type {
+  AcquireRequest,
+  AcquireResult,
+  Granted,
+  Holder,
+  LockListing,
+  LockMode,
+  LockStore,
+  StealRequest,
+  Unsubscribe,
+} from './store.js'
 export { keyBytes, safeKey, storableKey } from './keys.js'
 export type { SafeKeyRules } from './keys.js'
 export { channelNames } from './events.js'

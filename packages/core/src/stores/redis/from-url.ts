@@ -1,7 +1,8 @@
 import type { RedisClient } from './client.js'
 import { invalid } from '../../validate.js'
 import { loadPeer } from '../peer.js'
-import { RedisStore, checkRedisStoreOptions, type RedisStoreOptions } from './redis-store.js'
+import { checkRedisStoreOptions, type RedisStoreOptions } from './options.js'
+import { RedisStore } from './redis-store.js'
 
 const fromUrlOptionNames = new Set([
   'commandTimeoutMs',

@@ -1,119 +1,15 @@
 import { randomBytes } from 'node:crypto'
 import { LockNotReplicatedError } from '../../errors.js'
-import type { AcquireRequest, AcquireResult, Granted, Holder, LockStore, StealRequest, Unsubscribe } from '../../store.js'
-import { checkBoolean, checkDuration, checkFunction, checkOptions, invalid } from '../../validate.js'
+import type { AcquireRequest, AcquireResult, Granted, Holder, LockListing, LockStore, StealRequest, Unsubscribe } from '../../store.js'
+import { invalid } from '../../validate.js'
 import { ScriptRunner, type RedisArgument, type RedisClient } from './client.js'
 import { lockKeys, type LockKeys, type RedisKey } from './keys.js'
+import { listLocks, type RedisScanClient } from './list.js'
+import { DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_WAIT_TIMEOUT_MS, checkRedisStoreOptions, type RedisStoreOptions } from './options.js'
 import { ACQUIRE, EXTEND, FORCE_RELEASE, HOLDERS, LISTEN, RELEASE, STEAL, type LuaScript } from './scripts.js'
 import { INTEREST_TTL_MS, WakeUps } from './wake-ups.js'
 
-const storeOptionNames = new Set([
-  'commandTimeoutMs',
-  'fenceTtlFactor',
-  'subscriberIdleMs',
-  'waiterLivenessPolls',
-  'handoffGraceMs',
-  'waitReplicas',
-  'waitTimeoutMs',
-  'closeClient',
-  'lastError',
-])
-
-/** Validate `RedisStore` options (before any connection is made for them). */
-export function checkRedisStoreOptions(options: unknown, known: ReadonlySet<string> = storeOptionNames): void {
-  const given = checkOptions(options, 'options', known) as RedisStoreOptions
-  const check = (name: keyof RedisStoreOptions, rule: { zero?: boolean; max?: number } = {}) => {
-    const value = given[name]
-    if (value !== undefined) checkDuration(value, `options.${name}`, rule)
-  }
-  // Durations are timer delays; the fence factor multiplies a ttl into a PX argument (an integer).
-  check('commandTimeoutMs', { zero: true })
-  check('subscriberIdleMs', { zero: true })
-  check('handoffGraceMs', { zero: true })
-  check('fenceTtlFactor', { max: 1000 })
-  check('waiterLivenessPolls', { max: 1000 })
-  check('waitTimeoutMs')
-  if (given.waitReplicas !== undefined && (!Number.isInteger(given.waitReplicas) || given.waitReplicas < 0 || given.waitReplicas > 100)) {
-    throw invalid('options.waitReplicas', 'an integer from 0 to 100 (replicas that must acknowledge a grant)', given.waitReplicas)
-  }
-  const commandTimeout = given.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS
-  const waitTimeout = given.waitTimeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS
-  if ((given.waitReplicas ?? 0) > 0 && commandTimeout > 0 && waitTimeout >= commandTimeout) {
-    throw invalid(
-      'options.waitTimeoutMs',
-      `less than options.commandTimeoutMs (${commandTimeout}), which would cut WAIT short`,
-      waitTimeout,
-    )
-  }
-  if (given.closeClient !== undefined) checkBoolean(given.closeClient, 'options.closeClient')
-  if (given.lastError !== undefined) checkFunction(given.lastError, 'options.lastError')
-}
-
-/** Options of `new RedisStore(client, options)`. */
-export interface RedisStoreOptions {
-  /**
-   * Reject a Redis call that has not answered after this many ms, with a `RedisTimeoutError`
-   * (0: rely on the client's own limits). A backstop for clients that would otherwise queue a
-   * command indefinitely while disconnected: ioredis with `maxRetriesPerRequest: null` (as BullMQ
-   * requires), or a Cluster that keeps reconnecting. A timed-out call may still run later; a late
-   * grant then expires after its ttl.
-   * @default 10000
-   */
-  commandTimeoutMs?: number
-  /**
-   * How long the fencing counter of a lock outlives its last grant, as a multiple of that grant's
-   * ttl. Tokens keep growing after the counter expires (they are seeded from Redis's clock in µs);
-   * the counter only guards against Redis's clock stepping back. Larger keeps that guard longer,
-   * smaller frees memory sooner when locks are taken on millions of distinct names.
-   * @default 10
-   */
-  fenceTtlFactor?: number
-  /**
-   * Keep the subscriber connection this many ms after the last waiter stopped listening, so a lock
-   * that is contended now and then does not reconnect each time.
-   * @default 2000
-   */
-  subscriberIdleMs?: number
-  /**
-   * A waiting manager that stops asking is forgotten after this many of its poll intervals
-   * (`AcquireRequest.pollMs`), plus 100 ms: it no longer holds a turn in the fairness queue nor
-   * attracts wake-up messages.
-   * @default 2
-   */
-  waiterLivenessPolls?: number
-  /**
-   * How long a free lock is kept for the longest-waiting manager before others may take it. A woken
-   * waiter claims it within a round trip; this only bounds the stall when that waiter gave up.
-   * @default 500
-   */
-  handoffGraceMs?: number
-  /**
-   * Replicas that must acknowledge a grant before the caller is told it holds the lock (Redis
-   * `WAIT`, sent behind the grant script in the same round trip). Redis replicates asynchronously:
-   * without this, a primary that dies right after a grant can be replaced by a replica that never
-   * had the lock, and a second client gets it. A grant that fewer replicas acknowledged within
-   * `waitTimeoutMs` is released and rejected with `LockNotReplicatedError`; a renewal that fewer
-   * acknowledged rejects the same way and does not count as confirmed (the lock is lost if that
-   * lasts a whole ttl). 0 turns it off. Costs one primary → replica round trip per acquire, steal
-   * and renewal. Needs a client with `pipeline()` (ioredis).
-   * @default 0
-   */
-  waitReplicas?: number
-  /**
-   * How long `WAIT` may block for `waitReplicas` acknowledgements, in ms. Must be less than
-   * `commandTimeoutMs`.
-   * @default 1000
-   */
-  waitTimeoutMs?: number
-  /**
-   * Also end `client` in `close()`. For a client made for this store only (as `redisStoreFromUrl`
-   * does); leave it off for the app's own client.
-   * @default false
-   */
-  closeClient?: boolean
-  /** The client's last connection error, named in timeout messages. Set by `redisStoreFromUrl`. */
-  lastError?: () => unknown
-}
+export type { RedisStoreOptions } from './options.js'
 
 /**
  * Locks in Redis, over the app's existing ioredis `Redis` or `Cluster` (or any client with the
@@ -274,6 +170,25 @@ export class RedisStore implements LockStore {
   }
 
   /**
+   * The held locks under `prefix` whose name matches `pattern` (a glob: `*`, `?`, `\`), with their
+   * holders and last fencing token. `SCAN` on the server, or on every primary of a Cluster, 1000
+   * keys per call, then one `holders` script and one `GET` per lock found; a pattern without
+   * wildcards reads its one lock without scanning. Needs ioredis's `scanBuffer` and `get` (and
+   * `nodes()` on a Cluster).
+   */
+  list(prefix: string, pattern?: string): AsyncIterable<LockListing> {
+    const client = this.#client as unknown as Partial<RedisScanClient>
+    if (typeof client.scanBuffer !== 'function' || typeof client.get !== 'function') {
+      throw new TypeError('RedisStore.list needs a client with scanBuffer() and get() (ioredis)')
+    }
+    return listLocks(
+      { client: client as RedisScanClient, keyPrefix: this.#channelPrefix, holders: (key) => this.holders(key) },
+      prefix,
+      pattern,
+    )
+  }
+
+  /**
    * Wake-ups on release, steal and force release of `key`, over one subscriber connection per
    * store. Starting to listen costs one extra call (it marks the lock as listened to, so its
    * releases publish); releases of locks nobody waits for or listens to publish nothing.
@@ -345,8 +260,6 @@ export class RedisStore implements LockStore {
 }
 
 const QUIT_TIMEOUT_MS = 2000
-const DEFAULT_COMMAND_TIMEOUT_MS = 10_000
-const DEFAULT_WAIT_TIMEOUT_MS = 1000
 const KEY_CACHE_SIZE = 1024
 
 /** Redis takes whole milliseconds; never round a ttl down to 0 (which `PX` rejects). */

@@ -11,6 +11,7 @@ import { SENTINEL_URL, primaryPort, replicaPorts } from './sentinel-helpers.js'
 // The same contract as every store, on the primary Sentinel names; and again with every grant and
 // renewal waiting for the replica (WAIT), which must change nothing a caller can observe.
 lockStoreContract({ describe, it, afterAll }, 'RedisStore (sentinel)', () => redisStoreFromUrl(SENTINEL_URL), {
+  list: true,
   close: (store) => store.close?.(),
 })
 lockStoreContract(
@@ -18,6 +19,7 @@ lockStoreContract(
   'RedisStore (sentinel, waitReplicas 1)',
   () => redisStoreFromUrl(`${SENTINEL_URL}?waitReplicas=1`),
   {
+    list: true,
     close: (store) => store.close?.(),
   },
 )
