@@ -99,14 +99,21 @@ export class MemoryStore implements LockStore {
     return Promise.resolve(entry ? holdersOf(entry, now) : [])
   }
 
-  /** The held locks under `prefix` whose name matches `pattern`, with their last fencing token. */
-  async *list(prefix: string, pattern = '*'): AsyncIterable<LockListing> {
+  /** The held locks under `prefix` whose name matches `pattern`, with their last fencing token: a snapshot taken at the call. */
+  list(prefix: string, pattern = '*'): AsyncIterable<LockListing> {
     const matches = globMatcher(pattern)
     const now = this.#tick()
+    const listings: LockListing[] = []
     for (const key of [...this.#entries.keys()]) {
       if (!key.startsWith(prefix) || !matches(key.slice(prefix.length))) continue
       const entry = this.#live(key, now)
-      if (entry) yield { key, holders: holdersOf(entry, now), fencingToken: entry.fencingToken }
+      if (entry) listings.push({ key, holders: holdersOf(entry, now), fencingToken: entry.fencingToken })
+    }
+    return {
+      [Symbol.asyncIterator]: () => {
+        const items = listings.values()
+        return { next: () => Promise.resolve(items.next()) }
+      },
     }
   }
 
