@@ -1,3 +1,5 @@
+import { publish } from './events.js'
+
 /**
  * Every error cachelock throws is a class: `instanceof` works, each throw has its own stack, and
  * `code` is stable across releases so callers can branch on it without parsing messages.
@@ -166,6 +168,8 @@ Object.defineProperty(LockError, Symbol.hasInstance, {
  * library's terms, with its own `code`: it passes through.
  */
 export function storeError(operation: string, lockName: string, cause: unknown): LockError {
+  // The one place every store failure passes on its way to a caller: observed here, once.
+  publish('storeError', () => ({ name: lockName, operation, error: cause }))
   if (cause instanceof LockError) return cause
   const detail = cause instanceof Error ? cause.message : String(cause)
   return new LockError(`Store failed to ${operation} lock ${describeName(lockName)}: ${detail}`, {

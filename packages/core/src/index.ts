@@ -39,7 +39,20 @@ export type {
 export { keyBytes, safeKey, storableKey } from './keys.js'
 export type { SafeKeyRules } from './keys.js'
 export { channelNames } from './events.js'
-export type { AcquiredEvent, ExtendedEvent, FinalizedEvent, LockEventBase, LockOrderEvent, LostEvent, ReleasedEvent } from './events.js'
+export type {
+  AcquiredEvent,
+  ExtendedEvent,
+  FinalizedEvent,
+  LockEventBase,
+  LockOrderEvent,
+  LostEvent,
+  NotAcquiredEvent,
+  ReleasedEvent,
+  StoreErrorEvent,
+} from './events.js'
+export { startLockMetrics } from './metrics/lock-metrics.js'
+export type { LockMetrics, LockMetricsOptions, MeterLike } from './metrics/lock-metrics.js'
+export type { NamePatterns } from './metrics/name-patterns.js'
 export { encodeRecordValue, modelLockName, recordLockName } from './records/record-name.js'
 export { checkLockOrder, enterRecordLock, heldRecordLock, heldRecordLocks, recordLockClaimed } from './records/record-flow.js'
 export type { HeldRecordLock } from './records/record-flow.js'
