@@ -16,7 +16,7 @@ export function memorySdk() {
   return {
     provider,
     /** The data points of instrument `name` now, as plain objects. */
-    async points(name: string): Promise<{ attributes: Record<string, unknown>; value: unknown }[]> {
+    points: async (name: string): Promise<{ attributes: Record<string, unknown>; value: unknown }[]> => {
       exporter.reset()
       await reader.forceFlush()
       return exporter
