@@ -62,8 +62,9 @@ interface FailoverResult extends JournalAnalysis, FencingAnalysis {
   recoveryMs: number
   /** Whether the first holder was holding a grant made after the replication link was cut when the primary died. */
   heldAtKill: boolean
-  /** How the held lock's loss reached its holder. */
+  /** How the held lock's loss reached its holder, and when (after the kill). */
   lost?: unknown
+  lostAfterMs?: number
 }
 
 const workers: Worker[] = []
@@ -121,12 +122,15 @@ async function failover(variant: Variant): Promise<FailoverResult> {
     await restoreTrio()
 
     let lost: unknown
+    let lostAfterMs: number | undefined
     if (!heldAtKill) {
       await first.next('holding', 60_000)
     } else {
       // The others take the lock on the new primary, which never had the first holder's grant.
       await until(() => exits() >= exitsAtKill + 10, 60_000, '10 sections on the new primary')
-      lost = (await first.next('lost', 30_000))['error']
+      const message = await first.next('lost', 30_000)
+      lost = message['error']
+      lostAfterMs = Number(message['at']) - killedAt
     }
     const recoveryMs = firstEnterAfter(journalFile, killedAt) - killedAt
     first.send({ cmd: 'unhold' })
@@ -154,6 +158,7 @@ async function failover(variant: Variant): Promise<FailoverResult> {
       failoverMs,
       recoveryMs,
       lost,
+      lostAfterMs,
     }
   } finally {
     await stopAll(holders)
@@ -179,7 +184,10 @@ function describeResult(variant: Variant, result: FailoverResult): string {
     `longest ${result.longestOverlapMs.toFixed(0)} ms), counter ${result.count}/${result.expected} (${result.lostUpdates} lost), ` +
     `fenced writes ${result.writes}: ${result.stale} stale, ${result.rejected} rejected, ${result.staleAccepted} stale accepted, ` +
     `${result.currentRejected} current rejected, token regressions ${result.tokenRegressions}; errors ${JSON.stringify(result.errors)}; ` +
-    `failover ${(result.failoverMs / 1000).toFixed(1)} s, first section on the new primary ${(result.recoveryMs / 1000).toFixed(1)} s after the kill`
+    `failover ${(result.failoverMs / 1000).toFixed(1)} s, first section on the new primary ${(result.recoveryMs / 1000).toFixed(1)} s after the kill` +
+    (result.lostAfterMs === undefined
+      ? ''
+      : `, the overtaken holder told (${(result.lost as { reason?: string }).reason}) ${(result.lostAfterMs / 1000).toFixed(1)} s after the kill`)
   )
 }
 
