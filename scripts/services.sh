@@ -266,9 +266,8 @@ start_sentinel() {
     for port in "${SENTINEL_NODES[@]}"; do
       [[ $port == "$primary" ]] || redis_ping "$port" || sentinel_node_launch "$port" "$primary"
     done
-    # Sentinel notices a returning replica within a few seconds; a trio that does not settle
-    # (nodes reconfigured by hand) is rebuilt: the data is disposable.
-    WAIT_SECS=20 wait_for_quiet sentinel_ok || sentinel_fresh
+    # Never rebuilt from here: a test may be holding locks on the current primary. A trio that
+    # does not settle (nodes reconfigured by hand) fails below; `restart sentinel` starts over.
   else
     # First start, or no usable primary (both nodes gone, Sentinel gone): start over.
     sentinel_fresh
@@ -279,9 +278,6 @@ start_sentinel() {
   wait_for "redis sentinel trio (primary, replica, Sentinel)" "$SENTINEL_DIR/sentinel.log" sentinel_ok
   say "sentinel   up  127.0.0.1:$SENTINEL_BASE_PORT ($SENTINEL_MASTER: primary :$(sentinel_primary), nodes :$(join , "${SENTINEL_NODES[@]}"))"
 }
-
-# Like wait_for, but failing quietly: for "give it a moment before rebuilding".
-wait_for_quiet() { local deadline=$((SECONDS + WAIT_SECS)); until "$@"; do ((SECONDS < deadline)) || return 1; sleep 0.2; done; }
 
 stop_sentinel() {
   local port
