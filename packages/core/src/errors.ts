@@ -164,13 +164,13 @@ Object.defineProperty(LockError, Symbol.hasInstance, {
 
 /**
  * Wrap a store's failure so callers see one error family, with the original as `cause`. A store
- * that already threw a `LockError` (e.g. `LockNotReplicatedError`) said what happened in the
- * library's terms, with its own `code`: it passes through.
+ * that threw a `LockError` with a code of its own (e.g. `LockNotReplicatedError`) already said
+ * what happened in the library's terms: that error passes through, so callers can branch on it.
  */
 export function storeError(operation: string, lockName: string, cause: unknown): LockError {
   // The one place every store failure passes on its way to a caller: observed here, once.
   publish('storeError', () => ({ name: lockName, operation, error: cause }))
-  if (cause instanceof LockError) return cause
+  if (cause instanceof LockError && cause.code !== 'LOCK_ERROR') return cause
   const detail = cause instanceof Error ? cause.message : String(cause)
   return new LockError(`Store failed to ${operation} lock ${describeName(lockName)}: ${detail}`, {
     cause,
