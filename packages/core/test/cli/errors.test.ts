@@ -1,7 +1,10 @@
 import { createServer, type Server, type Socket } from 'node:net'
-import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest'
 import { createLockManager } from '../../src/index.js'
 import { MEMCACHED_URL, cachelock, lines, uniquePrefix } from './helpers.js'
+
+// Each test starts the CLI as a process (or several): seconds apiece on a loaded 2-core machine.
+vi.setConfig({ testTimeout: 120_000 })
 
 /** Every failure is one line on stderr and a non-zero exit; nothing waits on a dead store. */
 describe('cachelock errors', () => {

@@ -18,7 +18,7 @@ export interface CliRun {
 /**
  * Run `cachelock ARGS` as its own process (the sources under tsx, as a fresh clone runs them),
  * with `input` written to its stdin and then closed (or stdin left open when `input` is
- * `'keep-open'`). Resolves when it exits; a run that does not exit within 30 s is killed.
+ * `'keep-open'`). Resolves when it exits; a run that does not exit within 60 s is killed.
  */
 export function cachelock(args: string[], options: { input?: string; env?: Record<string, string | undefined> } = {}): Promise<CliRun> {
   const env = { ...process.env, CACHELOCK_URL: undefined, ...options.env }
@@ -28,7 +28,7 @@ export function cachelock(args: string[], options: { input?: string; env?: Recor
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
   if (options.input !== 'keep-open') child.stdin.end(options.input ?? '')
-  const killer = setTimeout(() => child.kill('SIGKILL'), 30_000)
+  const killer = setTimeout(() => child.kill('SIGKILL'), 60_000)
   return new Promise((resolve) => {
     child.on('close', (code) => {
       clearTimeout(killer)

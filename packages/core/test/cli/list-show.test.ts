@@ -1,6 +1,9 @@
-import { afterAll, describe, expect, test } from 'vitest'
+import { afterAll, describe, expect, test, vi } from 'vitest'
 import { createLockManager, type LockHandle, type LockManager } from '../../src/index.js'
 import { CLUSTER_URL, REDIS_URL, cachelock, lines, uniquePrefix } from './helpers.js'
+
+// Each test starts the CLI as a process (or several): seconds apiece on a loaded 2-core machine.
+vi.setConfig({ testTimeout: 120_000 })
 
 /** `cachelock list` and `show`, as a child process, against locks held by managers in this process. */
 describe.each([
