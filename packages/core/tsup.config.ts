@@ -14,5 +14,5 @@ export default defineConfig({
   platform: 'node',
   shims: true,
   // The testing entry imports the package by name: it must share the main entry's classes.
-  external: ['@cachelock/core', 'ioredis', 'memjs'],
+  external: ['@cachelock/core', 'ioredis', 'memjs', 'pg', 'mysql2', 'better-sqlite3'],
 })

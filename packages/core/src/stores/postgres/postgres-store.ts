@@ -1,0 +1,251 @@
+import { safeKey } from '../../keys.js'
+import type { AcquireRequest, AcquireResult, Granted, Holder, LockStore, StealRequest, Unsubscribe } from '../../store.js'
+import { checkBoolean, checkDuration, checkOptions, invalid } from '../../validate.js'
+import { withDeadline } from '../sql/deadline.js'
+import { liveHolders, wholeMs } from '../sql/holders.js'
+import { baseName, DEFAULT_TABLE, quotedTable } from '../sql/table-name.js'
+import type { PgListenClient, PgPoolLike, PgQueryable, PgResult } from './client.js'
+import { postgresStatements, type PostgresStatements } from './statements.js'
+import { INTEREST_TTL_MS, PgWakeUps } from './wake-ups.js'
+
+const optionNames = new Set(['table', 'createTable', 'listen', 'queryTimeoutMs', 'retainIdleMs', 'sweepIntervalMs', 'closePool'])
+
+/** Options of `new PostgresStore(pool, options)`. */
+export interface PostgresStoreOptions {
+  /**
+   * The locks table: `name` or `schema.name`. Its LISTEN channel is `<name>_released`.
+   * @default 'cachelock_locks'
+   */
+  table?: string
+  /**
+   * Create the table (`CREATE TABLE IF NOT EXISTS`) the first time a statement finds it missing.
+   * Turn off when migrations create it (the README has the DDL) and the app's role may not run DDL.
+   * @default true
+   */
+  createTable?: boolean
+  /**
+   * Wake waiters with `LISTEN`/`NOTIFY` on one dedicated connection per store, made with the pool's
+   * own settings; or the settings (a `pg` `ClientConfig`) of a direct connection to use instead,
+   * for pools behind a transaction pooler (PgBouncer in transaction mode drops a session's
+   * LISTEN); or `false` to poll every `sleep` instead.
+   * @default true
+   */
+  listen?: boolean | Record<string, unknown>
+  /**
+   * Reject a statement that has not answered after this many ms (0: rely on the pool's own
+   * limits). A backstop: `pg` waits for a free connection forever by default, and a frozen server
+   * never answers. A timed-out statement may still run later; a late grant then expires after its ttl.
+   * @default 10000
+   */
+  queryTimeoutMs?: number
+  /**
+   * Delete a lock's row once nothing has held or waited for it for this long. The row carries the
+   * fencing counter; after it is gone, tokens still grow because they are seeded from the
+   * database's clock in µs. Keeps the table small when locks are taken on millions of ids.
+   * @default 3600000 (one hour)
+   */
+  retainIdleMs?: number
+  /**
+   * How often this store deletes idle rows (up to 1000 per sweep); 0 turns sweeping off. Unref'd.
+   * @default 300000 (five minutes)
+   */
+  sweepIntervalMs?: number
+  /**
+   * Also end the pool in `close()`. For a pool made for this store only (as `postgresStoreFromUrl`
+   * does); leave it off for the app's own pool.
+   * @default false
+   */
+  closePool?: boolean
+}
+
+/** Validate `PostgresStore` options (before anything is connected for them). */
+export function checkPostgresStoreOptions(options: unknown, known: ReadonlySet<string> = optionNames): PostgresStoreOptions {
+  const given = checkOptions(options, 'options', known) as PostgresStoreOptions
+  if (given.table !== undefined) quotedTable(given.table, 'options.table', '"')
+  if (given.createTable !== undefined) checkBoolean(given.createTable, 'options.createTable')
+  if (given.closePool !== undefined) checkBoolean(given.closePool, 'options.closePool')
+  if (given.listen !== undefined && typeof given.listen !== 'boolean' && (typeof given.listen !== 'object' || given.listen === null)) {
+    throw invalid('options.listen', 'a boolean or pg client settings (an object)', given.listen)
+  }
+  if (given.queryTimeoutMs !== undefined) checkDuration(given.queryTimeoutMs, 'options.queryTimeoutMs', { zero: true })
+  if (given.retainIdleMs !== undefined) checkDuration(given.retainIdleMs, 'options.retainIdleMs', { zero: true })
+  if (given.sweepIntervalMs !== undefined) checkDuration(given.sweepIntervalMs, 'options.sweepIntervalMs', { zero: true })
+  return given
+}
+
+/** Keys PostgreSQL `text` can hold and a btree can index: no NUL, at most 1024 bytes, else hashed. */
+const KEY_RULES = { maxBytes: 1024, forbidden: /\u0000/ }
+const UNDEFINED_TABLE = '42P01'
+const SWEEP_BATCH = 1000
+
+/**
+ * Locks in a PostgreSQL table, over the app's own `pg` `Pool` (any `PgQueryable`).
+ *
+ * Every operation is one statement (one round trip), atomic in the database, owner-checked where
+ * it changes a hold; expiry is decided by the database's `clock_timestamp()`, so app servers with
+ * skewed clocks agree. Works through any pooler, since no statement depends on the session. Waiters
+ * are woken by `LISTEN`/`NOTIFY` (see `listen`). See `statements.ts` for the statements and the
+ * table, `README.md` for the DDL to put in a migration.
+ *
+ * @example
+ * const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL })
+ * const locks = createLockManager({ store: new PostgresStore(pool) })
+ */
+export class PostgresStore implements LockStore {
+  readonly #pool: PgQueryable & Partial<PgPoolLike>
+  readonly #sql: PostgresStatements
+  readonly #createTable: boolean
+  readonly #timeoutMs: number
+  readonly #closePool: boolean
+  readonly #wakeUps: PgWakeUps | undefined
+  readonly #retainIdleMs: number
+  #sweeper: NodeJS.Timeout | undefined
+  #creating: Promise<void> | undefined
+
+  /** Wake-ups on release, steal and force release; absent with `listen: false` (waiters poll). */
+  readonly onRelease?: (key: string, wake: () => void) => Unsubscribe
+
+  constructor(pool: PgQueryable, options: PostgresStoreOptions = {}) {
+    checkPostgresStoreOptions(options)
+    if (typeof pool !== 'object' || pool === null || typeof (pool as { query?: unknown }).query !== 'function') {
+      throw invalid('pool', 'a pg Pool (or anything with its query method)', pool)
+    }
+    this.#pool = pool
+    const table = quotedTable(options.table ?? DEFAULT_TABLE, 'options.table', '"')
+    const channel = `${baseName(options.table ?? DEFAULT_TABLE)}_released`
+    this.#sql = postgresStatements(table, channel)
+    this.#createTable = options.createTable ?? true
+    this.#timeoutMs = options.queryTimeoutMs ?? 10_000
+    this.#closePool = options.closePool ?? false
+    this.#retainIdleMs = options.retainIdleMs ?? 3_600_000
+    const listen = options.listen ?? true
+    const connect = listenConnector(this.#pool, listen)
+    if (connect) {
+      const wakeUps = new PgWakeUps(connect, channel, 2000, (key) => this.#run('listen', this.#sql.listen, [key, INTEREST_TTL_MS]))
+      this.#wakeUps = wakeUps
+      this.onRelease = (key, wake) => wakeUps.listen(storedKey(key), wake)
+    }
+    const sweepEvery = options.sweepIntervalMs ?? 300_000
+    if (sweepEvery > 0) {
+      this.#sweeper = setInterval(() => void this.sweep().catch(() => undefined), sweepEvery)
+      // Housekeeping: never keeps a process alive.
+      this.#sweeper.unref()
+    }
+  }
+
+  /** The pool this store runs on. */
+  get pool(): PgQueryable {
+    return this.#pool
+  }
+
+  /** Whether the LISTEN connection is open right now. */
+  get listening(): boolean {
+    return this.#wakeUps?.connected ?? false
+  }
+
+  /** One statement. A refusal's `retryInMs` is the holders' remaining ttl by the database's clock. */
+  async acquire(request: AcquireRequest): Promise<AcquireResult> {
+    const { rows } = await this.#run<{ fence: string | null; retry: string | null }>('acquire', this.#sql.acquire, [
+      storedKey(request.key),
+      request.owner,
+      wholeMs(request.ttlMs),
+      request.mode === 'shared',
+    ])
+    const row = rows[0]
+    if (row?.fence != null) return { granted: true, fencingToken: Number(row.fence) }
+    return row?.retry != null ? { granted: false, retryInMs: Number(row.retry) } : { granted: false }
+  }
+
+  /** Owner-checked release (one statement); NOTIFYs when the lock is free and someone waits. */
+  async release(key: string, owner: string): Promise<boolean> {
+    const { rows } = await this.#run('release', this.#sql.release, [storedKey(key), owner])
+    return rows.length > 0
+  }
+
+  /** Owner-checked extend (one statement). */
+  async extend(key: string, owner: string, ttlMs: number): Promise<boolean> {
+    const { rowCount } = await this.#run('extend', this.#sql.extend, [storedKey(key), owner, wholeMs(ttlMs)])
+    return rowCount === 1
+  }
+
+  /** Drops every holder and takes the lock exclusively (one statement), with a new fencing token. */
+  async steal(request: StealRequest): Promise<Granted> {
+    const { rows } = await this.#run<{ fence: string }>('steal', this.#sql.steal, [storedKey(request.key), request.owner, wholeMs(request.ttlMs)])
+    return { fencingToken: Number(rows[0]?.fence) }
+  }
+
+  /** Drops every holder (one statement); resolves whether a live one existed. */
+  async forceRelease(key: string): Promise<boolean> {
+    const { rows } = await this.#run('forceRelease', this.#sql.forceRelease, [storedKey(key)])
+    return rows.length > 0
+  }
+
+  /** The live holders with their remaining ttl by the database's clock (one statement). */
+  async holders(key: string): Promise<Holder[]> {
+    const { rows } = await this.#run<{ now: string; owner: string | null; expires_at: string | null; shared: Record<string, number> | null }>(
+      'holders',
+      this.#sql.holders,
+      [storedKey(key)],
+    )
+    const row = rows[0]
+    if (!row || row.expires_at === null) return []
+    return liveHolders(Number(row.now), row.owner, Number(row.expires_at), Object.entries(row.shared ?? {}).map(([o, e]) => [o, Number(e)]))
+  }
+
+  /** Delete rows idle for longer than `retainIdleMs` (at most 1000); resolves how many. Runs by itself every `sweepIntervalMs`. */
+  async sweep(): Promise<number> {
+    const { rowCount } = await this.#run('sweep', this.#sql.sweep, [this.#retainIdleMs, SWEEP_BATCH])
+    return rowCount ?? 0
+  }
+
+  /** The table's DDL, for migrations (the same statement the store runs when it creates the table). */
+  get ddl(): string {
+    return this.#sql.ddl
+  }
+
+  /** Close the LISTEN connection and stop sweeping; end the pool when `closePool` is set. */
+  async close(): Promise<void> {
+    clearInterval(this.#sweeper)
+    this.#sweeper = undefined
+    this.#wakeUps?.close()
+    if (this.#closePool) await this.#pool.end?.()
+  }
+
+  async #run<Row = Record<string, unknown>>(operation: string, text: string, values: unknown[]): Promise<PgResult<Row>> {
+    try {
+      return await withDeadline(this.#pool.query<Row>(text, values), this.#timeoutMs, 'PostgreSQL', operation)
+    } catch (error) {
+      if (!this.#createTable || (error as { code?: unknown }).code !== UNDEFINED_TABLE) throw error
+      // First use: create the table, then run the statement again (once).
+      await (this.#creating ??= this.#create())
+      return withDeadline(this.#pool.query<Row>(text, values), this.#timeoutMs, 'PostgreSQL', operation)
+    }
+  }
+
+  async #create(): Promise<void> {
+    try {
+      await withDeadline(this.#pool.query(this.#sql.ddl), this.#timeoutMs, 'PostgreSQL', 'create table')
+    } catch (error) {
+      // Two processes creating it at once: the loser's IF NOT EXISTS can still fail on the catalog's unique index.
+      const code = (error as { code?: unknown }).code
+      if (code !== '23505' && code !== '42P07') throw error
+    } finally {
+      this.#creating = undefined
+    }
+  }
+}
+
+/** The store key as the table holds it. */
+function storedKey(key: string): string {
+  return safeKey(key, KEY_RULES)
+}
+
+/** How to open the LISTEN connection, or undefined when wake-ups are off or impossible. */
+function listenConnector(pool: PgQueryable & Partial<PgPoolLike>, listen: boolean | Record<string, unknown>): (() => PgListenClient) | undefined {
+  if (listen === false) return undefined
+  const Client = pool.Client
+  // A plain Client or a custom queryable has no client class: poll.
+  if (typeof Client !== 'function') return undefined
+  const config = listen === true ? pool.options : listen
+  return () => new Client(config)
+}
