@@ -19,6 +19,8 @@ export { MemcachedStatusError, MemcachedStore, memcachedStoreFromUrl } from './s
 export type { MemcachedClient, MemcachedStoreOptions, MemcachedStoreFromUrlOptions } from './stores/memcached/index.js'
 export { PostgresStore, postgresStoreFromUrl } from './stores/postgres/index.js'
 export type { PgListenClient, PgNotification, PgPoolLike, PgQueryable, PgResult, PostgresStoreFromUrlOptions, PostgresStoreOptions } from './stores/postgres/index.js'
+export { MysqlStore, mysqlStoreFromUrl } from './stores/mysql/index.js'
+export type { MysqlPoolLike, MysqlQueryable, MysqlResultHeader, MysqlStoreFromUrlOptions, MysqlStoreOptions } from './stores/mysql/index.js'
 export { DatabaseTimeoutError } from './stores/sql/deadline.js'
 export type { AcquireRequest, AcquireResult, Granted, Holder, LockMode, LockStore, StealRequest, Unsubscribe } from './store.js'
 export { keyBytes, safeKey, storableKey } from './keys.js'

@@ -1,0 +1,243 @@
+import { safeKey } from '../../keys.js'
+import type { AcquireRequest, AcquireResult, Granted, Holder, LockStore, StealRequest } from '../../store.js'
+import { checkBoolean, checkDuration, checkOptions, invalid } from '../../validate.js'
+import { withDeadline } from '../sql/deadline.js'
+import { liveHolders, wholeMs } from '../sql/holders.js'
+import { DEFAULT_TABLE, quotedTable } from '../sql/table-name.js'
+import type { MysqlPoolLike, MysqlQueryable, MysqlResultHeader } from './client.js'
+import { mysqlStatements, type MysqlStatements } from './statements.js'
+
+const optionNames = new Set(['table', 'createTable', 'queryTimeoutMs', 'retainIdleMs', 'sweepIntervalMs', 'closePool'])
+
+/** Options of `new MysqlStore(pool, options)`. */
+export interface MysqlStoreOptions {
+  /**
+   * The locks table: `name` or `database.name`.
+   * @default 'cachelock_locks'
+   */
+  table?: string
+  /**
+   * Create the table (`CREATE TABLE IF NOT EXISTS`) the first time a statement finds it missing.
+   * Turn off when migrations create it (the README has the DDL).
+   * @default true
+   */
+  createTable?: boolean
+  /**
+   * Reject a statement that has not answered after this many ms (0: rely on the pool's own
+   * limits). A backstop for a server that stopped answering without closing its sockets. A
+   * timed-out statement may still run later; a late grant then expires after its ttl.
+   * @default 10000
+   */
+  queryTimeoutMs?: number
+  /**
+   * Delete a lock's row once nothing has held it for this long. The row carries the fencing
+   * counter; after it is gone, tokens still grow because they are seeded from the database's clock in µs.
+   * @default 3600000 (one hour)
+   */
+  retainIdleMs?: number
+  /**
+   * How often this store deletes idle rows (up to 1000 per sweep); 0 turns sweeping off. Unref'd.
+   * @default 300000 (five minutes)
+   */
+  sweepIntervalMs?: number
+  /**
+   * Also end the pool in `close()`. For a pool made for this store only (as `mysqlStoreFromUrl`
+   * does); leave it off for the app's own pool.
+   * @default false
+   */
+  closePool?: boolean
+}
+
+/** Validate `MysqlStore` options (before anything is connected for them). */
+export function checkMysqlStoreOptions(options: unknown, known: ReadonlySet<string> = optionNames): MysqlStoreOptions {
+  const given = checkOptions(options, 'options', known) as MysqlStoreOptions
+  if (given.table !== undefined) quotedTable(given.table, 'options.table', '`')
+  if (given.createTable !== undefined) checkBoolean(given.createTable, 'options.createTable')
+  if (given.closePool !== undefined) checkBoolean(given.closePool, 'options.closePool')
+  if (given.queryTimeoutMs !== undefined) checkDuration(given.queryTimeoutMs, 'options.queryTimeoutMs', { zero: true })
+  if (given.retainIdleMs !== undefined) checkDuration(given.retainIdleMs, 'options.retainIdleMs', { zero: true })
+  if (given.sweepIntervalMs !== undefined) checkDuration(given.sweepIntervalMs, 'options.sweepIntervalMs', { zero: true })
+  return given
+}
+
+/** Keys an InnoDB primary key holds: at most 512 bytes, else a readable prefix and a hash. */
+const KEY_RULES = { maxBytes: 512, forbidden: /(?!)/ }
+const SWEEP_BATCH = 1000
+const DEADLOCK_ATTEMPTS = 3
+
+interface LockRow {
+  fence?: number | string
+  owner: Buffer | string | null
+  shared: string | [string, number][]
+  expires_at?: number | string
+  remaining?: number | string
+  now?: number | string
+}
+
+/**
+ * Locks in a MariaDB table, over the app's own `mysql2` pool.
+ *
+ * Every operation is one statement (one round trip), atomic in InnoDB, owner-checked where it
+ * changes a hold; expiry is decided by the database's clock (`UTC_TIMESTAMP(6)`). There are no
+ * notifications in MySQL or MariaDB: waiters poll every `sleep`. See `statements.ts` for the
+ * statements and the table.
+ *
+ * Needs MariaDB 10.6 or later (`INSERT … RETURNING`, `JSON_TABLE`). MySQL 8 has `JSON_TABLE` but no
+ * `RETURNING`; on MySQL the first acquire rejects, saying so.
+ *
+ * @example
+ * const pool = mysql.createPool(process.env.DATABASE_URL)
+ * const locks = createLockManager({ store: new MysqlStore(pool) })
+ */
+export class MysqlStore implements LockStore {
+  readonly #pool: MysqlQueryable
+  readonly #owned: MysqlPoolLike | undefined
+  readonly #sql: MysqlStatements
+  readonly #createTable: boolean
+  readonly #timeoutMs: number
+  readonly #retainIdleMs: number
+  #sweeper: NodeJS.Timeout | undefined
+  #creating: Promise<void> | undefined
+
+  constructor(pool: MysqlPoolLike | MysqlQueryable, options: MysqlStoreOptions = {}) {
+    checkMysqlStoreOptions(options)
+    if (typeof pool !== 'object' || pool === null || typeof (pool as { query?: unknown }).query !== 'function') {
+      throw invalid('pool', 'a mysql2 pool (or anything with its query method)', pool)
+    }
+    const promised = (pool as MysqlPoolLike).promise
+    // A callback-style pool's query takes a callback; its promise wrapper is the same pool.
+    this.#pool = typeof promised === 'function' ? promised.call(pool) : (pool as MysqlQueryable)
+    this.#owned = options.closePool ? (pool as MysqlPoolLike) : undefined
+    this.#sql = mysqlStatements(quotedTable(options.table ?? DEFAULT_TABLE, 'options.table', '`'))
+    this.#createTable = options.createTable ?? true
+    this.#timeoutMs = options.queryTimeoutMs ?? 10_000
+    this.#retainIdleMs = options.retainIdleMs ?? 3_600_000
+    const sweepEvery = options.sweepIntervalMs ?? 300_000
+    if (sweepEvery > 0) {
+      this.#sweeper = setInterval(() => void this.sweep().catch(() => undefined), sweepEvery)
+      this.#sweeper.unref()
+    }
+  }
+
+  /** One statement. Granted when the row that comes back holds this owner; else `retryInMs` is the holders' remaining ttl. */
+  async acquire(request: AcquireRequest): Promise<AcquireResult> {
+    const shared = request.mode === 'shared'
+    const rows = (await this.#run('acquire', this.#sql.acquire, [
+      storedKey(request.key),
+      shared,
+      request.owner,
+      wholeMs(request.ttlMs),
+    ])) as LockRow[]
+    const row = rows[0]
+    if (!row) throw new Error('MariaDB returned no row for INSERT … RETURNING')
+    const granted = shared ? sharedOf(row).some(([owner]) => owner === request.owner) : text(row.owner) === request.owner
+    if (granted) return { granted: true, fencingToken: Number(row.fence) }
+    return { granted: false, retryInMs: Math.max(0, Number(row.remaining)) }
+  }
+
+  /** Owner-checked release (one statement). */
+  async release(key: string, owner: string): Promise<boolean> {
+    const header = (await this.#run('release', this.#sql.release, [owner, owner, owner, storedKey(key), owner, owner])) as MysqlResultHeader
+    return header.affectedRows > 0
+  }
+
+  /** Owner-checked extend (one statement). */
+  async extend(key: string, owner: string, ttlMs: number): Promise<boolean> {
+    const ttl = wholeMs(ttlMs)
+    const header = (await this.#run('extend', this.#sql.extend, [owner, owner, ttl, owner, ttl, ttl, storedKey(key), owner, owner])) as MysqlResultHeader
+    return header.affectedRows > 0
+  }
+
+  /** Drops every holder and takes the lock exclusively (one statement), with a new fencing token. */
+  async steal(request: StealRequest): Promise<Granted> {
+    const rows = (await this.#run('steal', this.#sql.steal, [storedKey(request.key), request.owner, wholeMs(request.ttlMs)])) as LockRow[]
+    return { fencingToken: Number(rows[0]?.fence) }
+  }
+
+  /** Drops every holder (one statement); resolves whether a live one existed. */
+  async forceRelease(key: string): Promise<boolean> {
+    const header = (await this.#run('forceRelease', this.#sql.forceRelease, [storedKey(key)])) as MysqlResultHeader
+    return header.affectedRows > 0
+  }
+
+  /** The live holders with their remaining ttl by the database's clock (one statement). */
+  async holders(key: string): Promise<Holder[]> {
+    const rows = (await this.#run('holders', this.#sql.holders, [storedKey(key)])) as LockRow[]
+    const row = rows[0]
+    if (!row) return []
+    return liveHolders(Number(row.now), text(row.owner), Number(row.expires_at), sharedOf(row))
+  }
+
+  /** Delete rows idle for longer than `retainIdleMs` (at most 1000); resolves how many. Runs by itself every `sweepIntervalMs`. */
+  async sweep(): Promise<number> {
+    const header = (await this.#run('sweep', this.#sql.sweep, [this.#retainIdleMs, SWEEP_BATCH])) as MysqlResultHeader
+    return header.affectedRows
+  }
+
+  /** The table's DDL, for migrations (the statement the store runs when it creates the table). */
+  get ddl(): string {
+    return this.#sql.ddl
+  }
+
+  /** Stop sweeping; end the pool when `closePool` is set. */
+  async close(): Promise<void> {
+    clearInterval(this.#sweeper)
+    this.#sweeper = undefined
+    await this.#owned?.end?.()
+  }
+
+  async #run(operation: string, sql: string, values: unknown[]): Promise<unknown> {
+    try {
+      return await this.#query(operation, sql, values)
+    } catch (error) {
+      if (!this.#createTable || (error as { code?: unknown }).code !== 'ER_NO_SUCH_TABLE') throw explained(error)
+      // First use: create the table, then run the statement again (once).
+      await (this.#creating ??= this.#create())
+      return this.#query(operation, sql, values).catch((again: unknown) => Promise.reject(explained(again)))
+    }
+  }
+
+  async #query(operation: string, sql: string, values: unknown[]): Promise<unknown> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const [result] = await withDeadline(this.#pool.query(sql, values), this.#timeoutMs, 'MySQL', operation)
+        return result
+      } catch (error) {
+        // InnoDB can pick one of two concurrent upserts of a new key as a deadlock victim; the
+        // victim's statement was rolled back whole, so running it again is safe.
+        if ((error as { code?: unknown }).code !== 'ER_LOCK_DEADLOCK' || attempt >= DEADLOCK_ATTEMPTS) throw error
+      }
+    }
+  }
+
+  async #create(): Promise<void> {
+    try {
+      await this.#query('create table', this.#sql.ddl, [])
+    } finally {
+      this.#creating = undefined
+    }
+  }
+}
+
+/** The store key as the table holds it: bytes, so the connection's character set cannot change it. */
+function storedKey(key: string): Buffer {
+  return Buffer.from(safeKey(key, KEY_RULES), 'utf8')
+}
+
+function text(value: Buffer | string | null): string | null {
+  return value === null ? null : value.toString()
+}
+
+/** The shared holders of a row: MariaDB returns JSON as text, MySQL as a parsed value. */
+function sharedOf(row: LockRow): [string, number][] {
+  const pairs = (typeof row.shared === 'string' ? JSON.parse(row.shared) : row.shared) as [string, number | string][] | null
+  return (pairs ?? []).map(([owner, expiry]) => [owner, Number(expiry)])
+}
+
+/** MySQL (not MariaDB) refuses `RETURNING` as a syntax error: say what is missing. */
+function explained(error: unknown): unknown {
+  if ((error as { code?: unknown }).code !== 'ER_PARSE_ERROR' || !/RETURNING/i.test(String((error as Error).message))) return error
+  return new Error('MysqlStore needs MariaDB 10.6 or later (INSERT … RETURNING); this server refused it (MySQL has no RETURNING)', {
+    cause: error,
+  })
+}

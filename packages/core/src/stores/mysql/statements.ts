@@ -1,0 +1,107 @@
+/**
+ * Every statement `MysqlStore` sends, built once per table. Each operation is **one statement, one
+ * round trip**, atomic by itself in InnoDB:
+ *
+ * - acquire and steal are `INSERT … SELECT … ON DUPLICATE KEY UPDATE … RETURNING` (MariaDB ≥ 10.5):
+ *   the insert, or the locked existing row, is decided in one step and the row as it ends up comes
+ *   back, so the client sees whether its owner token is in it. `SET` assignments run left to right
+ *   and later ones see earlier ones' new values, so the grant decision is made once, in the first
+ *   assignment, into the session variable `@cachelock_granted`, which the others read.
+ * - release, extend and force release are `UPDATE … WHERE <owner holds it, unexpired>`: the owner
+ *   check and the change are one locking step (InnoDB evaluates the `WHERE` on the locked latest row).
+ * - time is the database's `UTC_TIMESTAMP(6)` (fixed for one statement, independent of the session
+ *   time zone), as µs since the epoch; no client clock is ever sent. (MariaDB refuses `VALUES()`
+ *   inside a subquery of `ON DUPLICATE KEY UPDATE`, so subqueries read the clock themselves: the
+ *   same instant, since it is fixed per statement.)
+ *
+ * Parameters are values only (`?`); the table name is checked to be a plain identifier before it is
+ * spliced in.
+ *
+ * The row of a lock: `owner`/`expires_at` are the exclusive holder and its expiry; `shared` is a
+ * JSON array of `[owner, expiry]` pairs (an array, not an object keyed by owner, so no owner token
+ * ever becomes part of a JSON path); `expires_at` is kept ≥ every shared expiry. `fence` is the last
+ * fencing token; the row outlives the lock so the counter keeps growing, and a new token is
+ * `max(fence + 1, database time in µs)`, so tokens still grow after a row was swept.
+ */
+export interface MysqlStatements {
+  ddl: string
+  acquire: string
+  release: string
+  extend: string
+  steal: string
+  forceRelease: string
+  holders: string
+  sweep: string
+}
+
+const NOW_US = `TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', UTC_TIMESTAMP(6))`
+const NOW_MS = `(${NOW_US} DIV 1000)`
+/** The shared holders of the row as a derived table `j(o, e)`. */
+const SHARED = (column: string) =>
+  `JSON_TABLE(${column}, '$[*]' COLUMNS (o VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$[0]', e BIGINT PATH '$[1]')) j`
+const LIVE_SHARED = (at: string) => `EXISTS (SELECT 1 FROM ${SHARED('shared')} WHERE j.e > ${at})`
+/** One live shared hold by the owner given as the next `?`. */
+const MY_SHARED = `EXISTS (SELECT 1 FROM ${SHARED('shared')} WHERE j.o = ? AND j.e > ${NOW_MS})`
+
+export function mysqlStatements(table: string): MysqlStatements {
+  return {
+    ddl: `CREATE TABLE IF NOT EXISTS ${table} (
+  \`key\` VARBINARY(512) NOT NULL PRIMARY KEY,
+  owner VARBINARY(255) NULL,
+  expires_at BIGINT NOT NULL,
+  shared JSON NOT NULL,
+  fence BIGINT NOT NULL
+) ENGINE=InnoDB`,
+
+    // ? key, shared (boolean), owner, ttl. Owner NULL in the inserted row
+    // means a shared request; VALUES(fence) is the statement's time in µs, VALUES(expires_at) the new expiry.
+    acquire: `INSERT INTO ${table} (\`key\`, owner, expires_at, shared, fence)
+SELECT p.k, IF(p.s, NULL, p.o), n.us DIV 1000 + p.ttl, IF(p.s, JSON_ARRAY(JSON_ARRAY(p.o, n.us DIV 1000 + p.ttl)), JSON_ARRAY()), n.us
+FROM (SELECT ? AS k, ? AS s, ? AS o, ? AS ttl) p, (SELECT ${NOW_US} AS us) n
+ON DUPLICATE KEY UPDATE
+  fence = IF(@cachelock_granted := ((owner IS NULL OR expires_at <= ${NOW_MS})
+      AND (VALUES(owner) IS NULL OR NOT ${LIVE_SHARED(NOW_MS)})),
+    GREATEST(fence + 1, VALUES(fence)), fence),
+  shared = IF(@cachelock_granted,
+    IF(VALUES(owner) IS NULL,
+      JSON_ARRAY_APPEND(COALESCE((SELECT JSON_ARRAYAGG(JSON_ARRAY(j.o, j.e)) FROM ${SHARED('shared')} WHERE j.e > ${NOW_MS}), JSON_ARRAY()),
+        '$', JSON_EXTRACT(VALUES(shared), '$[0]')),
+      JSON_ARRAY()),
+    shared),
+  expires_at = IF(@cachelock_granted, IF(VALUES(owner) IS NULL, GREATEST(expires_at, VALUES(expires_at)), VALUES(expires_at)), expires_at),
+  owner = IF(@cachelock_granted, VALUES(owner), owner)
+RETURNING fence, owner, shared, expires_at - ${NOW_MS} AS remaining`,
+
+    // ? owner ×3, ? key, ? owner ×2. Matches one row when the owner held it (live).
+    release: `UPDATE ${table} SET
+  shared = COALESCE((SELECT JSON_ARRAYAGG(JSON_ARRAY(j.o, j.e)) FROM ${SHARED('shared')} WHERE j.e > ${NOW_MS} AND j.o <> ?), JSON_ARRAY()),
+  expires_at = IF(owner = ?, ${NOW_MS}, expires_at),
+  owner = IF(owner = ?, NULL, owner)
+WHERE \`key\` = ? AND ((owner = ? AND expires_at > ${NOW_MS}) OR ${MY_SHARED})`,
+
+    // ? owner, owner, ttl, owner, ttl, ttl, key, owner, owner. Matches one row when the owner held it (live).
+    extend: `UPDATE ${table} SET
+  shared = IF(owner = ?, shared,
+    COALESCE((SELECT JSON_ARRAYAGG(JSON_ARRAY(j.o, IF(j.o = ?, ${NOW_MS} + ?, j.e))) FROM ${SHARED('shared')} WHERE j.e > ${NOW_MS}), JSON_ARRAY())),
+  expires_at = IF(owner = ?, ${NOW_MS} + ?, GREATEST(expires_at, ${NOW_MS} + ?))
+WHERE \`key\` = ? AND ((owner = ? AND expires_at > ${NOW_MS}) OR ${MY_SHARED})`,
+
+    // ? key, ? owner, ? ttl. Takes the lock whoever holds it; returns the token.
+    steal: `INSERT INTO ${table} (\`key\`, owner, expires_at, shared, fence)
+SELECT p.k, p.o, n.us DIV 1000 + p.ttl, JSON_ARRAY(), n.us FROM (SELECT ? AS k, ? AS o, ? AS ttl) p, (SELECT ${NOW_US} AS us) n
+ON DUPLICATE KEY UPDATE
+  fence = GREATEST(fence + 1, VALUES(fence)), owner = VALUES(owner), expires_at = VALUES(expires_at), shared = JSON_ARRAY()
+RETURNING fence`,
+
+    // ? key. Matches one row when a live holder existed.
+    forceRelease: `UPDATE ${table} SET owner = NULL, expires_at = ${NOW_MS}, shared = JSON_ARRAY()
+WHERE \`key\` = ? AND ((owner IS NOT NULL AND expires_at > ${NOW_MS}) OR ${LIVE_SHARED(NOW_MS)})`,
+
+    // ? key.
+    holders: `SELECT ${NOW_MS} AS now, owner, expires_at, shared FROM ${table} WHERE \`key\` = ?`,
+
+    // ? retention ms, ? batch. InnoDB re-reads each row it deletes under its lock, so a row granted
+    // meanwhile no longer matches.
+    sweep: `DELETE FROM ${table} WHERE expires_at < ${NOW_MS} - ? LIMIT ?`,
+  }
+}
