@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, test } from 'vitest'
 import { createLockManager, InvalidLockArgumentError, LockError, withRecordLocks, type LockHandle, type LockManager } from '@cachelock/core'
-import { STORES, uniquePrefix } from './support/env.js'
+import { CACHE_STORES, uniquePrefix } from './support/env.js'
 import { describeOutcome, outcomeOf } from './support/outcome.js'
 import { keysUnder } from './support/store-keys.js'
 
@@ -125,7 +125,7 @@ function show(value: unknown): string {
   return JSON.stringify(value) ?? String(value)
 }
 
-describe.each(STORES)('bad input on $name', (store) => {
+describe.each(CACHE_STORES)('bad input on $name', (store) => {
   const prefix = uniquePrefix('bad-input')
   const locks = createLockManager({ store: store.url, prefix, sleep: store.sleep })
   afterAll(() => locks.close())

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import type { Cluster, Redis } from 'ioredis'
 import { afterAll, describe, expect, test, vi } from 'vitest'
 import { createLockManager, RedisStore, type LockHandle, type LockManager } from '@cachelock/core'
-import { STORES, uniquePrefix } from './support/env.js'
+import { CACHE_STORES, uniquePrefix } from './support/env.js'
 import { memcachedKeys } from './support/memcached-keys.js'
 import { primaries, recordingScripts, redisClient } from './support/redis-clients.js'
 import { prefixPattern, scanKeyBytes } from './support/redis-keys.js'
@@ -69,7 +69,7 @@ const HOSTILE: string[] = [
 /** Sentinels outside the test's prefix: any script or command the names could inject would hit them. */
 const SENTINEL = `sentinel:${randomBytes(4).toString('hex')}`
 
-describe.each(STORES)('hostile names on $name', (store) => {
+describe.each(CACHE_STORES)('hostile names on $name', (store) => {
   const prefix = uniquePrefix('hostile')
   const shas = new Set<string>()
   let raw: Redis | Cluster | undefined

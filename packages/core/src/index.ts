@@ -18,7 +18,15 @@ export type { RedisClient, RedisStoreFromUrlOptions, RedisStoreOptions, RedisSub
 export { MemcachedStatusError, MemcachedStore, memcachedStoreFromUrl } from './stores/memcached/index.js'
 export type { MemcachedClient, MemcachedStoreOptions, MemcachedStoreFromUrlOptions } from './stores/memcached/index.js'
 export { PostgresStore, postgresStoreFromUrl } from './stores/postgres/index.js'
-export type { PgListenClient, PgNotification, PgPoolLike, PgQueryable, PgResult, PostgresStoreFromUrlOptions, PostgresStoreOptions } from './stores/postgres/index.js'
+export type {
+  PgListenClient,
+  PgNotification,
+  PgPoolLike,
+  PgQueryable,
+  PgResult,
+  PostgresStoreFromUrlOptions,
+  PostgresStoreOptions,
+} from './stores/postgres/index.js'
 export { MysqlStore, mysqlStoreFromUrl } from './stores/mysql/index.js'
 export type { MysqlPoolLike, MysqlQueryable, MysqlResultHeader, MysqlStoreFromUrlOptions, MysqlStoreOptions } from './stores/mysql/index.js'
 export { SqliteStore, sqliteStoreFromUrl } from './stores/sqlite/index.js'

@@ -91,7 +91,7 @@ interface LockRow {
  */
 export class MysqlStore implements LockStore {
   readonly #pool: MysqlQueryable
-  readonly #owned: MysqlPoolLike | undefined
+  #owned: MysqlPoolLike | undefined
   readonly #sql: MysqlStatements
   readonly #createTable: boolean
   readonly #timeoutMs: number
@@ -104,10 +104,10 @@ export class MysqlStore implements LockStore {
     if (typeof pool !== 'object' || pool === null || typeof (pool as { query?: unknown }).query !== 'function') {
       throw invalid('pool', 'a mysql2 pool (or anything with its query method)', pool)
     }
-    const promised = (pool as MysqlPoolLike).promise
+    const callbackPool = pool as MysqlPoolLike
     // A callback-style pool's query takes a callback; its promise wrapper is the same pool.
-    this.#pool = typeof promised === 'function' ? promised.call(pool) : (pool as MysqlQueryable)
-    this.#owned = options.closePool ? (pool as MysqlPoolLike) : undefined
+    this.#pool = typeof callbackPool.promise === 'function' ? callbackPool.promise() : (pool as MysqlQueryable)
+    this.#owned = options.closePool ? callbackPool : undefined
     this.#sql = mysqlStatements(quotedTable(options.table ?? DEFAULT_TABLE, 'options.table', '`'))
     this.#createTable = options.createTable ?? true
     this.#timeoutMs = options.queryTimeoutMs ?? 10_000
@@ -144,7 +144,17 @@ export class MysqlStore implements LockStore {
   /** Owner-checked extend (one statement). */
   async extend(key: string, owner: string, ttlMs: number): Promise<boolean> {
     const ttl = wholeMs(ttlMs)
-    const header = (await this.#run('extend', this.#sql.extend, [owner, owner, ttl, owner, ttl, ttl, storedKey(key), owner, owner])) as MysqlResultHeader
+    const header = (await this.#run('extend', this.#sql.extend, [
+      owner,
+      owner,
+      ttl,
+      owner,
+      ttl,
+      ttl,
+      storedKey(key),
+      owner,
+      owner,
+    ])) as MysqlResultHeader
     return header.affectedRows > 0
   }
 
@@ -183,7 +193,9 @@ export class MysqlStore implements LockStore {
   async close(): Promise<void> {
     clearInterval(this.#sweeper)
     this.#sweeper = undefined
-    await this.#owned?.end?.()
+    const owned = this.#owned
+    this.#owned = undefined
+    await owned?.end?.()
   }
 
   async #run(operation: string, sql: string, values: unknown[]): Promise<unknown> {

@@ -35,10 +35,9 @@ export function postgresStoreFromUrl(url: string | URL, options: PostgresStoreFr
   const { poolOptions, ...storeOptions } = checkPostgresStoreOptions(options, fromUrlOptionNames) as PostgresStoreFromUrlOptions
   if (poolOptions !== undefined && (typeof poolOptions !== 'object' || poolOptions === null))
     throw invalid('options.poolOptions', 'an object', poolOptions)
-  const pg = loadPeer<{ Pool: new (config: Record<string, unknown>) => PgPoolLike & { on(event: 'error', listener: () => void): unknown } }>(
-    'pg',
-    'postgres://',
-  )
+  const pg = loadPeer<{
+    Pool: new (config: Record<string, unknown>) => PgPoolLike & { on(event: 'error', listener: () => void): unknown }
+  }>('pg', 'postgres://')
   const pool = new pg.Pool({ ...POOL_DEFAULTS, ...poolOptions, connectionString: href })
   // An idle connection the server closed (a restart) is reported here; without a listener, Node
   // would throw it. The next statement gets a fresh connection.

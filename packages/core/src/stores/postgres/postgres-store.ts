@@ -101,6 +101,7 @@ export class PostgresStore implements LockStore {
   readonly #retainIdleMs: number
   #sweeper: NodeJS.Timeout | undefined
   #creating: Promise<void> | undefined
+  #closed = false
 
   /** Wake-ups on release, steal and force release; absent with `listen: false` (waiters poll). */
   readonly onRelease?: (key: string, wake: () => void) => Unsubscribe
@@ -170,7 +171,11 @@ export class PostgresStore implements LockStore {
 
   /** Drops every holder and takes the lock exclusively (one statement), with a new fencing token. */
   async steal(request: StealRequest): Promise<Granted> {
-    const { rows } = await this.#run<{ fence: string }>('steal', this.#sql.steal, [storedKey(request.key), request.owner, wholeMs(request.ttlMs)])
+    const { rows } = await this.#run<{ fence: string }>('steal', this.#sql.steal, [
+      storedKey(request.key),
+      request.owner,
+      wholeMs(request.ttlMs),
+    ])
     return { fencingToken: Number(rows[0]?.fence) }
   }
 
@@ -182,14 +187,20 @@ export class PostgresStore implements LockStore {
 
   /** The live holders with their remaining ttl by the database's clock (one statement). */
   async holders(key: string): Promise<Holder[]> {
-    const { rows } = await this.#run<{ now: string; owner: string | null; expires_at: string | null; shared: Record<string, number> | null }>(
-      'holders',
-      this.#sql.holders,
-      [storedKey(key)],
-    )
+    const { rows } = await this.#run<{
+      now: string
+      owner: string | null
+      expires_at: string | null
+      shared: Record<string, number> | null
+    }>('holders', this.#sql.holders, [storedKey(key)])
     const row = rows[0]
     if (!row || row.expires_at === null) return []
-    return liveHolders(Number(row.now), row.owner, Number(row.expires_at), Object.entries(row.shared ?? {}).map(([o, e]) => [o, Number(e)]))
+    return liveHolders(
+      Number(row.now),
+      row.owner,
+      Number(row.expires_at),
+      Object.entries(row.shared ?? {}).map(([o, e]) => [o, Number(e)]),
+    )
   }
 
   /** Delete rows idle for longer than `retainIdleMs` (at most 1000); resolves how many. Runs by itself every `sweepIntervalMs`. */
@@ -208,7 +219,11 @@ export class PostgresStore implements LockStore {
     clearInterval(this.#sweeper)
     this.#sweeper = undefined
     this.#wakeUps?.close()
-    if (this.#closePool) await this.#pool.end?.()
+    // Idempotent: pg throws when a pool is ended twice.
+    if (this.#closePool && !this.#closed) {
+      this.#closed = true
+      await this.#pool.end?.()
+    }
   }
 
   async #run<Row = Record<string, unknown>>(operation: string, text: string, values: unknown[]): Promise<PgResult<Row>> {
@@ -241,7 +256,10 @@ function storedKey(key: string): string {
 }
 
 /** How to open the LISTEN connection, or undefined when wake-ups are off or impossible. */
-function listenConnector(pool: PgQueryable & Partial<PgPoolLike>, listen: boolean | Record<string, unknown>): (() => PgListenClient) | undefined {
+function listenConnector(
+  pool: PgQueryable & Partial<PgPoolLike>,
+  listen: boolean | Record<string, unknown>,
+): (() => PgListenClient) | undefined {
   if (listen === false) return undefined
   const Client = pool.Client
   // A plain Client or a custom queryable has no client class: poll.

@@ -5,7 +5,15 @@ import { loadPeer } from '../peer.js'
 import type { SqliteDatabase } from './client.js'
 import { checkSqliteStoreOptions, SqliteStore, type SqliteStoreOptions } from './sqlite-store.js'
 
-const fromUrlOptionNames = new Set(['table', 'createTable', 'wal', 'retainIdleMs', 'sweepIntervalMs', 'waiterLivenessPolls', 'busyTimeoutMs'])
+const fromUrlOptionNames = new Set([
+  'table',
+  'createTable',
+  'wal',
+  'retainIdleMs',
+  'sweepIntervalMs',
+  'waiterLivenessPolls',
+  'busyTimeoutMs',
+])
 
 /** Options of `sqliteStoreFromUrl`: the store's own, plus the busy timeout of the connection it opens. */
 export interface SqliteStoreFromUrlOptions extends Omit<SqliteStoreOptions, 'closeDatabase'> {

@@ -225,17 +225,21 @@ export class SqliteStore implements LockStore {
   }
 
   /** The live holders with their remaining ttl (a read; no write lock). */
-  async holders(key: string): Promise<Holder[]> {
-    const sql = this.#statements()
-    const now = Number((sql.now.get() as { now: number }).now)
-    return holdersOf(decodeRow(sql.read.get(keyBytes(key)) as RawRow | undefined), now)
+  holders(key: string): Promise<Holder[]> {
+    return settle(() => {
+      const sql = this.#statements()
+      const now = Number((sql.now.get() as { now: number }).now)
+      return holdersOf(decodeRow(sql.read.get(keyBytes(key)) as RawRow | undefined), now)
+    })
   }
 
   /** Delete rows idle for longer than `retainIdleMs` (at most 1000); resolves how many. Runs by itself every `sweepIntervalMs`. */
-  async sweep(): Promise<number> {
-    const sql = this.#statements()
-    const now = Number((sql.now.get() as { now: number }).now)
-    return sql.sweep.run(now - this.#retainIdleMs, SWEEP_BATCH).changes
+  sweep(): Promise<number> {
+    return settle(() => {
+      const sql = this.#statements()
+      const now = Number((sql.now.get() as { now: number }).now)
+      return sql.sweep.run(now - this.#retainIdleMs, SWEEP_BATCH).changes
+    })
   }
 
   /** The table's DDL, for migrations. */
@@ -244,17 +248,25 @@ export class SqliteStore implements LockStore {
   }
 
   /** Stop sweeping; close the database when `closeDatabase` is set. */
-  async close(): Promise<void> {
+  close(): Promise<void> {
     clearInterval(this.#sweeper)
     this.#sweeper = undefined
-    if (this.#closeDatabase && this.#db.open) this.#db.close()
+    return settle(() => {
+      if (this.#closeDatabase && this.#db.open) this.#db.close()
+    })
   }
 
   /** Read the row of `key` under the write lock, let `decide` change it, write it back, commit. */
-  async #transact<T>(key: string, decide: (row: LockRow, now: number) => Outcome<T>): Promise<T> {
+  #transact<T>(key: string, decide: (row: LockRow, now: number) => Outcome<T>): Promise<T> {
+    return settle(() => this.#transactNow(key, decide))
+  }
+
+  #transactNow<T>(key: string, decide: (row: LockRow, now: number) => Outcome<T>): T {
     const sql = this.#statements()
     if (this.#db.inTransaction) {
-      throw new Error('SqliteStore: a transaction is open on this database connection; lock operations would join it. Give the store a connection of its own')
+      throw new Error(
+        'SqliteStore: a transaction is open on this database connection; lock operations would join it. Give the store a connection of its own',
+      )
     }
     const id = keyBytes(key)
     sql.begin.run()
@@ -293,4 +305,9 @@ export class SqliteStore implements LockStore {
     }
     return this.#prepared
   }
+}
+
+/** Run a synchronous better-sqlite3 call as the store's async API: a throw becomes a rejection. */
+function settle<T>(run: () => T): Promise<T> {
+  return new Promise((resolve) => resolve(run()))
 }
