@@ -4,7 +4,7 @@ import { repoRoot } from './paths.js'
 
 const run = promisify(execFile)
 
-export type Service = 'redis' | 'memcached' | 'postgres'
+export type Service = 'redis' | 'memcached' | 'postgres' | 'mariadb'
 
 /** Where the loopback servers listen (from `scripts/services.sh env`). */
 export interface ServiceUrls {
@@ -12,6 +12,7 @@ export interface ServiceUrls {
   /** One memcached server: a lock lives on one server anyway, and one keeps the round trip plain. */
   memcached: string
   postgres: string
+  mariadb: string
 }
 
 /**
@@ -43,5 +44,6 @@ export async function startServices(services: readonly Service[]): Promise<Servi
     redis: need('CACHELOCK_TEST_REDIS_URL'),
     memcached: need('CACHELOCK_TEST_MEMCACHED_URL_ONE'),
     postgres: need('CACHELOCK_TEST_PG_URL'),
+    mariadb: need('CACHELOCK_TEST_MYSQL_URL'),
   }
 }
