@@ -184,6 +184,15 @@ export class MysqlStore implements LockStore {
     return header.affectedRows
   }
 
+  /**
+   * The `CREATE TABLE` statement of the locks table named `table`, for migrations (no connection
+   * needed): the statement the store runs itself on first use.
+   * @example await queryRunner.query(MysqlStore.tableDdl()) // in a TypeORM migration
+   */
+  static tableDdl(table: string = DEFAULT_TABLE): string {
+    return mysqlStatements(quotedTable(table, 'table', '`')).ddl
+  }
+
   /** The table's DDL, for migrations (the statement the store runs when it creates the table). */
   get ddl(): string {
     return this.#sql.ddl

@@ -209,6 +209,15 @@ export class PostgresStore implements LockStore {
     return rowCount ?? 0
   }
 
+  /**
+   * The `CREATE TABLE` statement of the locks table named `table`, for migrations (no connection
+   * needed): the statement the store runs itself on first use.
+   * @example await queryRunner.query(PostgresStore.tableDdl()) // in a TypeORM migration
+   */
+  static tableDdl(table: string = DEFAULT_TABLE): string {
+    return postgresStatements(quotedTable(table, 'table', '"'), `${baseName(table)}_released`).ddl
+  }
+
   /** The table's DDL, for migrations (the same statement the store runs when it creates the table). */
   get ddl(): string {
     return this.#sql.ddl

@@ -43,7 +43,7 @@ export function postgresStatements(table: string, channel: string): PostgresStat
   const notify = (condition: string) => `LEFT JOIN LATERAL (SELECT pg_notify('${channel}', $1) WHERE ${condition}) notified ON true`
   return {
     ddl: `CREATE TABLE IF NOT EXISTS ${table} (
-  key text COLLATE "C" PRIMARY KEY,
+  key text PRIMARY KEY,
   owner text,
   expires_at bigint NOT NULL,
   shared jsonb NOT NULL DEFAULT '{}',

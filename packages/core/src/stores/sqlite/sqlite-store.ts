@@ -242,6 +242,15 @@ export class SqliteStore implements LockStore {
     })
   }
 
+  /**
+   * The `CREATE TABLE` statement of the locks table named `table`, for migrations (no connection
+   * needed): the statement the store runs itself on first use.
+   * @example await queryRunner.query(SqliteStore.tableDdl()) // in a TypeORM migration
+   */
+  static tableDdl(table: string = DEFAULT_TABLE): string {
+    return sqliteStatements(quotedTable(table, 'table', '"')).ddl
+  }
+
   /** The table's DDL, for migrations. */
   get ddl(): string {
     return this.#sql.ddl
