@@ -33,7 +33,7 @@ export interface StoreTarget {
   expiryGraceMs: number
 }
 
-/** The cache stores. (The hostile-names and bad-input tests look at their keys on the server itself.) */
+/** The cache stores. */
 export const CACHE_STORES: readonly StoreTarget[] = [
   { name: 'redis', url: REDIS_URL, sleep: 100, expiryGraceMs: 0 },
   { name: 'cluster', url: CLUSTER_URL, sleep: 100, expiryGraceMs: 0 },
