@@ -8,7 +8,16 @@ import type { PgListenClient, PgPoolLike, PgQueryable, PgResult } from './client
 import { postgresStatements, type PostgresStatements } from './statements.js'
 import { INTEREST_TTL_MS, PgWakeUps } from './wake-ups.js'
 
-const optionNames = new Set(['table', 'createTable', 'listen', 'queryTimeoutMs', 'retainIdleMs', 'sweepIntervalMs', 'closePool'])
+const optionNames = new Set([
+  'table',
+  'createTable',
+  'listen',
+  'queryTimeoutMs',
+  'retainIdleMs',
+  'sweepIntervalMs',
+  'waiterLivenessPolls',
+  'closePool',
+])
 
 /** Options of `new PostgresStore(pool, options)`. */
 export interface PostgresStoreOptions {
@@ -51,6 +60,12 @@ export interface PostgresStoreOptions {
    */
   sweepIntervalMs?: number
   /**
+   * A waiting manager that stops asking loses its turn in the lock's queue after this many of its
+   * poll intervals (`AcquireRequest.pollMs`), plus 100 ms.
+   * @default 2
+   */
+  waiterLivenessPolls?: number
+  /**
    * Also end the pool in `close()`. For a pool made for this store only (as `postgresStoreFromUrl`
    * does); leave it off for the app's own pool.
    * @default false
@@ -70,12 +85,14 @@ export function checkPostgresStoreOptions(options: unknown, known: ReadonlySet<s
   if (given.queryTimeoutMs !== undefined) checkDuration(given.queryTimeoutMs, 'options.queryTimeoutMs', { zero: true })
   if (given.retainIdleMs !== undefined) checkDuration(given.retainIdleMs, 'options.retainIdleMs', { zero: true })
   if (given.sweepIntervalMs !== undefined) checkDuration(given.sweepIntervalMs, 'options.sweepIntervalMs', { zero: true })
+  if (given.waiterLivenessPolls !== undefined) checkDuration(given.waiterLivenessPolls, 'options.waiterLivenessPolls', { max: 1000 })
   return given
 }
 
 /** Keys PostgreSQL `text` can hold and a btree can index: no NUL, at most 1024 bytes, else hashed. */
 const KEY_RULES = { maxBytes: 1024, forbidden: /\u0000/ }
-const UNDEFINED_TABLE = '42P01'
+/** The table is missing, or a column added since it was created. */
+const MISSING = new Set(['42P01', '42703'])
 const SWEEP_BATCH = 1000
 
 /**
@@ -99,6 +116,7 @@ export class PostgresStore implements LockStore {
   readonly #closePool: boolean
   readonly #wakeUps: PgWakeUps | undefined
   readonly #retainIdleMs: number
+  readonly #livenessPolls: number
   #sweeper: NodeJS.Timeout | undefined
   #creating: Promise<void> | undefined
   #closed = false
@@ -119,6 +137,7 @@ export class PostgresStore implements LockStore {
     this.#timeoutMs = options.queryTimeoutMs ?? 10_000
     this.#closePool = options.closePool ?? false
     this.#retainIdleMs = options.retainIdleMs ?? 3_600_000
+    this.#livenessPolls = options.waiterLivenessPolls ?? 2
     const listen = options.listen ?? true
     const connect = listenConnector(this.#pool, listen)
     if (connect) {
@@ -144,17 +163,27 @@ export class PostgresStore implements LockStore {
     return this.#wakeUps?.connected ?? false
   }
 
-  /** One statement. A refusal's `retryInMs` is the holders' remaining ttl by the database's clock. */
+  /**
+   * One statement. Granted when the lock is free for `mode` and no other manager has waited
+   * longer; a refused waiting manager takes (or keeps) its turn in the row's queue. A refusal's
+   * `retryInMs` is when the holders' ttl runs out or the waiting manager's turn lapses, by the
+   * database's clock.
+   */
   async acquire(request: AcquireRequest): Promise<AcquireResult> {
-    const { rows } = await this.#run<{ fence: string | null; retry: string | null }>('acquire', this.#sql.acquire, [
+    const { rows } = await this.#run<AcquireRow>('acquire', this.#sql.acquire, [
       storedKey(request.key),
       request.owner,
       wholeMs(request.ttlMs),
       request.mode === 'shared',
+      request.clientId,
+      request.waiting,
+      wholeMs(this.#livenessPolls * request.pollMs + 100),
     ])
     const row = rows[0]
-    if (row?.fence != null) return { granted: true, fencingToken: Number(row.fence) }
-    return row?.retry != null ? { granted: false, retryInMs: Number(row.retry) } : { granted: false }
+    const granted = row !== undefined && (request.mode === 'shared' ? row.shares : row.owner === request.owner)
+    if (granted) return { granted: true, fencingToken: Number(row.fence) }
+    const waits = [row?.held_for, row?.turn_for].map(Number).filter((ms) => ms > 0)
+    return waits.length > 0 ? { granted: false, retryInMs: Math.min(...waits) } : { granted: false }
   }
 
   /** Owner-checked release (one statement); NOTIFYs when the lock is free and someone waits. */
@@ -175,6 +204,7 @@ export class PostgresStore implements LockStore {
       storedKey(request.key),
       request.owner,
       wholeMs(request.ttlMs),
+      request.clientId,
     ])
     return { fencingToken: Number(rows[0]?.fence) }
   }
@@ -239,8 +269,9 @@ export class PostgresStore implements LockStore {
     try {
       return await withDeadline(this.#pool.query<Row>(text, values), this.#timeoutMs, 'PostgreSQL', operation)
     } catch (error) {
-      if (!this.#createTable || (error as { code?: unknown }).code !== UNDEFINED_TABLE) throw error
-      // First use: create the table, then run the statement again (once).
+      if (!this.#createTable || !MISSING.has(String((error as { code?: unknown }).code))) throw error
+      // First use: create the table (or add what a table made by an older version lacks), then
+      // run the statement again (once).
       await (this.#creating ??= this.#create())
       return withDeadline(this.#pool.query<Row>(text, values), this.#timeoutMs, 'PostgreSQL', operation)
     }
@@ -249,6 +280,7 @@ export class PostgresStore implements LockStore {
   async #create(): Promise<void> {
     try {
       await withDeadline(this.#pool.query(this.#sql.ddl), this.#timeoutMs, 'PostgreSQL', 'create table')
+      await withDeadline(this.#pool.query(this.#sql.upgrade), this.#timeoutMs, 'PostgreSQL', 'upgrade table')
     } catch (error) {
       // Two processes creating it at once: the loser's IF NOT EXISTS can still fail on the catalog's unique index.
       const code = (error as { code?: unknown }).code
@@ -257,6 +289,15 @@ export class PostgresStore implements LockStore {
       this.#creating = undefined
     }
   }
+}
+
+/** What the acquire statement returns. */
+interface AcquireRow {
+  owner: string | null
+  shares: boolean
+  fence: string | null
+  held_for: string | null
+  turn_for: string | null
 }
 
 /** The store key as the table holds it. */

@@ -16,7 +16,9 @@
  *
  * The row of a lock (see `ddl`): `owner` and `expires_at` are the exclusive holder and its expiry;
  * `shared` maps each shared holder's owner token to its expiry; `expires_at` is also kept ≥ every
- * shared holder's expiry, so "nothing here is live after T" is one column. `fence` is the last
+ * shared holder's expiry, so "nothing here is live after T" is one column. `queue` is a JSON array
+ * of `[clientId, since µs, until ms]`: the managers waiting in turn, oldest first, each forgotten
+ * once it stops asking (`until`). `fence` is the last
  * fencing token; the row outlives the lock (release only clears the holders) so the counter keeps
  * growing, and a new token is `max(fence + 1, database time in µs)`, so tokens still grow when a
  * row was swept, deleted or restored from an older backup. `listened_until` says that some store
@@ -24,6 +26,7 @@
  */
 export interface PostgresStatements {
   ddl: string
+  upgrade: string
   acquire: string
   release: string
   extend: string
@@ -47,34 +50,57 @@ export function postgresStatements(table: string, channel: string): PostgresStat
   owner text,
   expires_at bigint NOT NULL,
   shared jsonb NOT NULL DEFAULT '{}',
+  queue jsonb NOT NULL DEFAULT '[]',
   fence bigint NOT NULL,
   listened_until bigint NOT NULL DEFAULT 0
 )`,
 
-    // $1 key, $2 owner, $3 ttl ms, $4 shared?
-    // Granted: one row with the token. Refused: one row with the holders' remaining ttl, read
-    // from the statement's snapshot (a hint for the next attempt, not a decision).
+    // $1 key, $2 owner, $3 ttl ms, $4 shared?, $5 clientId, $6 waiting?, $7 waiter liveness ms.
+    // The decision is made once, in the innermost sub-select `d`, from the latest committed row
+    // (ON CONFLICT locks it); EXCLUDED carries the statement's time (fence: µs; expires_at - $3: ms).
+    // Granted when free for the mode and no other manager has been waiting longer (the head of the
+    // live queue). A refused waiting manager keeps or takes its place in the queue. Every path
+    // returns the row, except a refused one-off attempt on a held lock, which writes nothing: then
+    // the holders' remaining ttl is read from the statement's snapshot (a hint, not a decision).
     acquire: `WITH ${NOW},
-granted AS (
-  INSERT INTO ${table} AS l (key, owner, expires_at, shared, fence)
+attempt AS (
+  INSERT INTO ${table} AS l (key, owner, expires_at, shared, queue, fence)
   SELECT $1, CASE WHEN $4 THEN NULL ELSE $2 END, now.ms + $3,
-         CASE WHEN $4 THEN jsonb_build_object($2::text, now.ms + $3) ELSE '{}' END, now.us
+         CASE WHEN $4 THEN jsonb_build_object($2::text, now.ms + $3) ELSE '{}' END, '[]', now.us
   FROM now
-  ON CONFLICT (key) DO UPDATE SET
-    owner = EXCLUDED.owner,
-    expires_at = CASE WHEN $4 THEN greatest(l.expires_at, EXCLUDED.expires_at) ELSE EXCLUDED.expires_at END,
-    shared = CASE WHEN $4
-      THEN coalesce((SELECT jsonb_object_agg(s.key, s.value) FROM jsonb_each(l.shared) s WHERE s.value::bigint > EXCLUDED.expires_at - $3), '{}') || EXCLUDED.shared
-      ELSE '{}' END,
-    fence = greatest(l.fence + 1, EXCLUDED.fence)
-  WHERE (l.owner IS NULL OR l.expires_at <= EXCLUDED.expires_at - $3)
-    AND ($4 OR NOT ${LIVE_SHARED('EXCLUDED.expires_at - $3')})
-  RETURNING l.fence
+  ON CONFLICT (key) DO UPDATE SET (owner, expires_at, shared, queue, fence) = (
+    SELECT
+      CASE WHEN d.granted THEN EXCLUDED.owner WHEN d.live_owner THEN l.owner END,
+      CASE WHEN NOT d.granted THEN l.expires_at WHEN $4 THEN greatest(l.expires_at, EXCLUDED.expires_at) ELSE EXCLUDED.expires_at END,
+      CASE WHEN NOT d.granted THEN d.live_shared WHEN $4 THEN d.live_shared || EXCLUDED.shared ELSE '{}' END,
+      CASE WHEN d.granted OR NOT $6 THEN d.others
+        WHEN d.turn THEN (SELECT jsonb_agg(CASE WHEN w.e->>0 = $5 THEN jsonb_build_array(w.e->0, w.e->1, d.now + $7) ELSE w.e END ORDER BY w.i)
+                          FROM jsonb_array_elements(d.queue) WITH ORDINALITY w(e, i))
+        ELSE d.queue || jsonb_build_array(jsonb_build_array($5::text, EXCLUDED.fence, d.now + $7)) END,
+      CASE WHEN d.granted THEN greatest(l.fence + 1, EXCLUDED.fence) ELSE l.fence END
+    FROM (
+      SELECT p.*, p.free AND (p.queue->0->>0 IS NULL OR p.queue->0->>0 = $5) AS granted,
+        (SELECT coalesce(jsonb_agg(w.e ORDER BY w.i), '[]') FROM jsonb_array_elements(p.queue) WITH ORDINALITY w(e, i) WHERE w.e->>0 <> $5) AS others,
+        EXISTS (SELECT 1 FROM jsonb_array_elements(p.queue) w(e) WHERE w.e->>0 = $5) AS turn
+      FROM (
+        SELECT o.*, NOT o.live_owner AND ($4 OR o.live_shared = '{}') AS free
+        FROM (
+          SELECT n.now, l.owner IS NOT NULL AND l.expires_at > n.now AS live_owner,
+            coalesce((SELECT jsonb_object_agg(s.key, s.value) FROM jsonb_each(l.shared) s WHERE s.value::bigint > n.now), '{}') AS live_shared,
+            coalesce((SELECT jsonb_agg(w.e ORDER BY w.i) FROM jsonb_array_elements(l.queue) WITH ORDINALITY w(e, i) WHERE (w.e->>2)::bigint > n.now), '[]') AS queue
+          FROM (SELECT EXCLUDED.expires_at - $3 AS now) n
+        ) o
+      ) p
+    ) d
+  )
+  WHERE $6 OR l.owner IS NULL OR l.expires_at <= EXCLUDED.expires_at - $3
+  RETURNING l.owner, l.shared ? $2 AS shares, l.fence, l.expires_at, (l.queue->0->>2)::bigint AS turn_until
 )
-SELECT fence, NULL::bigint AS retry FROM granted
+SELECT attempt.owner, attempt.shares, attempt.fence, attempt.expires_at - now.ms AS held_for, attempt.turn_until - now.ms AS turn_for
+FROM attempt CROSS JOIN now
 UNION ALL
-SELECT NULL, greatest(0, l.expires_at - now.ms) FROM ${table} l, now
-WHERE l.key = $1 AND NOT EXISTS (SELECT 1 FROM granted)`,
+SELECT NULL, false, NULL, l.expires_at - now.ms, NULL FROM ${table} l, now
+WHERE l.key = $1 AND NOT EXISTS (SELECT 1 FROM attempt)`,
 
     // $1 key, $2 owner. One row when $2 held it (live) and no longer does.
     release: `WITH ${NOW},
@@ -97,13 +123,14 @@ UPDATE ${table} AS l SET
 FROM now
 WHERE l.key = $1 AND ((l.owner = $2 AND l.expires_at > now.ms) OR (l.shared ? $2 AND (l.shared ->> $2::text)::bigint > now.ms))`,
 
-    // $1 key, $2 owner, $3 ttl ms. Takes the lock whoever holds it; returns the token.
+    // $1 key, $2 owner, $3 ttl ms, $4 clientId. Takes the lock whoever holds it (and leaves the queue); returns the token.
     steal: `WITH ${NOW},
 stolen AS (
   INSERT INTO ${table} AS l (key, owner, expires_at, shared, fence)
   SELECT $1, $2, now.ms + $3, '{}', now.us FROM now
   ON CONFLICT (key) DO UPDATE SET
-    owner = EXCLUDED.owner, expires_at = EXCLUDED.expires_at, shared = '{}', fence = greatest(l.fence + 1, EXCLUDED.fence)
+    owner = EXCLUDED.owner, expires_at = EXCLUDED.expires_at, shared = '{}', fence = greatest(l.fence + 1, EXCLUDED.fence),
+    queue = (SELECT coalesce(jsonb_agg(w.e ORDER BY w.i), '[]') FROM jsonb_array_elements(l.queue) WITH ORDINALITY w(e, i) WHERE w.e->>0 <> $4::text)
   RETURNING l.fence, l.listened_until
 )
 SELECT stolen.fence FROM stolen CROSS JOIN now ${notify('stolen.listened_until > now.ms')}`,
@@ -128,12 +155,16 @@ INSERT INTO ${table} AS l (key, owner, expires_at, shared, fence, listened_until
 SELECT $1, NULL, 0, '{}', now.us, now.ms + $2 FROM now
 ON CONFLICT (key) DO UPDATE SET listened_until = greatest(l.listened_until, EXCLUDED.listened_until)`,
 
+    // Columns added after the first release of the table, added to a table created before them.
+    upgrade: `ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS queue jsonb NOT NULL DEFAULT '[]'`,
+
     // $1 retention ms, $2 batch. Deletes rows nothing has held or waited for since $1 ago. The
     // conditions are repeated on the outer DELETE so they are re-checked on the latest row version
     // if a grant changed the row after the subquery's snapshot chose it.
     sweep: `WITH ${NOW}
 DELETE FROM ${table} AS l USING now
 WHERE l.key IN (SELECT i.key FROM ${table} i, now WHERE i.expires_at < now.ms - $1 AND i.listened_until < now.ms LIMIT $2)
-  AND l.expires_at < now.ms - $1 AND l.listened_until < now.ms`,
+  AND l.expires_at < now.ms - $1 AND l.listened_until < now.ms
+  AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(l.queue) w(e) WHERE (w.e->>2)::bigint > now.ms)`,
   }
 }
