@@ -7,7 +7,15 @@ import { DEFAULT_TABLE, quotedTable } from '../sql/table-name.js'
 import type { MysqlPoolLike, MysqlQueryable, MysqlResultHeader } from './client.js'
 import { mysqlStatements, type MysqlStatements } from './statements.js'
 
-const optionNames = new Set(['table', 'createTable', 'queryTimeoutMs', 'retainIdleMs', 'sweepIntervalMs', 'closePool'])
+const optionNames = new Set([
+  'table',
+  'createTable',
+  'queryTimeoutMs',
+  'retainIdleMs',
+  'sweepIntervalMs',
+  'waiterLivenessPolls',
+  'closePool',
+])
 
 /** Options of `new MysqlStore(pool, options)`. */
 export interface MysqlStoreOptions {
@@ -41,6 +49,12 @@ export interface MysqlStoreOptions {
    */
   sweepIntervalMs?: number
   /**
+   * A waiting manager that stops asking loses its turn in the lock's queue after this many of its
+   * poll intervals (`AcquireRequest.pollMs`), plus 100 ms.
+   * @default 2
+   */
+  waiterLivenessPolls?: number
+  /**
    * Also end the pool in `close()`. For a pool made for this store only (as `mysqlStoreFromUrl`
    * does); leave it off for the app's own pool.
    * @default false
@@ -57,6 +71,7 @@ export function checkMysqlStoreOptions(options: unknown, known: ReadonlySet<stri
   if (given.queryTimeoutMs !== undefined) checkDuration(given.queryTimeoutMs, 'options.queryTimeoutMs', { zero: true })
   if (given.retainIdleMs !== undefined) checkDuration(given.retainIdleMs, 'options.retainIdleMs', { zero: true })
   if (given.sweepIntervalMs !== undefined) checkDuration(given.sweepIntervalMs, 'options.sweepIntervalMs', { zero: true })
+  if (given.waiterLivenessPolls !== undefined) checkDuration(given.waiterLivenessPolls, 'options.waiterLivenessPolls', { max: 1000 })
   return given
 }
 
@@ -64,6 +79,8 @@ export function checkMysqlStoreOptions(options: unknown, known: ReadonlySet<stri
 const KEY_RULES = { maxBytes: 512, forbidden: /(?!)/ }
 const SWEEP_BATCH = 1000
 const DEADLOCK_ATTEMPTS = 3
+/** The table is missing, or a column added since it was created. */
+const MISSING = new Set(['ER_NO_SUCH_TABLE', 'ER_BAD_FIELD_ERROR'])
 
 interface LockRow {
   fence?: number | string
@@ -71,6 +88,7 @@ interface LockRow {
   shared: string | [string, number][]
   expires_at?: number | string
   remaining?: number | string
+  turn_for?: number | string | null
   now?: number | string
 }
 
@@ -96,6 +114,7 @@ export class MysqlStore implements LockStore {
   readonly #createTable: boolean
   readonly #timeoutMs: number
   readonly #retainIdleMs: number
+  readonly #livenessPolls: number
   #sweeper: NodeJS.Timeout | undefined
   #creating: Promise<void> | undefined
 
@@ -112,6 +131,7 @@ export class MysqlStore implements LockStore {
     this.#createTable = options.createTable ?? true
     this.#timeoutMs = options.queryTimeoutMs ?? 10_000
     this.#retainIdleMs = options.retainIdleMs ?? 3_600_000
+    this.#livenessPolls = options.waiterLivenessPolls ?? 2
     const sweepEvery = options.sweepIntervalMs ?? 300_000
     if (sweepEvery > 0) {
       this.#sweeper = setInterval(() => void this.sweep().catch(() => undefined), sweepEvery)
@@ -119,7 +139,11 @@ export class MysqlStore implements LockStore {
     }
   }
 
-  /** One statement. Granted when the row that comes back holds this owner; else `retryInMs` is the holders' remaining ttl. */
+  /**
+   * One statement. Granted when the row that comes back holds this owner: the lock was free for
+   * `mode` and no other manager had waited longer. A refused waiting manager takes (or keeps) its
+   * turn in the row's queue; `retryInMs` is when the holders' ttl or the waiting manager's turn runs out.
+   */
   async acquire(request: AcquireRequest): Promise<AcquireResult> {
     const shared = request.mode === 'shared'
     const rows = (await this.#run('acquire', this.#sql.acquire, [
@@ -127,12 +151,16 @@ export class MysqlStore implements LockStore {
       shared,
       request.owner,
       wholeMs(request.ttlMs),
+      request.clientId,
+      request.waiting,
+      wholeMs(this.#livenessPolls * request.pollMs + 100),
     ])) as LockRow[]
     const row = rows[0]
     if (!row) throw new Error('MariaDB returned no row for INSERT … RETURNING')
     const granted = shared ? sharedOf(row).some(([owner]) => owner === request.owner) : text(row.owner) === request.owner
     if (granted) return { granted: true, fencingToken: Number(row.fence) }
-    return { granted: false, retryInMs: Math.max(0, Number(row.remaining)) }
+    const waits = [row.remaining, row.turn_for].map(Number).filter((ms) => ms > 0)
+    return waits.length > 0 ? { granted: false, retryInMs: Math.min(...waits) } : { granted: false }
   }
 
   /** Owner-checked release (one statement). */
@@ -160,7 +188,12 @@ export class MysqlStore implements LockStore {
 
   /** Drops every holder and takes the lock exclusively (one statement), with a new fencing token. */
   async steal(request: StealRequest): Promise<Granted> {
-    const rows = (await this.#run('steal', this.#sql.steal, [storedKey(request.key), request.owner, wholeMs(request.ttlMs)])) as LockRow[]
+    const rows = (await this.#run('steal', this.#sql.steal, [
+      storedKey(request.key),
+      request.owner,
+      wholeMs(request.ttlMs),
+      request.clientId,
+    ])) as LockRow[]
     return { fencingToken: Number(rows[0]?.fence) }
   }
 
@@ -211,8 +244,9 @@ export class MysqlStore implements LockStore {
     try {
       return await this.#query(operation, sql, values)
     } catch (error) {
-      if (!this.#createTable || (error as { code?: unknown }).code !== 'ER_NO_SUCH_TABLE') throw explained(error)
-      // First use: create the table, then run the statement again (once).
+      if (!this.#createTable || !MISSING.has(String((error as { code?: unknown }).code))) throw explained(error)
+      // First use: create the table (or add what a table made by an older version lacks), then
+      // run the statement again (once).
       await (this.#creating ??= this.#create())
       return this.#query(operation, sql, values).catch((again: unknown) => Promise.reject(explained(again)))
     }
@@ -234,6 +268,7 @@ export class MysqlStore implements LockStore {
   async #create(): Promise<void> {
     try {
       await this.#query('create table', this.#sql.ddl, [])
+      await this.#query('upgrade table', this.#sql.upgrade, [])
     } finally {
       this.#creating = undefined
     }

@@ -25,6 +25,7 @@
  */
 export interface MysqlStatements {
   ddl: string
+  upgrade: string
   acquire: string
   release: string
   extend: string
@@ -40,6 +41,11 @@ const NOW_MS = `(${NOW_US} DIV 1000)`
 const SHARED = (column: string) =>
   `JSON_TABLE(${column}, '$[*]' COLUMNS (o VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$[0]', e BIGINT PATH '$[1]')) j`
 const LIVE_SHARED = (at: string) => `EXISTS (SELECT 1 FROM ${SHARED('shared')} WHERE j.e > ${at})`
+/** The waiting managers of the row as a derived table `q(ord, c, s, u)`: client id, since (µs), until (ms). */
+const QUEUE = `JSON_TABLE(queue, '$[*]' COLUMNS (ord FOR ORDINALITY, c VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$[0]', s BIGINT PATH '$[1]', u BIGINT PATH '$[2]')) q`
+/** The live queue as a JSON array, in order, keeping those rows of it that `where` selects. */
+const LIVE_QUEUE = (where = 'TRUE', entry = 'JSON_ARRAY(q.c, q.s, q.u)') =>
+  `COALESCE((SELECT JSON_ARRAYAGG(${entry} ORDER BY q.ord) FROM ${QUEUE} WHERE q.u > ${NOW_MS} AND ${where}), JSON_ARRAY())`
 /** One live shared hold by the owner given as the next `?`. */
 const MY_SHARED = `EXISTS (SELECT 1 FROM ${SHARED('shared')} WHERE j.o = ? AND j.e > ${NOW_MS})`
 
@@ -50,18 +56,34 @@ export function mysqlStatements(table: string): MysqlStatements {
   owner VARBINARY(255) NULL,
   expires_at BIGINT NOT NULL,
   shared JSON NOT NULL,
+  queue JSON NOT NULL,
   fence BIGINT NOT NULL
 ) ENGINE=InnoDB`,
 
-    // ? key, shared (boolean), owner, ttl. Owner NULL in the inserted row
-    // means a shared request; VALUES(fence) is the statement's time in µs, VALUES(expires_at) the new expiry.
-    acquire: `INSERT INTO ${table} (\`key\`, owner, expires_at, shared, fence)
-SELECT p.k, IF(p.s, NULL, p.o), n.us DIV 1000 + p.ttl, IF(p.s, JSON_ARRAY(JSON_ARRAY(p.o, n.us DIV 1000 + p.ttl)), JSON_ARRAY()), n.us
-FROM (SELECT ? AS k, ? AS s, ? AS o, ? AS ttl) p, (SELECT ${NOW_US} AS us) n
+    // Columns added after the first release of the table, added to a table created before them.
+    upgrade: `ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS queue JSON NOT NULL DEFAULT (JSON_ARRAY()) AFTER shared`,
+
+    // ? key, shared (boolean), owner, ttl, clientId, waiting (boolean), liveness ms. The client,
+    // the waiting flag and the liveness reach the ON DUPLICATE KEY UPDATE through session variables
+    // set by the SELECT that produces the row (VALUES() would not reach into its subqueries).
+    // Owner NULL in the inserted row means a shared request; VALUES(fence) is the statement's time
+    // in µs, VALUES(expires_at) the new expiry. Granted when free for the mode and no other manager
+    // has waited longer (the head of the live queue); a refused waiting manager keeps or takes its
+    // place in the queue.
+    acquire: `INSERT INTO ${table} (\`key\`, owner, expires_at, shared, queue, fence)
+SELECT p.k, IF(p.s, NULL, p.o), n.us DIV 1000 + p.ttl, IF(p.s, JSON_ARRAY(JSON_ARRAY(p.o, n.us DIV 1000 + p.ttl)), JSON_ARRAY()), JSON_ARRAY(), n.us
+FROM (SELECT ? AS k, ? AS s, ? AS o, ? AS ttl) p, (SELECT ${NOW_US} AS us) n,
+  (SELECT @cachelock_client := ?, @cachelock_waiting := ?, @cachelock_liveness := ?) v
 ON DUPLICATE KEY UPDATE
   fence = IF(@cachelock_granted := ((owner IS NULL OR expires_at <= ${NOW_MS})
-      AND (VALUES(owner) IS NULL OR NOT ${LIVE_SHARED(NOW_MS)})),
+      AND (VALUES(owner) IS NULL OR NOT ${LIVE_SHARED(NOW_MS)})
+      AND COALESCE((SELECT q.c FROM ${QUEUE} WHERE q.u > ${NOW_MS} ORDER BY q.ord LIMIT 1), @cachelock_client) = @cachelock_client),
     GREATEST(fence + 1, VALUES(fence)), fence),
+  queue = IF(@cachelock_granted, ${LIVE_QUEUE('q.c <> @cachelock_client')},
+    IF(NOT @cachelock_waiting, ${LIVE_QUEUE()},
+      IF(EXISTS (SELECT 1 FROM ${QUEUE} WHERE q.u > ${NOW_MS} AND q.c = @cachelock_client),
+        ${LIVE_QUEUE('TRUE', `JSON_ARRAY(q.c, q.s, IF(q.c = @cachelock_client, ${NOW_MS} + @cachelock_liveness, q.u))`)},
+        JSON_ARRAY_APPEND(${LIVE_QUEUE()}, '$', JSON_ARRAY(@cachelock_client, ${NOW_US}, ${NOW_MS} + @cachelock_liveness))))),
   shared = IF(@cachelock_granted,
     IF(VALUES(owner) IS NULL,
       JSON_ARRAY_APPEND(COALESCE((SELECT JSON_ARRAYAGG(JSON_ARRAY(j.o, j.e)) FROM ${SHARED('shared')} WHERE j.e > ${NOW_MS}), JSON_ARRAY()),
@@ -70,7 +92,7 @@ ON DUPLICATE KEY UPDATE
     shared),
   expires_at = IF(@cachelock_granted, IF(VALUES(owner) IS NULL, GREATEST(expires_at, VALUES(expires_at)), VALUES(expires_at)), expires_at),
   owner = IF(@cachelock_granted, VALUES(owner), owner)
-RETURNING fence, owner, shared, expires_at - ${NOW_MS} AS remaining`,
+RETURNING fence, owner, shared, expires_at - ${NOW_MS} AS remaining, JSON_VALUE(queue, '$[0][2]') - ${NOW_MS} AS turn_for`,
 
     // ? owner ×3, ? key, ? owner ×2. Matches one row when the owner held it (live).
     release: `UPDATE ${table} SET
@@ -86,11 +108,13 @@ WHERE \`key\` = ? AND ((owner = ? AND expires_at > ${NOW_MS}) OR ${MY_SHARED})`,
   expires_at = IF(owner = ?, ${NOW_MS} + ?, GREATEST(expires_at, ${NOW_MS} + ?))
 WHERE \`key\` = ? AND ((owner = ? AND expires_at > ${NOW_MS}) OR ${MY_SHARED})`,
 
-    // ? key, ? owner, ? ttl. Takes the lock whoever holds it; returns the token.
-    steal: `INSERT INTO ${table} (\`key\`, owner, expires_at, shared, fence)
-SELECT p.k, p.o, n.us DIV 1000 + p.ttl, JSON_ARRAY(), n.us FROM (SELECT ? AS k, ? AS o, ? AS ttl) p, (SELECT ${NOW_US} AS us) n
+    // ? key, ? owner, ? ttl, ? clientId. Takes the lock whoever holds it (and leaves the queue); returns the token.
+    steal: `INSERT INTO ${table} (\`key\`, owner, expires_at, shared, queue, fence)
+SELECT p.k, p.o, n.us DIV 1000 + p.ttl, JSON_ARRAY(), JSON_ARRAY(), n.us
+FROM (SELECT ? AS k, ? AS o, ? AS ttl) p, (SELECT ${NOW_US} AS us) n, (SELECT @cachelock_client := ?) v
 ON DUPLICATE KEY UPDATE
-  fence = GREATEST(fence + 1, VALUES(fence)), owner = VALUES(owner), expires_at = VALUES(expires_at), shared = JSON_ARRAY()
+  fence = GREATEST(fence + 1, VALUES(fence)), owner = VALUES(owner), expires_at = VALUES(expires_at), shared = JSON_ARRAY(),
+  queue = ${LIVE_QUEUE('q.c <> @cachelock_client')}
 RETURNING fence`,
 
     // ? key. Matches one row when a live holder existed.
@@ -102,6 +126,6 @@ WHERE \`key\` = ? AND ((owner IS NOT NULL AND expires_at > ${NOW_MS}) OR ${LIVE_
 
     // ? retention ms, ? batch. InnoDB re-reads each row it deletes under its lock, so a row granted
     // meanwhile no longer matches.
-    sweep: `DELETE FROM ${table} WHERE expires_at < ${NOW_MS} - ? LIMIT ?`,
+    sweep: `DELETE FROM ${table} WHERE expires_at < ${NOW_MS} - ? AND JSON_LENGTH(${LIVE_QUEUE()}) = 0 LIMIT ?`,
   }
 }

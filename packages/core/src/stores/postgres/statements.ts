@@ -73,7 +73,7 @@ attempt AS (
       CASE WHEN d.granted THEN EXCLUDED.owner WHEN d.live_owner THEN l.owner END,
       CASE WHEN NOT d.granted THEN l.expires_at WHEN $4 THEN greatest(l.expires_at, EXCLUDED.expires_at) ELSE EXCLUDED.expires_at END,
       CASE WHEN NOT d.granted THEN d.live_shared WHEN $4 THEN d.live_shared || EXCLUDED.shared ELSE '{}' END,
-      CASE WHEN d.granted OR NOT $6 THEN d.others
+      CASE WHEN d.granted THEN d.others WHEN NOT $6 THEN d.queue
         WHEN d.turn THEN (SELECT jsonb_agg(CASE WHEN w.e->>0 = $5 THEN jsonb_build_array(w.e->0, w.e->1, d.now + $7) ELSE w.e END ORDER BY w.i)
                           FROM jsonb_array_elements(d.queue) WITH ORDINALITY w(e, i))
         ELSE d.queue || jsonb_build_array(jsonb_build_array($5::text, EXCLUDED.fence, d.now + $7)) END,

@@ -32,33 +32,6 @@ describe('SqliteStore', () => {
     expect((await b.acquire(request('k', { clientId: 'b' }))).granted).toBe(true)
   })
 
-  test('no writer starved: once an exclusive request waits, new shared requests queue behind it', async () => {
-    const path = tempPath()
-    const [readers, writer] = [openStore(path), openStore(path)]
-    const reading = request('rw', { clientId: 'r1', mode: 'shared' })
-    expect((await readers.acquire(reading)).granted).toBe(true)
-    // The writer is refused and, waiting, takes its turn.
-    expect((await writer.acquire(request('rw', { clientId: 'w' }))).granted).toBe(false)
-    expect((await writer.acquire(request('rw', { clientId: 'w', waiting: true }))).granted).toBe(false)
-    // A new reader could share the lock with r1, but the writer came first.
-    expect((await readers.acquire(request('rw', { clientId: 'r2', mode: 'shared' }))).granted).toBe(false)
-    expect(await readers.release('rw', reading.owner)).toBe(true)
-    const granted = await writer.acquire(request('rw', { clientId: 'w', waiting: true }))
-    expect(granted.granted).toBe(true)
-  })
-
-  test('a waiter that stops asking loses its turn', async () => {
-    const store = openStore()
-    const held = request('gone', { clientId: 'h' })
-    await store.acquire(held)
-    expect((await store.acquire(request('gone', { clientId: 'quitter', waiting: true, pollMs: 10 }))).granted).toBe(false)
-    await store.release('gone', held.owner)
-    // Its turn lasts 2 polls + 100 ms.
-    expect((await store.acquire(request('gone', { clientId: 'other' }))).granted).toBe(false)
-    await new Promise((resolve) => setTimeout(resolve, 200))
-    expect((await store.acquire(request('gone', { clientId: 'other' }))).granted).toBe(true)
-  })
-
   test('switches the file to WAL and creates its table, under the configured name', async () => {
     const path = tempPath()
     const store = openStore(path, { table: 'app_locks' })
