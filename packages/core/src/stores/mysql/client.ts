@@ -19,4 +19,6 @@ export interface MysqlPoolLike {
 /** What an `UPDATE`/`DELETE` answers. */
 export interface MysqlResultHeader {
   affectedRows: number
+  /** The server's note on an UPDATE: `Rows matched: 1  Changed: 0  Warnings: 0`. */
+  info?: string
 }

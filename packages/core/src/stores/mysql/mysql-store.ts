@@ -146,6 +146,16 @@ export class MysqlStore implements LockStore {
    */
   async acquire(request: AcquireRequest): Promise<AcquireResult> {
     const shared = request.mode === 'shared'
+    const holds = (row: LockRow | undefined) =>
+      row !== undefined && (shared ? sharedOf(row).some(([owner]) => owner === request.owner) : text(row.owner) === request.owner)
+    // Uncontended: one cheap statement. Otherwise (held, shared holders, waiters) the full one.
+    const free = (await this.#run('acquire', this.#sql.acquireFree, [
+      storedKey(request.key),
+      shared,
+      request.owner,
+      wholeMs(request.ttlMs),
+    ])) as LockRow[]
+    if (holds(free[0])) return { granted: true, fencingToken: Number(free[0]!.fence) }
     const rows = (await this.#run('acquire', this.#sql.acquire, [
       storedKey(request.key),
       shared,
@@ -157,21 +167,24 @@ export class MysqlStore implements LockStore {
     ])) as LockRow[]
     const row = rows[0]
     if (!row) throw new Error('MariaDB returned no row for INSERT … RETURNING')
-    const granted = shared ? sharedOf(row).some(([owner]) => owner === request.owner) : text(row.owner) === request.owner
-    if (granted) return { granted: true, fencingToken: Number(row.fence) }
+    if (holds(row)) return { granted: true, fencingToken: Number(row.fence) }
     const waits = [row.remaining, row.turn_for].map(Number).filter((ms) => ms > 0)
     return waits.length > 0 ? { granted: false, retryInMs: Math.min(...waits) } : { granted: false }
   }
 
-  /** Owner-checked release (one statement). */
+  /** Owner-checked release: one statement for an exclusive holder, two for a shared one. */
   async release(key: string, owner: string): Promise<boolean> {
+    const exclusive = (await this.#run('release', this.#sql.releaseExclusive, [storedKey(key), owner])) as MysqlResultHeader
+    if (matched(exclusive) > 0) return true
     const header = (await this.#run('release', this.#sql.release, [owner, owner, owner, storedKey(key), owner, owner])) as MysqlResultHeader
-    return header.affectedRows > 0
+    return matched(header) > 0
   }
 
-  /** Owner-checked extend (one statement). */
+  /** Owner-checked extend: one statement for an exclusive holder, two for a shared one. */
   async extend(key: string, owner: string, ttlMs: number): Promise<boolean> {
     const ttl = wholeMs(ttlMs)
+    const exclusive = (await this.#run('extend', this.#sql.extendExclusive, [ttl, storedKey(key), owner])) as MysqlResultHeader
+    if (matched(exclusive) > 0) return true
     const header = (await this.#run('extend', this.#sql.extend, [
       owner,
       owner,
@@ -183,7 +196,7 @@ export class MysqlStore implements LockStore {
       owner,
       owner,
     ])) as MysqlResultHeader
-    return header.affectedRows > 0
+    return matched(header) > 0
   }
 
   /** Drops every holder and takes the lock exclusively (one statement), with a new fencing token. */
@@ -200,7 +213,7 @@ export class MysqlStore implements LockStore {
   /** Drops every holder (one statement); resolves whether a live one existed. */
   async forceRelease(key: string): Promise<boolean> {
     const header = (await this.#run('forceRelease', this.#sql.forceRelease, [storedKey(key)])) as MysqlResultHeader
-    return header.affectedRows > 0
+    return matched(header) > 0
   }
 
   /** The live holders with their remaining ttl by the database's clock (one statement). */
@@ -278,6 +291,16 @@ export class MysqlStore implements LockStore {
 /** The store key as the table holds it: bytes, so the connection's character set cannot change it. */
 function storedKey(key: string): Buffer {
   return Buffer.from(safeKey(key, KEY_RULES), 'utf8')
+}
+
+/**
+ * Rows an UPDATE matched, whether or not it changed them: from the server's "Rows matched: N" note
+ * (an extend that sets the same expiry changes nothing, and a pool without the FOUND_ROWS flag
+ * then reports 0 affected rows), else the affected rows.
+ */
+function matched(header: MysqlResultHeader): number {
+  const note = /Rows matched: (\d+)/.exec(header.info ?? '')
+  return note ? Number(note[1]) : header.affectedRows
 }
 
 function text(value: Buffer | string | null): string | null {

@@ -10,6 +10,8 @@ export interface PgResult<Row> {
  */
 export interface PgQueryable {
   query<Row = Record<string, unknown>>(text: string, values?: unknown[]): Promise<PgResult<Row>>
+  /** A named (prepared) statement: parsed and planned once per connection. */
+  query<Row = Record<string, unknown>>(config: { name: string; text: string; values?: unknown[] }): Promise<PgResult<Row>>
 }
 
 /** A `pg` `Pool` as `PostgresStore` sees it: its client class and options make the LISTEN connection. */

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { safeKey } from '../../keys.js'
 import type { AcquireRequest, AcquireResult, Granted, Holder, LockStore, StealRequest, Unsubscribe } from '../../store.js'
 import { checkBoolean, checkDuration, checkOptions, invalid } from '../../validate.js'
@@ -10,6 +11,7 @@ import { INTEREST_TTL_MS, PgWakeUps } from './wake-ups.js'
 
 const optionNames = new Set([
   'table',
+  'prepare',
   'createTable',
   'listen',
   'queryTimeoutMs',
@@ -32,6 +34,14 @@ export interface PostgresStoreOptions {
    * @default true
    */
   createTable?: boolean
+  /**
+   * Run the statements as named prepared statements, parsed and planned once per connection
+   * (planning is most of an acquire's cost otherwise). A pooler that cannot keep prepared
+   * statements (PgBouncer in transaction mode before 1.21) is detected by its error, after which
+   * this store sends them unnamed.
+   * @default true
+   */
+  prepare?: boolean
   /**
    * Wake waiters with `LISTEN`/`NOTIFY` on one dedicated connection per store, made with the pool's
    * own settings; or the settings (a `pg` `ClientConfig`) of a direct connection to use instead,
@@ -78,6 +88,7 @@ export function checkPostgresStoreOptions(options: unknown, known: ReadonlySet<s
   const given = checkOptions(options, 'options', known) as PostgresStoreOptions
   if (given.table !== undefined) quotedTable(given.table, 'options.table', '"')
   if (given.createTable !== undefined) checkBoolean(given.createTable, 'options.createTable')
+  if (given.prepare !== undefined) checkBoolean(given.prepare, 'options.prepare')
   if (given.closePool !== undefined) checkBoolean(given.closePool, 'options.closePool')
   if (given.listen !== undefined && typeof given.listen !== 'boolean' && (typeof given.listen !== 'object' || given.listen === null)) {
     throw invalid('options.listen', 'a boolean or pg client settings (an object)', given.listen)
@@ -91,6 +102,8 @@ export function checkPostgresStoreOptions(options: unknown, known: ReadonlySet<s
 
 /** Keys PostgreSQL `text` can hold and a btree can index: no NUL, at most 1024 bytes, else hashed. */
 const KEY_RULES = { maxBytes: 1024, forbidden: /\u0000/ }
+/** A named statement the connection does not have, or already has: a pooler switched connections under it. */
+const PREPARED_LOST = new Set(['26000', '42P05'])
 /** The table is missing, or a column added since it was created. */
 const MISSING = new Set(['42P01', '42703'])
 const SWEEP_BATCH = 1000
@@ -117,6 +130,8 @@ export class PostgresStore implements LockStore {
   readonly #wakeUps: PgWakeUps | undefined
   readonly #retainIdleMs: number
   readonly #livenessPolls: number
+  readonly #names: Map<string, string> | undefined
+  #prepare: boolean
   #sweeper: NodeJS.Timeout | undefined
   #creating: Promise<void> | undefined
   #closed = false
@@ -138,6 +153,11 @@ export class PostgresStore implements LockStore {
     this.#closePool = options.closePool ?? false
     this.#retainIdleMs = options.retainIdleMs ?? 3_600_000
     this.#livenessPolls = options.waiterLivenessPolls ?? 2
+    this.#prepare = options.prepare ?? true
+    // One name per statement text (the table is part of it), so stores on other tables never collide.
+    this.#names = new Map(
+      Object.values(this.#sql).map((text: string) => [text, `cachelock_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`]),
+    )
     const listen = options.listen ?? true
     const connect = listenConnector(this.#pool, listen)
     if (connect) {
@@ -267,12 +287,25 @@ export class PostgresStore implements LockStore {
 
   async #run<Row = Record<string, unknown>>(operation: string, text: string, values: unknown[]): Promise<PgResult<Row>> {
     try {
-      return await withDeadline(this.#pool.query<Row>(text, values), this.#timeoutMs, 'PostgreSQL', operation)
+      return await this.#query<Row>(operation, text, values)
     } catch (error) {
       if (!this.#createTable || !MISSING.has(String((error as { code?: unknown }).code))) throw error
       // First use: create the table (or add what a table made by an older version lacks), then
       // run the statement again (once).
       await (this.#creating ??= this.#create())
+      return this.#query<Row>(operation, text, values)
+    }
+  }
+
+  async #query<Row>(operation: string, text: string, values: unknown[]): Promise<PgResult<Row>> {
+    const name = this.#prepare ? this.#names?.get(text) : undefined
+    if (name === undefined) return withDeadline(this.#pool.query<Row>(text, values), this.#timeoutMs, 'PostgreSQL', operation)
+    try {
+      return await withDeadline(this.#pool.query<Row>({ name, text, values }), this.#timeoutMs, 'PostgreSQL', operation)
+    } catch (error) {
+      if (!PREPARED_LOST.has(String((error as { code?: unknown }).code))) throw error
+      // A transaction pooler hands each statement to any server connection: stop naming them.
+      this.#prepare = false
       return withDeadline(this.#pool.query<Row>(text, values), this.#timeoutMs, 'PostgreSQL', operation)
     }
   }

@@ -80,14 +80,17 @@ attempt AS (
       CASE WHEN d.granted THEN greatest(l.fence + 1, EXCLUDED.fence) ELSE l.fence END
     FROM (
       SELECT p.*, p.free AND (p.queue->0->>0 IS NULL OR p.queue->0->>0 = $5) AS granted,
-        (SELECT coalesce(jsonb_agg(w.e ORDER BY w.i), '[]') FROM jsonb_array_elements(p.queue) WITH ORDINALITY w(e, i) WHERE w.e->>0 <> $5) AS others,
-        EXISTS (SELECT 1 FROM jsonb_array_elements(p.queue) w(e) WHERE w.e->>0 = $5) AS turn
+        CASE WHEN p.queue = '[]' THEN p.queue
+          ELSE (SELECT coalesce(jsonb_agg(w.e ORDER BY w.i), '[]') FROM jsonb_array_elements(p.queue) WITH ORDINALITY w(e, i) WHERE w.e->>0 <> $5) END AS others,
+        p.queue <> '[]' AND EXISTS (SELECT 1 FROM jsonb_array_elements(p.queue) w(e) WHERE w.e->>0 = $5) AS turn
       FROM (
         SELECT o.*, NOT o.live_owner AND ($4 OR o.live_shared = '{}') AS free
         FROM (
           SELECT n.now, l.owner IS NOT NULL AND l.expires_at > n.now AS live_owner,
-            coalesce((SELECT jsonb_object_agg(s.key, s.value) FROM jsonb_each(l.shared) s WHERE s.value::bigint > n.now), '{}') AS live_shared,
-            coalesce((SELECT jsonb_agg(w.e ORDER BY w.i) FROM jsonb_array_elements(l.queue) WITH ORDINALITY w(e, i) WHERE (w.e->>2)::bigint > n.now), '[]') AS queue
+            CASE WHEN l.shared = '{}' THEN l.shared
+              ELSE coalesce((SELECT jsonb_object_agg(s.key, s.value) FROM jsonb_each(l.shared) s WHERE s.value::bigint > n.now), '{}') END AS live_shared,
+            CASE WHEN l.queue = '[]' THEN l.queue
+              ELSE coalesce((SELECT jsonb_agg(w.e ORDER BY w.i) FROM jsonb_array_elements(l.queue) WITH ORDINALITY w(e, i) WHERE (w.e->>2)::bigint > n.now), '[]') END AS queue
           FROM (SELECT EXCLUDED.expires_at - $3 AS now) n
         ) o
       ) p

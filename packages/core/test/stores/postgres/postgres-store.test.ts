@@ -126,4 +126,22 @@ describe('PostgresStore', () => {
     expect(await store.release(key, odd)).toBe(true)
     expect((await store.holders(key)).length).toBe(1)
   })
+
+  test('behind a pooler that loses prepared statements (PgBouncer transaction mode) it falls back to unnamed statements', async () => {
+    const pool = appPool()
+    let named = 0
+    // What such a pooler answers: the connection the statement landed on never saw its Parse.
+    const pooler = {
+      query: (config: string | { name: string; text: string; values?: unknown[] }, values?: unknown[]) => {
+        if (typeof config === 'string') return pool.query(config, values)
+        named++
+        return Promise.reject(Object.assign(new Error(`prepared statement "${config.name}" does not exist`), { code: '26000' }))
+      },
+    }
+    const store = openStore({ listen: false }, pooler as never)
+    const r = request(uniqueKey('pooler'))
+    expect((await store.acquire(r)).granted).toBe(true)
+    expect(await store.release(r.key, r.owner)).toBe(true)
+    expect(named).toBe(1)
+  })
 })
