@@ -184,12 +184,20 @@ export class PostgresStore implements LockStore {
   }
 
   /**
-   * One statement. Granted when the lock is free for `mode` and no other manager has waited
-   * longer; a refused waiting manager takes (or keeps) its turn in the row's queue. A refusal's
+   * One statement when the lock is free and nobody waits, else two. Granted when the lock is free
+   * for `mode` and no other manager has waited longer; a refused waiting manager takes (or keeps) its turn in the row's queue. A refusal's
    * `retryInMs` is when the holders' ttl runs out or the waiting manager's turn lapses, by the
    * database's clock.
    */
   async acquire(request: AcquireRequest): Promise<AcquireResult> {
+    // Uncontended: one small statement. Otherwise (held, shared holders, waiters) the full one.
+    const free = await this.#run<{ fence: string }>('acquire', this.#sql.acquireFree, [
+      storedKey(request.key),
+      request.owner,
+      wholeMs(request.ttlMs),
+      request.mode === 'shared',
+    ])
+    if (free.rows[0]) return { granted: true, fencingToken: Number(free.rows[0].fence) }
     const { rows } = await this.#run<AcquireRow>('acquire', this.#sql.acquire, [
       storedKey(request.key),
       request.owner,
