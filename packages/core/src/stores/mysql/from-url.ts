@@ -1,7 +1,8 @@
 import { invalid } from '../../validate.js'
 import { loadPeer } from '../peer.js'
 import type { MysqlPoolLike } from './client.js'
-import { checkMysqlStoreOptions, MysqlStore, type MysqlStoreOptions } from './mysql-store.js'
+import { MysqlStore } from './mysql-store.js'
+import { checkMysqlStoreOptions, type MysqlStoreOptions } from './options.js'
 
 const fromUrlOptionNames = new Set(['table', 'createTable', 'queryTimeoutMs', 'retainIdleMs', 'sweepIntervalMs', 'poolOptions'])
 

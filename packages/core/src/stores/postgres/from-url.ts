@@ -1,7 +1,8 @@
 import { invalid } from '../../validate.js'
 import { loadPeer } from '../peer.js'
 import type { PgPoolLike } from './client.js'
-import { checkPostgresStoreOptions, PostgresStore, type PostgresStoreOptions } from './postgres-store.js'
+import { PostgresStore } from './postgres-store.js'
+import { checkPostgresStoreOptions, type PostgresStoreOptions } from './options.js'
 
 const fromUrlOptionNames = new Set(['table', 'createTable', 'listen', 'queryTimeoutMs', 'retainIdleMs', 'sweepIntervalMs', 'poolOptions'])
 

@@ -3,7 +3,8 @@ import { invalid } from '../../validate.js'
 import { checkDuration } from '../../validate.js'
 import { loadPeer } from '../peer.js'
 import type { SqliteDatabase } from './client.js'
-import { checkSqliteStoreOptions, SqliteStore, type SqliteStoreOptions } from './sqlite-store.js'
+import { SqliteStore } from './sqlite-store.js'
+import { checkSqliteStoreOptions, type SqliteStoreOptions } from './options.js'
 
 const fromUrlOptionNames = new Set([
   'table',

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import mysql from 'mysql2/promise'
-import { MysqlStore, type MysqlStoreOptions } from '../../../src/stores/mysql/mysql-store.js'
+import { MysqlStore } from '../../../src/stores/mysql/mysql-store.js'
+import type { MysqlStoreOptions } from '../../../src/stores/mysql/options.js'
 
 /** The server `scripts/services.sh start` runs (see `scripts/services.sh env`). */
 export const MYSQL_URL = process.env['CACHELOCK_TEST_MYSQL_URL'] ?? 'mysql://root@127.0.0.1:3316/cachelock_test'

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
-import { PostgresStore, type PostgresStoreOptions } from '../../../src/stores/postgres/postgres-store.js'
+import { PostgresStore } from '../../../src/stores/postgres/postgres-store.js'
+import type { PostgresStoreOptions } from '../../../src/stores/postgres/options.js'
 import type { AcquireRequest } from '../../../src/store.js'
 
 /** The server `scripts/services.sh start` runs (see `scripts/services.sh env`). */

@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
-import { SqliteStore, type SqliteStoreOptions } from '../../../src/stores/sqlite/sqlite-store.js'
+import { SqliteStore } from '../../../src/stores/sqlite/sqlite-store.js'
+import type { SqliteStoreOptions } from '../../../src/stores/sqlite/options.js'
 
 const dirs: string[] = []
 const databases: Database.Database[] = []
