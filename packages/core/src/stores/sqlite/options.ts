@@ -1,15 +1,7 @@
 import { checkBoolean, checkDuration, checkOptions } from '../../validate.js'
 import { quotedTable } from '../sql/table-name.js'
 
-const optionNames = new Set([
-  'table',
-  'createTable',
-  'wal',
-  'retainIdleMs',
-  'sweepIntervalMs',
-  'waiterLivenessPolls',
-  'closeDatabase',
-])
+const optionNames = new Set(['table', 'createTable', 'wal', 'retainIdleMs', 'sweepIntervalMs', 'waiterLivenessPolls', 'closeDatabase'])
 
 /** Options of `new SqliteStore(database, options)`. */
 export interface SqliteStoreOptions {
