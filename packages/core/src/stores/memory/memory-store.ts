@@ -18,6 +18,13 @@ interface Entry {
 const SWEEP_EVERY = 1024
 
 /**
+ * @internal How many names the store keeps an entry for. Only the sweep can drop the entry of a
+ * name nobody asks about again, and no operation can observe that from outside; the test that
+ * proves the sweep runs reads this. Not exported from the package.
+ */
+export let storedNames: (store: MemoryStore) => number
+
+/**
  * Locks in this process's memory: the embedded default, for development, tests and single-process
  * apps. Every `LockManager` given the same instance shares its locks (and wakes on each other's
  * releases); separate processes do not. Operations are synchronous inside, so atomic.
@@ -29,6 +36,10 @@ export class MemoryStore implements LockStore {
   // One counter for every key: strictly increasing per key too, and nothing kept per released name.
   #fence = 0
   #operations = 0
+
+  static {
+    storedNames = (store) => store.#entries.size
+  }
 
   constructor(options: MemoryStoreOptions = {}) {
     this.#now = options.now ?? (() => performance.now())
