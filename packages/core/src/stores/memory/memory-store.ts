@@ -18,11 +18,12 @@ interface Entry {
 const SWEEP_EVERY = 1024
 
 /**
- * @internal How many names the store keeps an entry for. Only the sweep can drop the entry of a
- * name nobody asks about again, and no operation can observe that from outside; the test that
- * proves the sweep runs reads this. Not exported from the package.
+ * @internal How many names the store keeps state for: lock entries, and subscriber sets. Dropping
+ * what a name no longer needs (the sweep of expired names, an unsubscribe) is invisible to every
+ * store operation; the tests that prove nothing grows per name read this. Not exported from the
+ * package.
  */
-export let storedNames: (store: MemoryStore) => number
+export let storedNames: (store: MemoryStore) => { locks: number; listened: number }
 
 /**
  * Locks in this process's memory: the embedded default, for development, tests and single-process
@@ -38,7 +39,7 @@ export class MemoryStore implements LockStore {
   #operations = 0
 
   static {
-    storedNames = (store) => store.#entries.size
+    storedNames = (store) => ({ locks: store.#entries.size, listened: store.#listeners.size })
   }
 
   constructor(options: MemoryStoreOptions = {}) {
