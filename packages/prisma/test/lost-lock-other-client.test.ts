@@ -20,7 +20,7 @@ onEveryDatabaseAndStore('lost_lock_other', (setup) => {
   const otherStores: LockStore[] = []
   let other: LockStore | undefined
   afterAll(async () => {
-    await Promise.all(otherStores.splice(0).map((store) => store.close?.()))
+    for (const store of otherStores.splice(0)) await store.close?.()
   })
 
   /** A manager of "another process": its own store client on the same server, the same prefix. */

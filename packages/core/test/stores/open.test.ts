@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { OpenStore, createLockManager } from '@cachelock/core'
+import { OpenStore, createLockManager, type LockStore } from '@cachelock/core'
 import { lockStoreContract } from '@cachelock/core/testing'
 
 lockStoreContract({ describe, it }, 'OpenStore', () => new OpenStore(), { exclusive: false })
@@ -15,7 +15,7 @@ describe('OpenStore', () => {
   })
 
   it('answers as if every lock were released at once and never expired, and shows no holder', async () => {
-    const store = new OpenStore()
+    const store: LockStore = new OpenStore()
     expect(await store.release('k', 'a')).toBe(true)
     expect(await store.extend('k', 'a', 1000)).toBe(true)
     expect(await store.forceRelease('k')).toBe(false)
