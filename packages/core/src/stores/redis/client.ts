@@ -1,5 +1,5 @@
 import type { RedisKey } from './keys.js'
-import type { LuaScript } from './scripts.js'
+import type { BoundScript, LuaScript } from './scripts/lua.js'
 
 /** An argument of a Redis command. */
 export type RedisArgument = string | Buffer | number
@@ -91,6 +91,16 @@ export class ScriptRunner {
 
   run(script: LuaScript, keys: RedisKey[], args: RedisArgument[]): Promise<unknown> {
     return this.#timed(script.name, () => this.#evaluate(script, keys, args))
+  }
+
+  /** Run a bound script with its keys and arguments by name; resolves its decoded reply. */
+  async call<K extends string, A extends string, R>(
+    script: BoundScript<K, A, R>,
+    keys: Readonly<Record<K, RedisKey>>,
+    args: Readonly<Record<A, RedisArgument>>,
+  ): Promise<R> {
+    const [k, a] = script.encode(keys, args)
+    return script.decode(await this.run(script, k, a))
   }
 
   /**

@@ -6,7 +6,14 @@ import { ScriptRunner, type RedisArgument, type RedisClient } from './client.js'
 import { lockKeys, type LockKeys, type RedisKey } from './keys.js'
 import { listLocks, type RedisScanClient } from './list.js'
 import { DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_WAIT_TIMEOUT_MS, checkRedisStoreOptions, type RedisStoreOptions } from './options.js'
-import { ACQUIRE, EXTEND, FORCE_RELEASE, HOLDERS, LISTEN, RELEASE, STEAL, type LuaScript } from './scripts.js'
+import { ACQUIRE } from './scripts/acquire.js'
+import { EXTEND } from './scripts/extend.js'
+import { FORCE_RELEASE } from './scripts/force-release.js'
+import { HOLDERS } from './scripts/holders.js'
+import { LISTEN } from './scripts/listen.js'
+import type { BoundScript } from './scripts/lua.js'
+import { RELEASE } from './scripts/release.js'
+import { STEAL } from './scripts/steal.js'
 import { INTEREST_TTL_MS, WakeUps } from './wake-ups.js'
 
 export type { RedisStoreOptions } from './options.js'
@@ -61,7 +68,7 @@ export class RedisStore implements LockStore {
     // Marks this store as listening to a lock; distinct from every manager's clientId (hex only).
     const listenerId = `listener:${randomBytes(8).toString('hex')}`
     this.#wakeUps = new WakeUps(client, options.subscriberIdleMs ?? 2000, (alive, on) =>
-      this.#scripts.run(LISTEN, [alive], [listenerId, on ? INTEREST_TTL_MS : 0]),
+      this.#scripts.call(LISTEN, { alive }, { member: listenerId, ms: on ? INTEREST_TTL_MS : 0 }),
     )
     this.#channelPrefix = client.options?.keyPrefix ?? ''
     this.#fenceTtlFactor = options.fenceTtlFactor ?? 10
@@ -88,85 +95,62 @@ export class RedisStore implements LockStore {
   async acquire(request: AcquireRequest): Promise<AcquireResult> {
     const keys = this.#keys(request.key)
     const ttl = wholeMs(request.ttlMs)
-    const reply = (await this.#replicated(
+    return this.#replicated(
       'acquire',
       request.key,
       ACQUIRE,
-      [keys.exclusive, keys.shared, keys.fence, keys.queue, keys.alive],
-      [
-        request.owner,
-        request.mode === 'shared' ? 's' : 'x',
+      keys,
+      {
+        owner: request.owner,
+        mode: request.mode === 'shared' ? 's' : 'x',
         ttl,
-        request.clientId,
-        request.waiting ? '1' : '0',
-        wholeMs(this.#livenessPolls * request.pollMs + 100),
-        wholeMs(this.#fenceTtlFactor * ttl),
-        wholeMs(this.#graceMs),
-      ],
-      (reply) => Number((reply as unknown[])[0]) === 1,
+        client: request.clientId,
+        waiting: request.waiting ? '1' : '0',
+        liveness: wholeMs(this.#livenessPolls * request.pollMs + 100),
+        fenceTtl: wholeMs(this.#fenceTtlFactor * ttl),
+        grace: wholeMs(this.#graceMs),
+      },
+      (reply) => reply.granted,
       request.owner,
-    )) as [unknown, unknown]
-    const value = Number(reply[1])
-    if (Number(reply[0]) === 1) return { granted: true, fencingToken: value }
-    return value >= 0 ? { granted: false, retryInMs: value } : { granted: false }
+    )
   }
 
   /** Owner-checked delete (one `EVALSHA`); publishes a wake-up when the lock is free and awaited. */
   async release(key: string, owner: string): Promise<boolean> {
     const keys = this.#keys(key)
-    const reply = await this.#scripts.run(RELEASE, [keys.exclusive, keys.shared, keys.alive], [owner, keys.channel])
-    return Number(reply) === 1
+    return this.#scripts.call(RELEASE, keys, { owner, channel: keys.channel })
   }
 
   /** Owner-checked `PEXPIRE` (one `EVALSHA`). */
   async extend(key: string, owner: string, ttlMs: number): Promise<boolean> {
-    const keys = this.#keys(key)
-    const reply = await this.#replicated(
-      'extend',
-      key,
-      EXTEND,
-      [keys.exclusive, keys.shared],
-      [owner, wholeMs(ttlMs)],
-      (r) => Number(r) === 1,
-    )
-    return Number(reply) === 1
+    return this.#replicated('extend', key, EXTEND, this.#keys(key), { owner, ttl: wholeMs(ttlMs) }, (extended) => extended)
   }
 
   /** Drops every holder and takes the lock exclusively (one `EVALSHA`), with a new fencing token. */
   async steal(request: StealRequest): Promise<Granted> {
     const keys = this.#keys(request.key)
     const ttl = wholeMs(request.ttlMs)
-    const reply = await this.#replicated(
+    const fencingToken = await this.#replicated(
       'steal',
       request.key,
       STEAL,
-      [keys.exclusive, keys.shared, keys.fence, keys.queue, keys.alive],
-      [request.owner, ttl, request.clientId, wholeMs(this.#fenceTtlFactor * ttl), keys.channel],
+      keys,
+      { owner: request.owner, ttl, client: request.clientId, fenceTtl: wholeMs(this.#fenceTtlFactor * ttl), channel: keys.channel },
       () => true,
       request.owner,
     )
-    return { fencingToken: Number(reply) }
+    return { fencingToken }
   }
 
   /** Drops every holder (one `EVALSHA`); resolves whether a live one existed. */
   async forceRelease(key: string): Promise<boolean> {
     const keys = this.#keys(key)
-    const reply = await this.#scripts.run(FORCE_RELEASE, [keys.exclusive, keys.shared, keys.alive], [keys.channel])
-    return Number(reply) === 1
+    return this.#scripts.call(FORCE_RELEASE, keys, { channel: keys.channel })
   }
 
   /** The live holders with their remaining ttl by Redis's clock (one `EVALSHA`). */
   async holders(key: string): Promise<Holder[]> {
-    const keys = this.#keys(key)
-    const reply = (await this.#scripts.run(HOLDERS, [keys.exclusive, keys.shared], [])) as unknown[]
-    const holders: Holder[] = []
-    for (let i = 0; i + 2 < reply.length; i += 3) {
-      const remaining = Number(reply[i + 2])
-      const holder: Holder = { owner: String(reply[i]), mode: reply[i + 1] === 'shared' ? 'shared' : 'exclusive' }
-      if (remaining >= 0) holder.expiresInMs = remaining
-      holders.push(holder)
-    }
-    return holders
+    return this.#scripts.call(HOLDERS, this.#keys(key), {})
   }
 
   /**
@@ -226,17 +210,19 @@ export class RedisStore implements LockStore {
    * a grant (`owner` given) is released again, and either way the caller gets
    * `LockNotReplicatedError` instead of a lock a failover could lose.
    */
-  async #replicated(
+  async #replicated<K extends string, A extends string, R>(
     operation: 'acquire' | 'steal' | 'extend',
     key: string,
-    script: LuaScript,
-    keys: RedisKey[],
-    args: RedisArgument[],
-    changed: (reply: unknown) => boolean,
+    script: BoundScript<K, A, R>,
+    keys: Readonly<Record<K, RedisKey>>,
+    args: Readonly<Record<A, RedisArgument>>,
+    changed: (reply: R) => boolean,
     owner?: string,
-  ): Promise<unknown> {
-    if (this.#waitReplicas === 0) return this.#scripts.run(script, keys, args)
-    const { reply, acknowledged } = await this.#scripts.runAndWait(script, keys, args, this.#waitReplicas, this.#waitTimeoutMs)
+  ): Promise<R> {
+    if (this.#waitReplicas === 0) return this.#scripts.call(script, keys, args)
+    const [k, a] = script.encode(keys, args)
+    const { reply: raw, acknowledged } = await this.#scripts.runAndWait(script, k, a, this.#waitReplicas, this.#waitTimeoutMs)
+    const reply = script.decode(raw)
     if (acknowledged >= this.#waitReplicas || !changed(reply)) return reply
     // Given back on the primary; if this fails too, the grant expires after its ttl.
     if (owner !== undefined) await this.release(key, owner).catch(() => false)

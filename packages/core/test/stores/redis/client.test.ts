@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { RedisTimeoutError, ScriptRunner, type RedisClient } from '../../../src/stores/redis/client.js'
-import { HOLDERS } from '../../../src/stores/redis/scripts.js'
+import { HOLDERS } from '../../../src/stores/redis/scripts/index.js'
 
 /**
  * The script runner on its own, over a client whose replies the test decides (the store's behaviour

@@ -1,7 +1,7 @@
 import { once } from 'node:events'
 import { afterAll, describe, expect, test } from 'vitest'
 import { Cluster, Redis } from 'ioredis'
-import { ACQUIRE, EXTEND, FORCE_RELEASE, HOLDERS, LISTEN, RELEASE, STEAL } from '../../../src/stores/redis/scripts.js'
+import { ACQUIRE, EXTEND, FORCE_RELEASE, HOLDERS, LISTEN, RELEASE, STEAL } from '../../../src/stores/redis/scripts/index.js'
 import { MODES, closeAll, connect, request, sleep, storeFor, uniqueKey, until } from './helpers.js'
 
 afterAll(closeAll)
