@@ -65,8 +65,12 @@ export interface LockStore {
    * trip to become active, also call `wake` once when it is active, so a release that happened in
    * between is not missed. Returns a function that ends the subscription. Stores without
    * notifications leave this out and waiters poll every `sleep` ms.
+   *
+   * A store may grant the lock to a waiter in the same step as a release (`RedisStore` does) and
+   * then calls `wake` with the {@link Handover}: the waiter whose refused attempt carried
+   * `handover.owner` holds the lock already, and other waiters need not try again now.
    */
-  onRelease?(key: string, wake: () => void): Unsubscribe
+  onRelease?(key: string, wake: (handover?: Handover) => void): Unsubscribe
 
   /**
    * Optional: the locks held right now whose key begins with `prefix` and whose name (the rest of
@@ -96,6 +100,22 @@ export interface LockStore {
    * requests for a name among its own callers either, so every request is granted at once.
    */
   readonly neverLocks?: boolean
+}
+
+/**
+ * A lock a release handed to a waiting request: the one whose last refused attempt (an exclusive
+ * `acquire` with `waiting: true`) carried `owner`.
+ */
+export interface Handover {
+  /** The owner token of that refused attempt; the lock is held under it now. */
+  owner: string
+  fencingToken: number
+  /**
+   * `performance.now()` until which the hold is sure to last without a renewal, by this process's
+   * clock, when this store sent that attempt (absent for another client's handover). The hold is
+   * short (the waiter's turn in the queue); the holder renews it to its ttl at once with `extend`.
+   */
+  heldUntil?: number
 }
 
 /** One attempt to take a lock. */

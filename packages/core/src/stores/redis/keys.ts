@@ -14,6 +14,7 @@ export type RedisKey = string | Buffer
  * | `{T}:f` | string | the last fencing token | `fenceTtlFactor` (10) × ttl after the last grant |
  * | `{T}:q` | sorted set | managers waiting in turn, scored by their first refusal (Redis µs) | while a waiter keeps asking |
  * | `{T}:l` | sorted set | managers that asked recently and stores subscribed to `{T}:w`, scored by when to forget them | while a waiter keeps asking or listening |
+ * | `{T}:p` | hash | per queued manager, the exclusive request it parked (`fenceTtl:owner`), or `!owner` once a release handed it the lock | while a waiter keeps asking |
  *
  * and the pub/sub channel `{T}:w` (after the client's `keyPrefix`), where releases are announced.
  */
@@ -23,6 +24,7 @@ export interface LockKeys {
   fence: RedisKey
   queue: RedisKey
   alive: RedisKey
+  parked: RedisKey
   channel: RedisKey
 }
 
@@ -56,6 +58,7 @@ export function lockKeys(key: string, channelPrefix: RedisKey): LockKeys {
     fence: storableKey(`${base}f`),
     queue: storableKey(`${base}q`),
     alive: storableKey(`${base}l`),
+    parked: storableKey(`${base}p`),
     channel: channelPrefix.length === 0 ? channel : prefixed(channelPrefix, channel),
   }
 }

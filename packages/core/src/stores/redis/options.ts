@@ -78,8 +78,10 @@ export interface RedisStoreOptions {
    */
   waiterLivenessPolls?: number
   /**
-   * How long a free lock is kept for the longest-waiting manager before others may take it. A woken
-   * waiter claims it within a round trip; this only bounds the stall when that waiter gave up.
+   * How long a free lock is kept for the longest-waiting manager before others may take it. A
+   * release hands the lock to that manager's parked request for at most this long (its claim);
+   * a live waiter renews it to its own ttl at once, so this only bounds the stall when that waiter
+   * died or gave up.
    * @default 500
    */
   handoffGraceMs?: number

@@ -1,6 +1,16 @@
 import { randomBytes } from 'node:crypto'
 import { LockNotReplicatedError } from '../../errors.js'
-import type { AcquireRequest, AcquireResult, Granted, Holder, LockListing, LockStore, StealRequest, Unsubscribe } from '../../store.js'
+import type {
+  AcquireRequest,
+  AcquireResult,
+  Granted,
+  Handover,
+  Holder,
+  LockListing,
+  LockStore,
+  StealRequest,
+  Unsubscribe,
+} from '../../store.js'
 import { invalid } from '../../validate.js'
 import { ScriptRunner, type RedisArgument, type RedisClient } from './client.js'
 import { lockKeys, type LockKeys, type RedisKey } from './keys.js'
@@ -52,6 +62,8 @@ export class RedisStore implements LockStore {
   readonly #waitReplicas: number
   readonly #waitTimeoutMs: number
   readonly #keyCache = new Map<string, LockKeys>()
+  /** Per key, the exclusive request this store's last refused waiting attempt parked (see `RELEASE`'s handover). */
+  readonly #parked = new Map<string, Parked>()
 
   constructor(client: RedisClient, options: RedisStoreOptions = {}) {
     checkRedisStoreOptions(options)
@@ -95,7 +107,9 @@ export class RedisStore implements LockStore {
   async acquire(request: AcquireRequest): Promise<AcquireResult> {
     const keys = this.#keys(request.key)
     const ttl = wholeMs(request.ttlMs)
-    return this.#replicated(
+    const liveness = wholeMs(this.#livenessPolls * request.pollMs + 100)
+    const sentAt = performance.now()
+    const result = await this.#replicated(
       'acquire',
       request.key,
       ACQUIRE,
@@ -106,24 +120,38 @@ export class RedisStore implements LockStore {
         ttl,
         client: request.clientId,
         waiting: request.waiting ? '1' : '0',
-        liveness: wholeMs(this.#livenessPolls * request.pollMs + 100),
+        liveness,
         fenceTtl: wholeMs(this.#fenceTtlFactor * ttl),
         grace: wholeMs(this.#graceMs),
       },
       (reply) => reply.granted,
       request.owner,
     )
+    if (!result.granted && request.waiting && request.mode === 'exclusive') {
+      // Parked by the script: a release may hand the lock to this attempt's owner. The hold it
+      // gets lasts at least the smaller of liveness and grace from when the attempt ran (see
+      // RELEASE), so from when it was sent.
+      if (this.#parked.size >= KEY_CACHE_SIZE && !this.#parked.has(request.key)) this.#parked.clear()
+      this.#parked.set(request.key, { owner: request.owner, clientId: request.clientId, until: sentAt + Math.min(liveness, this.#graceMs) })
+    } else {
+      this.#parked.delete(request.key)
+    }
+    return result
   }
 
   /** Owner-checked delete (one `EVALSHA`); publishes a wake-up when the lock is free and awaited. */
   async release(key: string, owner: string): Promise<boolean> {
     const keys = this.#keys(key)
-    return this.#scripts.call(RELEASE, keys, { owner, channel: keys.channel })
+    return this.#scripts.call(RELEASE, keys, { owner, channel: keys.channel, grace: wholeMs(this.#graceMs) })
   }
 
   /** Owner-checked `PEXPIRE` (one `EVALSHA`). */
   async extend(key: string, owner: string, ttlMs: number): Promise<boolean> {
-    return this.#replicated('extend', key, EXTEND, this.#keys(key), { owner, ttl: wholeMs(ttlMs) }, (extended) => extended)
+    // The first renewal of a handed-over lock also clears its mark (see EXTEND).
+    const handed = this.#parked.get(key)
+    const client = handed?.owner === owner ? handed.clientId : ''
+    if (client !== '') this.#parked.delete(key)
+    return this.#replicated('extend', key, EXTEND, this.#keys(key), { owner, ttl: wholeMs(ttlMs), client }, (extended) => extended)
   }
 
   /** Drops every holder and takes the lock exclusively (one `EVALSHA`), with a new fencing token. */
@@ -177,8 +205,11 @@ export class RedisStore implements LockStore {
    * store. Starting to listen costs one extra call (it marks the lock as listened to, so its
    * releases publish); releases of locks nobody waits for or listens to publish nothing.
    */
-  onRelease(key: string, wake: () => void): Unsubscribe {
-    return this.#wakeUps.listen(this.#keys(key), wake)
+  onRelease(key: string, wake: (handover?: Handover) => void): Unsubscribe {
+    return this.#wakeUps.listen(this.#keys(key), (message) => {
+      if (message === undefined || message.length === 0) return wake()
+      wake(this.#handover(key, message))
+    })
   }
 
   /** Close the subscriber connection, and the client when `closeClient` is set. */
@@ -229,6 +260,16 @@ export class RedisStore implements LockStore {
     throw new LockNotReplicatedError({ key, operation, acknowledged, required: this.#waitReplicas, timeoutMs: this.#waitTimeoutMs })
   }
 
+  /** A handover published by RELEASE (`token:owner`), with how long it holds when it is this store's. */
+  #handover(key: string, message: Buffer): Handover {
+    const text = message.toString('utf8')
+    const split = text.indexOf(':')
+    const handover: Handover = { owner: text.slice(split + 1), fencingToken: Number(text.slice(0, split)) }
+    const parked = this.#parked.get(key)
+    if (parked?.owner === handover.owner) handover.heldUntil = parked.until
+    return handover
+  }
+
   /**
    * The keys of a lock, cached: a lock is acquired and released (and renewed, and waited for) under
    * the same key, and building its six keys checks and escapes the name each time.
@@ -243,6 +284,13 @@ export class RedisStore implements LockStore {
     }
     return keys
   }
+}
+
+interface Parked {
+  owner: string
+  clientId: string
+  /** `performance.now()` until which a handover to `owner` surely holds. */
+  until: number
 }
 
 const QUIT_TIMEOUT_MS = 2000

@@ -14,6 +14,9 @@ export interface WakeTarget {
  */
 export type Interest = (alive: RedisKey, on: boolean) => Promise<unknown>
 
+/** Called with the published message, or with nothing for a wake-up of the store's own (subscribed, reconnected). */
+export type WakeListener = (message?: Buffer) => void
+
 /** How long a listening mark lasts without renewal: the publishes a crashed process can leave behind. */
 export const INTEREST_TTL_MS = 30_000
 const INTEREST_RENEW_MS = INTEREST_TTL_MS / 3
@@ -21,7 +24,7 @@ const INTEREST_RENEW_MS = INTEREST_TTL_MS / 3
 interface Channel {
   readonly target: WakeTarget
   /** One entry per `listen()` call, so the same function may listen twice. */
-  readonly listeners: Set<{ wake: () => void }>
+  readonly listeners: Set<{ wake: WakeListener }>
   state: 'subscribing' | 'active' | 'failed'
 }
 
@@ -61,7 +64,7 @@ export class WakeUps {
    * Call `wake` on each release published for `target`, and once when the subscription is active
    * (a release between the caller's refused attempt and then would otherwise be missed).
    */
-  listen(target: WakeTarget, wake: () => void): Unsubscribe {
+  listen(target: WakeTarget, wake: WakeListener): Unsubscribe {
     if (this.#closed) return () => undefined
     clearTimeout(this.#idleTimer)
     this.#idleTimer = undefined
@@ -94,7 +97,7 @@ export class WakeUps {
     this.#disconnect()
   }
 
-  #remove(id: string, channel: Channel, listener: { wake: () => void }): void {
+  #remove(id: string, channel: Channel, listener: { wake: WakeListener }): void {
     if (!channel.listeners.delete(listener) || channel.listeners.size > 0) return
     if (this.#channels.get(id) !== channel) return
     this.#channels.delete(id)
@@ -144,9 +147,9 @@ export class WakeUps {
     if (this.#subscriber) return this.#subscriber
     const subscriber = this.#client.duplicate()
     let readyBefore = false
-    subscriber.on('messageBuffer', (channel: Buffer) => {
+    subscriber.on('messageBuffer', (channel: Buffer, message: Buffer) => {
       const entry = this.#channels.get(channelId(channel))
-      if (entry) wakeAll(entry)
+      if (entry) wakeAll(entry, message)
     })
     // Errors reach the waiters as failed store calls and failed subscriptions; without a listener
     // the client would print each one.
@@ -163,7 +166,7 @@ export class WakeUps {
   #resubscribed(): void {
     const active = [...this.#channels.values()].filter((channel) => channel.state === 'active')
     if (active.length === 0 || !this.#subscriber) return
-    const wakeActive = () => active.forEach(wakeAll)
+    const wakeActive = () => active.forEach((channel) => wakeAll(channel))
     this.#subscriber.subscribe(...active.map((channel) => channel.target.channel)).then(wakeActive, wakeActive)
   }
 
@@ -178,8 +181,8 @@ export class WakeUps {
   }
 }
 
-function wakeAll(channel: Channel): void {
+function wakeAll(channel: Channel, message?: Buffer): void {
   for (const listener of [...channel.listeners]) {
-    if (channel.listeners.has(listener)) listener.wake()
+    if (channel.listeners.has(listener)) listener.wake(message)
   }
 }

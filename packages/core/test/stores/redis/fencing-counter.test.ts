@@ -48,8 +48,9 @@ describe.each(MODES)('RedisStore fencing with the counter ahead of Redis’s clo
     const holder = await grant(store, key)
     tokens.push(holder.token)
     expect((await store.acquire(request(key, { clientId: 'c2', waiting: true }))).granted).toBe(false)
+    // The release hands the lock to c2's parked request; c2 asking again takes it over.
     await store.release(key, holder.owner)
-    tokens.push((await grant(store, key, { clientId: 'c2' })).token)
+    tokens.push((await grant(store, key, { clientId: 'c2', waiting: true })).token)
     // Steal, twice.
     for (let i = 0; i < 2; i++) tokens.push((await store.steal({ key, owner: owner(), ttlMs: 10_000, clientId: 'c3' })).fencingToken)
 

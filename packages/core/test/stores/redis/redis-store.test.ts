@@ -219,16 +219,22 @@ describe.each(MODES)('RedisStore on %s', (mode) => {
     const key = uniqueKey()
     const r = request(key)
     await store.acquire(r)
-    await store.acquire(request(key, { clientId: 'c1', waiting: true }))
-    await store.release(key, r.owner)
     const keys = lockKeys(key, '')
     const exists = async (k: unknown) => raw.exists(k as string)
+    await store.release(key, r.owner)
     expect(await exists(keys.exclusive)).toBe(0)
     expect(await exists(keys.shared)).toBe(0)
     expect(await exists(keys.fence)).toBe(1)
-    // The waiter's entries expire with its liveness (2 polls + 100 ms).
-    expect(await raw.pttl(keys.alive as string)).toBeLessThanOrEqual(300)
-    expect(await raw.pttl(keys.queue as string)).toBeLessThanOrEqual(300)
+
+    // With a waiter: the release hands the lock to its parked request, for its turn at most.
+    await store.acquire(r)
+    const waiter = request(key, { clientId: 'c1', waiting: true })
+    await store.acquire(waiter)
+    await store.release(key, r.owner)
+    expect(await raw.get(keys.exclusive as string)).toBe(waiter.owner)
+    // The claim and the waiter's entries expire with its liveness (2 polls + 100 ms).
+    for (const k of [keys.exclusive, keys.parked, keys.alive, keys.queue]) expect(await raw.pttl(k as string)).toBeLessThanOrEqual(300)
+    expect(await exists(keys.shared)).toBe(0)
   })
 
   test('hostile keys are just keys: quotes, braces, newlines, Lua, empty, 10 kB, lone surrogates', async () => {

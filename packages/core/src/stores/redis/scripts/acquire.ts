@@ -19,10 +19,15 @@ import { CLOCK, EXPIRE_TO_LAST, FENCE, defineScript } from './lua.js'
  *   score passes), and a head that does not claim a lock nobody holds within the grace loses its
  *   turn, so an abandoned wait cannot hold a free lock hostage. (While shared holders remain, a
  *   head waiting to write keeps its turn for as long as it keeps asking: new readers queue behind.)
+ *
+ * A refused exclusive waiter parks its request in `parked` (owner and fence ttl), so that RELEASE
+ * can hand the lock to the head of the queue in the same step (see `release.ts`). When the wake-up
+ * that tells the manager was lost or crossed its next attempt, that attempt finds the lock held
+ * under the owner handed to it (`!owner` in `parked`) and takes it over.
  */
 export const ACQUIRE = defineScript({
   name: 'acquire',
-  keys: ['exclusive', 'shared', 'fence', 'queue', 'alive'],
+  keys: ['exclusive', 'shared', 'fence', 'queue', 'alive', 'parked'],
   /**
    * `mode`: `x` | `s`; `ttl`, `liveness`, `fenceTtl`, `grace`: ms; `waiting`: `1` | `0` (this
    * attempt follows a refusal); `client`: the asking manager's id.
@@ -46,10 +51,18 @@ end
 local us = nowUs()
 local now = math.floor(us / 1000)
 
-local blocked, retry, readers = false, -1, false
+local blocked, retry, readers, handed = false, -1, false, false
 local xTtl = redis.call('PTTL', exclusive)
 if xTtl ~= -2 then
   blocked, retry = true, xTtl
+  if waiting == '1' then
+    local mine = redis.call('HGET', parked, client)
+    if mine and string.byte(mine, 1) == 33 and redis.call('GET', exclusive) == string.sub(mine, 2) then
+      redis.call('DEL', exclusive)
+      redis.call('HDEL', parked, client)
+      blocked, handed = false, true
+    end
+  end
 elseif redis.call('EXISTS', shared) == 1 then
   redis.call('ZREMRANGEBYSCORE', shared, '-inf', now)
   local last = redis.call('ZRANGE', shared, -1, -1, 'WITHSCORES')
@@ -60,7 +73,7 @@ elseif redis.call('EXISTS', shared) == 1 then
 end
 
 local queued = redis.call('EXISTS', queue) == 1
-if queued and not blocked then
+if queued and not blocked and not handed then
   while true do
     local head = redis.call('ZRANGE', queue, 0, 0)[1]
     if not head or head == client then break end
@@ -74,19 +87,28 @@ if queued and not blocked then
       break
     end
     redis.call('ZREM', queue, head)
+    redis.call('HDEL', parked, head)
   end
 end
 
 if blocked then
-  if waiting == '1' then redis.call('ZADD', queue, 'NX', us, client) end
+  if waiting == '1' then
+    redis.call('ZADD', queue, 'NX', us, client)
+    if isShared then redis.call('HDEL', parked, client) else redis.call('HSET', parked, client, fenceTtl .. ':' .. owner) end
+  end
   redis.call('ZADD', alive, now + tonumber(liveness), client)
   redis.call('ZREMRANGEBYSCORE', alive, '-inf', now)
-  redis.call('PEXPIRE', queue, expireToLast(alive, now))
+  local keep = expireToLast(alive, now)
+  redis.call('PEXPIRE', queue, keep)
+  redis.call('PEXPIRE', parked, keep)
   return {0, retry}
 end
 
 local token = nextToken(fence, us, fenceTtl)
-if queued then redis.call('ZREM', queue, client) end
+if queued then
+  redis.call('ZREM', queue, client)
+  redis.call('HDEL', parked, client)
+end
 redis.call('ZREM', alive, client)
 if isShared then
   redis.call('ZADD', shared, now + tonumber(ttl), owner)
