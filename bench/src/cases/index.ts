@@ -4,6 +4,7 @@ import { handoff } from './handoff.js'
 import { heldLocks } from './held-locks.js'
 import { memcached } from './memcached.js'
 import { memory } from './memory.js'
+import { memoryLoop } from './memory-loop.js'
 import { prismaCase } from './prisma.js'
 import { redisBurst } from './redis-burst.js'
 import { redisContended } from './redis-contended.js'
@@ -17,6 +18,7 @@ export const CASES: readonly BenchCase[] = [
   redisBurst,
   handoff,
   memory,
+  memoryLoop,
   memcached,
   postgresStore,
   mariadbStore,
