@@ -48,6 +48,14 @@ export interface LockStore {
   extend(key: string, owner: string, ttlMs: number): Promise<boolean>
 
   /**
+   * Optional: `extend` for many holds at once, in as few round trips and commands as the backend
+   * allows, for the renewals a manager has due in one tick. Resolves one answer per renewal, in
+   * order, each what `extend` would have resolved; rejects when the backend failed. Stores
+   * without it are renewed one `extend` per hold.
+   */
+  extendMany?(renewals: readonly Renewal[]): Promise<boolean[]>
+
+  /**
    * Take `key` exclusively for `owner` whoever holds it (Web Locks `steal`). Every previous holder,
    * shared or exclusive, loses it: their `extend` and `release` now resolve `false`.
    */
@@ -141,6 +149,13 @@ export interface AcquireRequest {
    * waiters for fairness can forget a waiter that has not asked for a few of these periods.
    */
   pollMs: number
+}
+
+/** One hold to renew, as `extend(key, owner, ttlMs)` would. */
+export interface Renewal {
+  key: string
+  owner: string
+  ttlMs: number
 }
 
 /** A forced take-over. */

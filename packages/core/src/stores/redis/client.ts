@@ -20,6 +20,8 @@ export interface RedisClient {
   duplicate(): RedisSubscriber
   /** ioredis's options; `keyPrefix` is prepended to keys but not to channels, so the store adds it to its channel names. */
   readonly options?: { readonly keyPrefix?: string | undefined }
+  /** ioredis: `false` on a `Redis` client, `true` on a `Cluster`. Renewals are batched into one script only when it is `false`. */
+  readonly isCluster?: boolean
   /** ioredis's connection state; `close()` skips the polite `QUIT` unless it is `ready`. */
   readonly status?: string
   /** Ends the client once pending replies arrive. Called by `close()` only when the store owns the client. */
@@ -173,12 +175,12 @@ export class ScriptRunner {
 
   async #evaluate(script: LuaScript, keys: RedisKey[], args: RedisArgument[]): Promise<unknown> {
     try {
-      return await this.#client.evalsha(script.sha, script.keys, ...keys, ...args)
+      return await this.#client.evalsha(script.sha, keys.length, ...keys, ...args)
     } catch (error) {
       // After SCRIPT FLUSH, a restart or a failover to a node that never saw the script. EVAL runs
       // it and caches it again, in one round trip; concurrent calls may each do so, harmlessly.
       if (!isNoScript(error)) throw error
-      return this.#client.eval(script.source, script.keys, ...keys, ...args)
+      return this.#client.eval(script.source, keys.length, ...keys, ...args)
     }
   }
 
@@ -191,8 +193,8 @@ export class ScriptRunner {
   ): Promise<{ reply: unknown; acknowledged: number }> {
     const send = async (cached: boolean) => {
       const pipeline = this.#client.pipeline!()
-      if (cached) pipeline.evalsha(script.sha, script.keys, ...keys, ...args)
-      else pipeline.eval(script.source, script.keys, ...keys, ...args)
+      if (cached) pipeline.evalsha(script.sha, keys.length, ...keys, ...args)
+      else pipeline.eval(script.source, keys.length, ...keys, ...args)
       const results = await pipeline.wait(replicas, timeoutMs).exec()
       if (!results || results.length !== 2)
         throw new Error(`Redis answered a ${script.name} + WAIT pipeline with ${JSON.stringify(results)}`)

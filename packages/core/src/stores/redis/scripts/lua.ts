@@ -11,7 +11,7 @@ export interface LuaScript {
   readonly source: string
   /** SHA-1 of `source`, for `EVALSHA`. */
   readonly sha: string
-  /** How many of the leading arguments are keys (`numkeys`). */
+  /** How many keys it takes (0 for a variadic script; the runner sends each call's own count as `numkeys`). */
   readonly keys: number
 }
 
