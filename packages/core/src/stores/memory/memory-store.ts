@@ -21,8 +21,11 @@ export interface MemoryStoreOptions {
 }
 
 interface Entry {
-  exclusive?: { owner: string; expiresAt: number }
-  shared: Map<string, number>
+  /** The exclusive holder, when there is one, and when it expires. */
+  owner?: string | undefined
+  expiresAt: number
+  /** Shared holders and when each expires; made for the first one (most locks are exclusive). */
+  shared?: Map<string, number>
   /** The last fencing token granted on this key (for `list`). */
   fencingToken?: number
 }
@@ -79,11 +82,11 @@ export class MemoryStore implements LockStore {
   extend(key: string, owner: string, ttlMs: number): Promise<boolean> {
     const now = this.#tick()
     const entry = this.#live(key, now)
-    if (entry?.exclusive?.owner === owner) {
-      entry.exclusive.expiresAt = now + ttlMs
+    if (entry !== undefined && entry.owner === owner) {
+      entry.expiresAt = now + ttlMs
       return Promise.resolve(true)
     }
-    if (entry?.shared.has(owner)) {
+    if (entry?.shared?.has(owner)) {
       entry.shared.set(owner, now + ttlMs)
       return Promise.resolve(true)
     }
@@ -93,7 +96,7 @@ export class MemoryStore implements LockStore {
   steal(request: StealRequest): Promise<Granted> {
     const now = this.#tick()
     const fencingToken = ++this.#fence
-    this.#entries.set(request.key, { exclusive: { owner: request.owner, expiresAt: now + request.ttlMs }, shared: new Map(), fencingToken })
+    this.#entries.set(request.key, { owner: request.owner, expiresAt: now + request.ttlMs, fencingToken })
     this.#wake(request.key)
     return Promise.resolve({ fencingToken })
   }
@@ -147,24 +150,30 @@ export class MemoryStore implements LockStore {
   #live(key: string, now: number): Entry | undefined {
     const entry = this.#entries.get(key)
     if (!entry) return undefined
-    if (entry.exclusive && entry.exclusive.expiresAt <= now) entry.exclusive = undefined
-    for (const [owner, expiresAt] of entry.shared) if (expiresAt <= now) entry.shared.delete(owner)
-    if (entry.exclusive || entry.shared.size > 0) return entry
+    if (entry.owner !== undefined && entry.expiresAt <= now) entry.owner = undefined
+    if (entry.shared) for (const [owner, expiresAt] of entry.shared) if (expiresAt <= now) entry.shared.delete(owner)
+    if (entry.owner !== undefined || (entry.shared?.size ?? 0) > 0) return entry
     this.#entries.delete(key)
     return undefined
   }
 
   #hold(key: string, owner: string, mode: LockMode, expiresAt: number): Entry {
     let entry = this.#entries.get(key)
-    if (!entry) this.#entries.set(key, (entry = { shared: new Map() }))
-    if (mode === 'exclusive') entry.exclusive = { owner, expiresAt }
-    else entry.shared.set(owner, expiresAt)
+    if (mode === 'exclusive') {
+      if (entry) {
+        entry.owner = owner
+        entry.expiresAt = expiresAt
+      } else this.#entries.set(key, (entry = { owner, expiresAt }))
+      return entry
+    }
+    if (!entry) this.#entries.set(key, (entry = { owner: undefined, expiresAt: 0 }))
+    ;(entry.shared ??= new Map()).set(owner, expiresAt)
     return entry
   }
 
   /** After a holder left: drop the entry if empty, and wake waiters. */
   #settle(key: string, entry: Entry): void {
-    if (!entry.exclusive && entry.shared.size === 0) this.#entries.delete(key)
+    if (entry.owner === undefined && (entry.shared?.size ?? 0) === 0) this.#entries.delete(key)
     this.#wake(key)
   }
 
@@ -182,22 +191,22 @@ export class MemoryStore implements LockStore {
 
 function holdersOf(entry: Entry, now: number): Holder[] {
   const list: Holder[] = []
-  if (entry.exclusive) list.push({ owner: entry.exclusive.owner, mode: 'exclusive', expiresInMs: entry.exclusive.expiresAt - now })
-  for (const [owner, expiresAt] of entry.shared) list.push({ owner, mode: 'shared', expiresInMs: expiresAt - now })
+  if (entry.owner !== undefined) list.push({ owner: entry.owner, mode: 'exclusive', expiresInMs: entry.expiresAt - now })
+  for (const [owner, expiresAt] of entry.shared ?? []) list.push({ owner, mode: 'shared', expiresInMs: expiresAt - now })
   return list
 }
 
 /** When `entry` refuses a request in `mode`, the time at which the blocking holders expire. */
 function blocking(entry: Entry, mode: LockMode): number | undefined {
-  if (entry.exclusive) return entry.exclusive.expiresAt
-  if (mode === 'shared' || entry.shared.size === 0) return undefined
+  if (entry.owner !== undefined) return entry.expiresAt
+  if (mode === 'shared' || !entry.shared || entry.shared.size === 0) return undefined
   return Math.min(...entry.shared.values())
 }
 
 function remove(entry: Entry, owner: string): boolean {
-  if (entry.exclusive?.owner === owner) {
-    entry.exclusive = undefined
+  if (entry.owner === owner) {
+    entry.owner = undefined
     return true
   }
-  return entry.shared.delete(owner)
+  return entry.shared?.delete(owner) ?? false
 }
