@@ -15,8 +15,13 @@ export interface PrismaClientLike {
 /** One `prisma.$extends(lockExtension())`: the options, the client it made, what it knows of the models. */
 export class ExtensionState {
   readonly options: ResolvedExtensionOptions
-  /** The client with this extension applied: transactions start here, so `tx` has the lock methods and the fencing. */
+  /** The client with this extension applied, as the app uses it: the lock methods, and the fencing of fenced models' writes. */
   client!: PrismaClientLike
+  /**
+   * `client` with the hook that refuses the queries of a `withLock` whose lock was lost: `withLock`
+   * starts its transaction here (so `tx` has it), and hands it to `fn` as `tx` without one.
+   */
+  scoped!: PrismaClientLike
   readonly #models = new Map<string, ModelInfo>()
   /** The models' unique keys, from the schema text the client carries (when it does). */
   readonly #uniques: SchemaUniques | undefined

@@ -137,10 +137,12 @@ export function liveScopes(owner: object): LockScope[] {
 }
 
 /**
- * The query hook of every operation: a query made in the flow of a `withLock` whose lock was lost
- * (its transaction rolled back, `fn` still running) is refused with that `LockLostError`, through
- * `tx` and the client alike. Otherwise Prisma would answer `tx` queries with "transaction closed",
- * and the client's would run outside any transaction, unprotected.
+ * The query hook of every operation of the client `withLock` runs `fn` with (`tx`): a query made in
+ * the flow of a `withLock` whose lock was lost (its transaction rolled back, `fn` still running) is
+ * refused with that `LockLostError`, instead of Prisma's "transaction closed". It is not on the
+ * client the app uses, where it would cost every query: a write to a fenced row sent through that
+ * client is routed into the transaction and refused there; any other query sent through it runs
+ * outside the transaction, as it always did.
  */
 export function refuseAfterLoss(
   owner: object,

@@ -92,8 +92,8 @@ async function run(
   }
   try {
     return resolved.transaction === false
-      ? await body(scope.owner.client)
-      : await scope.owner.client.$transaction(body, transactionArgs(resolved.transaction))
+      ? await body(scope.owner.scoped)
+      : await scope.owner.scoped.$transaction(body, transactionArgs(resolved.transaction))
   } finally {
     // Before the locks are released: work that outlives fn must neither join nor be fenced by it.
     // An fn still running after its lost lock rolled the transaction back stays fenced until it
