@@ -1,4 +1,4 @@
-import { modelLockName } from '@cachelock/core'
+import { InvalidLockArgumentError, modelLockName } from '@cachelock/core'
 import { Prisma } from '@prisma/client/extension'
 import { invalidShape } from './invalid.js'
 import { describeModel, type ModelInfo } from './model-info.js'
@@ -29,6 +29,14 @@ export class ExtensionState {
   /** Checks the configured models against `base`, the client being extended: a typo fails at `$extends`, not at the first lock. */
   constructor(options: ResolvedExtensionOptions, base: PrismaClientLike) {
     this.options = options
+    const provider = (base as { _activeProvider?: unknown })._activeProvider
+    if (options.lockIn === 'transaction' && provider !== undefined && provider !== 'postgresql') {
+      throw new InvalidLockArgumentError(
+        'options.lockIn',
+        `Expected \`options.lockIn\` to be "store" on a ${String(provider)} client: "transaction" takes PostgreSQL advisory locks`,
+        'LOCK_NOT_SUPPORTED',
+      )
+    }
     this.#uniques = schemaUniques(base)
     for (const [name, settings] of options.models) {
       const delegate = base[modelLockName(name)] as { fields?: unknown } | undefined

@@ -33,6 +33,8 @@ export class LockScope {
   /** Aborted with the `LockLostError` of the first lock of the scope that is lost. */
   readonly #lost = new AbortController()
   readonly #watched = new Map<Lock, () => void>()
+  /** What else ends with the transaction (the locks a transaction holds itself, `lockIn: 'transaction'`). */
+  readonly #onEnd: (() => void)[] = []
 
   constructor(owner: ExtensionState, inTransaction: boolean) {
     this.owner = owner
@@ -101,9 +103,15 @@ export class LockScope {
     })
   }
 
+  /** Call `ended` when the transaction has committed or rolled back. */
+  atEnd(ended: () => void): void {
+    this.#onEnd.push(ended)
+  }
+
   /** The transaction has committed or rolled back; its locks are released by the block that owns them. */
   end(): void {
     this.#alive = false
+    for (const ended of this.#onEnd.splice(0)) ended()
     for (const [lock, lost] of this.#watched) lock.signal.removeEventListener('abort', lost)
     this.#watched.clear()
   }

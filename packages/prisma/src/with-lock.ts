@@ -12,6 +12,7 @@ import { LockScope, runInScope } from './lock-scope.js'
 import { resolveWithLockOptions, type ResolvedWithLockOptions, type TransactionOptions, type WithLockOptions } from './options.js'
 import { prepare, type LockRequest } from './records.js'
 import { resolveTarget } from './record-target.js'
+import { withTransactionLocks } from './transaction-locks.js'
 
 /**
  * `db.model.withLock(where, fn, options)`:
@@ -40,6 +41,8 @@ export async function withLock(call: ModelCall, where: unknown, fn: unknown, opt
   const resolved = resolveWithLockOptions(options as WithLockOptions | undefined, state.options)
   const request: LockRequest = { model, targets, many, fn: fn as LockRequest['fn'], missing: resolved.missing }
 
+  if (state.options.lockIn === 'transaction')
+    return withTransactionLocks(call, request, resolved, () => onTransactionClient(model.property))
   const names = [...new Set(targets.map((target) => target.name))].sort()
   const manager = state.options.manager()
   const join = enclosingTransaction(state, manager)
