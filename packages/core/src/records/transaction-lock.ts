@@ -86,13 +86,15 @@ export function transactionLockStatement(name: string, request: TransactionLockR
 }
 
 /**
- * The statement that tells whether any transaction holds `name`'s lock right now (a snapshot, like
- * `isLocked`): its one row's `locked`. PostgreSQL shows a 64-bit advisory key as two 32-bit halves.
+ * The statement that tells whether a transaction holds `name`'s lock right now (a snapshot, like
+ * `isLocked`): its one row's `locked`. With `others`, only a transaction of another connection
+ * counts. PostgreSQL shows a 64-bit advisory key as two 32-bit halves.
  */
-export function transactionLockQuery(name: string): TransactionLockStatement {
+export function transactionLockQuery(name: string, { others = false }: { others?: boolean } = {}): TransactionLockStatement {
   return {
     text:
       `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1 AND granted ` +
+      (others ? 'AND pid <> pg_backend_pid() ' : '') +
       `AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) ` +
       `AND classid::bigint = ((${key} >> 32) & 4294967295) AND objid::bigint = (${key} & 4294967295)) AS locked`,
     values: [name],
