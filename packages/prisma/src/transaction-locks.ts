@@ -52,7 +52,9 @@ export async function withTransactionLocks(
   if (call.onTransaction) throw onTransactionClient()
   const scope = new LockScope(state, true)
   try {
-    return await state.scoped.$transaction(async (tx) => {
+    // On the client without the refusing hook: a transaction's own lock is never lost, so there is
+    // nothing to refuse, and the hook would cost every query of fn.
+    return await state.client.$transaction(async (tx) => {
       scope.client = tx
       return runInScope(scope, async () => {
         const result = await (await lockAndRead(scope, request, lockRequest, ttlOf(transaction)))()
@@ -120,7 +122,7 @@ async function takeLock(tx: RawClient, name: string, request: TransactionLockReq
   const { text, values } = transactionLockStatement(name, request)
   let rows: { locked: boolean }[]
   try {
-    rows = await runInternal(() => tx.$queryRawUnsafe(text, ...values))
+    rows = await tx.$queryRawUnsafe(text, ...values)
   } catch (error) {
     throw transactionLockFailure(name, error)
   }
