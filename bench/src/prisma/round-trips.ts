@@ -23,10 +23,11 @@ export async function roundTripsPerCall(op: () => Promise<unknown>, redis: Redis
     return query.apply(this, args)
   }
   const sendCommand = redis.sendCommand.bind(redis)
-  redis.sendCommand = ((...args: Parameters<Redis['sendCommand']>) => {
+  const counted: Redis['sendCommand'] = (...args) => {
     redisCommands++
     return sendCommand(...args)
-  }) as Redis['sendCommand']
+  }
+  redis.sendCommand = counted
   try {
     for (let i = 0; i < times; i++) await op()
   } finally {

@@ -30,10 +30,10 @@ export class ExtensionState {
   constructor(options: ResolvedExtensionOptions, base: PrismaClientLike) {
     this.options = options
     const provider = (base as { _activeProvider?: unknown })._activeProvider
-    if (options.lockIn === 'transaction' && provider !== undefined && provider !== 'postgresql') {
+    if (options.lockIn === 'transaction' && typeof provider === 'string' && provider !== 'postgresql') {
       throw new InvalidLockArgumentError(
         'options.lockIn',
-        `Expected \`options.lockIn\` to be "store" on a ${String(provider)} client: "transaction" takes PostgreSQL advisory locks`,
+        `Expected \`options.lockIn\` to be "store" on a ${provider} client: "transaction" takes PostgreSQL advisory locks`,
         'LOCK_NOT_SUPPORTED',
       )
     }

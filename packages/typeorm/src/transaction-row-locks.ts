@@ -88,7 +88,7 @@ export async function lockedByOthers(manager: EntityManager, names: readonly str
   const results: boolean[] = []
   for (const name of names) {
     const { text, values } = transactionLockQuery(name, { others: true })
-    const rows = (await manager.query(text, values)) as { locked: boolean }[]
+    const rows = await manager.query<{ locked: boolean }[]>(text, values)
     results.push(rows[0]?.locked === true)
   }
   return results
@@ -97,7 +97,7 @@ export async function lockedByOthers(manager: EntityManager, names: readonly str
 /** `repo.isLocked(where)`: whether any transaction holds the row's lock right now. */
 export async function isLockedInTransaction(manager: EntityManager, name: string): Promise<boolean> {
   const { text, values } = transactionLockQuery(name)
-  const rows = (await manager.query(text, values)) as { locked: boolean }[]
+  const rows = await manager.query<{ locked: boolean }[]>(text, values)
   return rows[0]?.locked === true
 }
 
@@ -105,7 +105,7 @@ async function lockAndRun(call: TransactionRowLockCall, manager: EntityManager, 
   const { model, wheres, names } = call
   const runner = manager.queryRunner!
   let mine = held.get(runner)
-  if (!mine) held.set(runner, (mine = new Map()))
+  if (!mine) held.set(runner, (mine = new Map<string, { lock: Lock; end(): void }>()))
   const sorted = [...new Set(names)].sort()
   for (const name of sorted) if (!mine.has(name)) await take(manager, name, request)
   // The lock has no ttl (the transaction holds it); `lock.ttl` reports the call's, or core's default.
@@ -134,7 +134,7 @@ async function take(manager: EntityManager, name: string, request: TransactionLo
   const { text, values } = transactionLockStatement(name, request)
   let rows: { locked: boolean }[]
   try {
-    rows = (await manager.query(text, values)) as { locked: boolean }[]
+    rows = await manager.query<{ locked: boolean }[]>(text, values)
   } catch (error) {
     throw transactionLockFailure(name, error)
   }
