@@ -139,15 +139,15 @@ describe('TypeORM 1.x on PostgreSQL, lockIn: transaction', () => {
     const saved = await a.repos.products.save({ sku, stock: 5 })
     let release!: () => void
     const holding = a.repos.products.withLock({ sku }, async (product, manager) => {
+      await new Promise<void>((resolve) => (release = resolve))
       product.stock = 4
       await manager.save(product)
-      await new Promise<void>((resolve) => (release = resolve))
     })
     while (!release) await sleep(5)
-    const refused = await rejection(b.repos.products.save({ ...saved, stock: 0 }))
-    expect(refused).toMatchObject({ name: 'LockedRowError' })
+    const refused = await b.repos.products.save({ ...saved, stock: 0 }).catch((error: unknown) => error)
     release()
     await holding
+    expect(refused).toMatchObject({ name: 'LockedRowError' })
     expect((await b.repos.products.findOneByOrFail({ sku })).stock).toBe(4)
   })
 
