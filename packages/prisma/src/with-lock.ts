@@ -31,6 +31,8 @@ import { withTransactionLocks } from './transaction-locks.js'
  * the transaction already holds are not locked again, so nested calls on the same record do not
  * deadlock and branches of a `Promise.all` share the lock. A joined call whose record is missing
  * rejects before `fn`, and its lock stays with the transaction until it ends.
+ *
+ * With `lockIn: 'transaction'` the locks are the transaction's own instead (see `withTransactionLocks`).
  */
 export async function withLock(call: ModelCall, where: unknown, fn: unknown, options: unknown): Promise<unknown> {
   const { state, model } = call
