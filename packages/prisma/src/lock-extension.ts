@@ -1,7 +1,7 @@
 import { Prisma } from '@prisma/client/extension'
 import { ExtensionState, type PrismaClientLike } from './extension-state.js'
 import { refuseAfterLoss } from './lock-scope.js'
-import { fenceWrites } from './fenced-writes.js'
+import { fencedOperations, fenceWrites } from './fenced-writes.js'
 import { resolveExtensionOptions, type LockExtensionOptions } from './options.js'
 import { isRecordLocked, lockRecord } from './record-lock.js'
 import type { LockExtension } from './types.js'
@@ -23,7 +23,15 @@ export function lockExtension<C = unknown, const O extends LockExtensionOptions 
   const extension = Prisma.defineExtension((client) => {
     const base = client as unknown as PrismaClientLike
     const state = new ExtensionState(resolved, base)
-    const query = Object.fromEntries(state.fencedModels.map((model) => [model.property, { $allOperations: fenceWrites(state, model) }]))
+    // Hooks cost every query they are installed on (Prisma clones its arguments and wraps it in two
+    // more promises), so the client the app uses has only those that can act on it: the fencing
+    // hook, on the writes of fenced models. The rest live on the client withLock runs fn with.
+    const query = Object.fromEntries(
+      state.fencedModels.map((model) => {
+        const fence = fenceWrites(state, model)
+        return [model.property, Object.fromEntries(fencedOperations.map((operation) => [operation, fence]))]
+      }),
+    )
     state.client = base.$extends({
       name: '@cachelock/prisma',
       model: {
@@ -40,8 +48,9 @@ export function lockExtension<C = unknown, const O extends LockExtensionOptions 
           },
         },
       },
-      query: { ...query, $allOperations: refuseAfterLoss(state) },
+      query,
     })
+    state.scoped = state.client.$extends({ name: '@cachelock/prisma:scope', query: { $allOperations: refuseAfterLoss(state) } })
     return state.client as never
   })
   return extension as unknown as LockExtension<C, O>

@@ -13,6 +13,7 @@ import { lockName, lockWhere, modelLockOf } from './model-lock.js'
 import { checkLockRowOptions, type LockRowOptions, type WithLockOptions } from './options.js'
 import { addTransactionLock, ownedLock, transactionHeld } from './owned-locks.js'
 import { withRowLocks } from './row-locks.js'
+import { isLockedInTransaction } from './transaction-row-locks.js'
 
 /**
  * A row as the lock methods take it: an object of the lock field(s) (`{ sku: 'A-1' }`), or for a
@@ -98,6 +99,13 @@ export const lockableRepository: LockableRepository = {
   },
 
   async lock(this: Repository<ObjectLiteral>, where: unknown, options?: LockRowOptions): Promise<RecordLockHandle> {
+    if (installationOf(this.manager.connection)?.lockIn === 'transaction') {
+      throw new InvalidLockArgumentError(
+        'options.lockIn',
+        "lock() returns a handle held until you release it, and a lock held by a transaction (lockIn: 'transaction') has none: use withLock (on a repository bound to your transaction, it holds the lock until that transaction ends)",
+        'LOCK_NOT_SUPPORTED',
+      )
+    }
     const prepared = prepareLock(this, where, options)
     return recordLockHandle(prepared.locks, await takeLock(this.manager, prepared))
   },
@@ -105,7 +113,9 @@ export const lockableRepository: LockableRepository = {
   isLocked(this: Repository<ObjectLiteral>, where: unknown): Promise<boolean> {
     try {
       const model = modelLockOf(this.metadata)
-      return locksOf(this.manager.connection).isLocked(lockName(model, lockWhere(model, where, 'where'), 'where'))
+      const name = lockName(model, lockWhere(model, where, 'where'), 'where')
+      if (installationOf(this.manager.connection)?.lockIn === 'transaction') return isLockedInTransaction(this.manager, name)
+      return locksOf(this.manager.connection).isLocked(name)
     } catch (error) {
       return Promise.reject(error)
     }

@@ -27,6 +27,8 @@ export interface Installation {
   strictLockOrder: boolean
   /** ms the guard waits for the store before refusing a write it cannot check (unset in an older copy's installation). */
   guardTimeout?: number
+  /** Where row locks are held (unset in an older copy's installation: `'store'`). */
+  lockIn?: 'store' | 'transaction'
   /** The subscriber instance in `dataSource.subscribers` (from whichever copy installed first). */
   readonly subscriber: object
 }
