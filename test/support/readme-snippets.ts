@@ -1,8 +1,9 @@
 import { execFileSync } from 'node:child_process'
-import { existsSync, readFileSync, readdirSync } from 'node:fs'
-import { dirname, isAbsolute, join, relative } from 'node:path'
+import { existsSync, readFileSync } from 'node:fs'
+import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import ts from 'typescript'
+import { compileFiles } from './compile.js'
 
 /**
  * Type-checks the TypeScript snippets of a README as written, so an example a reader copies compiles.
@@ -118,17 +119,12 @@ export function checkReadme(check: ReadmeCheck): ReadmeResult {
     })
   }
 
-  const parsed = ts.getParsedCommandLineOfConfigFile(
-    check.tsconfig,
-    {},
-    { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => undefined },
-  )
-  if (!parsed) throw new Error(`cannot read ${check.tsconfig}`)
-  const options: ts.CompilerOptions = { ...parsed.options, ...check.compilerOptions, noEmit: true, allowImportingTsExtensions: true }
-  // Nothing is emitted: the snippets need not sit under the package's rootDir.
-  delete options.rootDir
-  const host = virtualHost(options, files, virtualDir, dirname(check.readme))
-  const program = ts.createProgram([...files.keys()], options, host)
+  const program = compileFiles({
+    tsconfig: check.tsconfig,
+    compilerOptions: check.compilerOptions,
+    files: new Map([...files].map(([name, file]) => [name, file.code])),
+    home: dirname(check.readme),
+  })
 
   for (const diagnostic of ts.getPreEmitDiagnostics(program)) {
     const file = diagnostic.file && files.get(diagnostic.file.fileName)
@@ -143,41 +139,6 @@ export function checkReadme(check: ReadmeCheck): ReadmeResult {
   if (context) errors.push(...contextShadowing(program, contextFile, [...files.keys()], `${readmeName}:${context.line}`))
   errors.sort((a, b) => lineOf(a) - lineOf(b))
   return { compiled: compiled.length, fragments: blocks.length - compiled.length, errors }
-}
-
-/** A host that serves the virtual files, and resolves a bare import from other packages when the README's own cannot. */
-function virtualHost(options: ts.CompilerOptions, files: Map<string, { code: string }>, virtualDir: string, home: string): ts.CompilerHost {
-  const host = ts.createCompilerHost(options)
-  const fileExists = host.fileExists.bind(host)
-  const readFile = host.readFile.bind(host)
-  const getSourceFile = host.getSourceFile.bind(host)
-  const directoryExists = host.directoryExists?.bind(host)
-  host.directoryExists = (dir) => dir.startsWith(virtualDir) || (directoryExists?.(dir) ?? true)
-  host.fileExists = (file) => files.has(file) || fileExists(file)
-  host.readFile = (file) => files.get(file)?.code ?? readFile(file)
-  host.getSourceFile = (file, language, ...rest) => {
-    const virtual = files.get(file)
-    return virtual ? ts.createSourceFile(file, virtual.code, language, true) : getSourceFile(file, language, ...rest)
-  }
-  // The integration package (nestjs) last: its peers pin the older lines (TypeORM 0.3), while the
-  // adapters' own sources are written against what their package has.
-  const order = ['core', 'prisma', 'typeorm']
-  const packages = readdirSync(packagesDir).sort((a, b) => rank(order, a) - rank(order, b))
-  const fallbacks = [home, ...packages.map((dir) => join(packagesDir, dir))].map((dir) => join(dir, 'index.ts'))
-  host.resolveModuleNameLiterals = (literals, containingFile, redirected, compilerOptions, containingSource) =>
-    literals.map((literal) => {
-      const mode = ts.getModeForUsageLocation(containingSource, literal, compilerOptions)
-      const resolve = (from: string) => ts.resolveModuleName(literal.text, from, compilerOptions, host, undefined, redirected, mode)
-      const own = resolve(containingFile)
-      if (own.resolvedModule || !containingFile.startsWith(virtualDir) || literal.text.startsWith('.') || isAbsolute(literal.text))
-        return own
-      for (const from of fallbacks) {
-        const found = resolve(from)
-        if (found.resolvedModule) return found
-      }
-      return own
-    })
-  return host
 }
 
 /** The context may not stand in for what a snippet should import. */
@@ -221,9 +182,4 @@ function contextShadowing(program: ts.Program, contextFile: string, fileNames: s
 
 function lineOf(error: string): number {
   return Number(/^[^:]*:(\d+):/.exec(error)?.[1] ?? 0)
-}
-
-function rank(order: string[], name: string): number {
-  const index = order.indexOf(name)
-  return index < 0 ? order.length : index
 }
