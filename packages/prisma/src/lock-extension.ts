@@ -1,5 +1,6 @@
 import { Prisma } from '@prisma/client/extension'
 import { ExtensionState, type PrismaClientLike } from './extension-state.js'
+import { refuseAfterLoss } from './lock-scope.js'
 import { fenceWrites } from './fenced-writes.js'
 import type { ModelsOptions } from './model-options-types.js'
 import { resolveExtensionOptions, type LockExtensionOptions } from './options.js'
@@ -43,7 +44,7 @@ export function lockExtension<C = unknown, const M extends ModelsOptions<C> = Mo
           },
         },
       },
-      query,
+      query: { ...query, $allOperations: refuseAfterLoss(state) },
     })
     return state.client as never
   })

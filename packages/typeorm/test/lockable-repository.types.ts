@@ -1,5 +1,5 @@
 import { expectTypeOf } from 'vitest'
-import type { Lock, LockHandle } from '@cachelock/core'
+import type { Lock, RecordLockHandle } from '@cachelock/core'
 import { lockableRepository, withModelLock } from '@cachelock/typeorm'
 import type { DataSource, EntityManager } from 'typeorm'
 import { Product } from './lock-model.types.js'
@@ -29,7 +29,7 @@ export async function rowsAndResults(skus: string[]) {
   await products.withLock(['A-1', 'B-2'], async (rows) => expectTypeOf(rows).toEqualTypeOf<[Product | null, Product | null]>(), {
     missing: 'allow',
   })
-  expectTypeOf(await products.lock({ sku: 'A-1' }, { until: 'transaction' })).toEqualTypeOf<LockHandle>()
+  expectTypeOf(await products.lock({ sku: 'A-1' }, { until: 'transaction' })).toEqualTypeOf<RecordLockHandle>()
   expectTypeOf(await products.isLocked('A-1')).toEqualTypeOf<boolean>()
   const product = await products.findOneByOrFail({ sku: 'A-1' })
   expectTypeOf(await withModelLock(product, (fresh) => fresh)).toEqualTypeOf<Product>()
