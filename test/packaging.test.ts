@@ -15,9 +15,9 @@ const app = join(work, 'app')
 const redisUrl = process.env.CACHELOCK_TEST_REDIS_URL
 let packed: Packed[] = []
 
-// What an app using every package installs. ioredis 5: TypeORM 0.3 declares an optional peer on
-// ioredis ^5, so npm refuses ioredis 6 beside it (cachelock takes either). TypeORM 0.3: the line
-// @nestjs/typeorm 11 supports, and within the TypeORM adapter's range.
+// What an app using every package installs. ioredis 5: TypeORM (0.3 and 1.x) declares an optional
+// peer on ioredis ^5, so npm refuses ioredis 6 beside it (cachelock takes either; the README says
+// so). TypeORM 0.3: the line @nestjs/typeorm 11 supports, and within the TypeORM adapter's range.
 const peers = [
   'ioredis@^5.4.0',
   `memjs@${workspaceRange('memjs')}`,
