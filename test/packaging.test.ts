@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -41,11 +41,14 @@ describe('the tarballs', () => {
     expect(packed.map(({ pkg }) => pkg.name)).toEqual(['@cachelock/core', '@cachelock/prisma', '@cachelock/typeorm', '@cachelock/nestjs'])
   })
 
-  it('hold a LICENSE, a README, package.json and every file their exports name', () => {
+  it('hold a LICENSE, a README, package.json and every file their exports and bin name', () => {
     for (const { pkg, files } of packed) {
-      const named = Object.values(pkg.exports).flatMap((target) =>
-        typeof target === 'string' ? [target] : [...Object.values(target.import), ...Object.values(target.require)],
-      )
+      const named = [
+        ...Object.values(pkg.bin ?? {}),
+        ...Object.values(pkg.exports).flatMap((target) =>
+          typeof target === 'string' ? [target] : [...Object.values(target.import), ...Object.values(target.require)],
+        ),
+      ]
       expect(files, pkg.name).toEqual(
         expect.arrayContaining(['LICENSE', 'README.md', 'package.json', ...named.map((file) => file.slice(2))]),
       )
@@ -205,6 +208,25 @@ export async function consumer(): Promise<number> {
       env,
     )
     for (const out of [esm, cjs]) expect(JSON.parse(out)).toEqual([true, true, null, true, true])
+  })
+
+  it('core: the `cachelock` bin runs from the installed package and loads the library by name', () => {
+    const core = packed.find(({ pkg }) => pkg.name === '@cachelock/core')!
+    const bundle = join(app, 'node_modules', '@cachelock', 'core', core.pkg.bin!.cachelock!)
+    expect(readFileSync(bundle, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true)
+    // The bundle holds only the CLI: the library (and its classes) come from the main entry.
+    expect(readFileSync(bundle, 'utf8')).toContain('require("@cachelock/core")')
+    // What `npx cachelock` runs: the link npm made.
+    const bin = join(app, 'node_modules', '.bin', 'cachelock')
+    expect(execFileSync(bin, ['--version'], { cwd: app, encoding: 'utf8' })).toBe(`${core.pkg.version}\n`)
+    const refused = (() => {
+      try {
+        execFileSync(bin, ['list', '--url', 'memory://'], { cwd: app, encoding: 'utf8', stdio: 'pipe' })
+      } catch (error) {
+        return error as { status: number; stderr: string }
+      }
+    })()
+    expect(refused).toMatchObject({ status: 2, stderr: expect.stringMatching(/^cachelock: memory:\/\/ is a store inside one process/) })
   })
 
   it('nestjs: boots a Nest application, with DI that needs no decorator metadata', () => {

@@ -15,6 +15,7 @@ export interface Manifest {
   files?: string[]
   sideEffects?: boolean
   engines?: Record<string, string>
+  bin?: Record<string, string>
   exports: Record<string, string | { import: Record<string, string>; require: Record<string, string> }>
   dependencies?: Record<string, string>
   peerDependencies?: Record<string, string>

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { createLockManager, RedisStore } from '@cachelock/core'
+import { createLockManager, PostgresStore, RedisStore } from '@cachelock/core'
 import { lockExtension } from '@cachelock/prisma'
 import { PrismaPg } from '@prisma/adapter-pg'
 import pg from 'pg'
@@ -19,6 +19,10 @@ import { summarize } from '../runner/stats.js'
  * same row on the same extended client, PostgreSQL on loopback. The overhead target is two Redis
  * round trips (acquire, release) plus 10 % of the plain read.
  *
+ * Beside it: the same `withLock` with the lock in PostgreSQL itself (`PostgresStore` on a pool of
+ * its own to the same database), and what users write by hand without cachelock: an interactive
+ * `$transaction` that reads the row with `SELECT … FOR UPDATE`.
+ *
  * Compiled as an entry point of its own (see compile.ts): the Prisma adapter is young, and if its
  * sources do not compile, only this case is skipped.
  */
@@ -32,12 +36,27 @@ export async function runPrismaCase(
   const locks = createLockManager({ store: new RedisStore(redis), prefix: `${namespace}:` })
   const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: urls.postgres }, { schema }) })
   const db = prisma.$extends(lockExtension({ locks }))
+  const lockPool = new pg.Pool({ connectionString: urls.postgres, max: 2 })
+  const pgLocks = createLockManager({ store: new PostgresStore(lockPool, { table: 'cachelock_bench_locks' }), prefix: `${namespace}:` })
+  const dbPg = prisma.$extends(lockExtension({ locks: pgLocks }))
   try {
     const { id } = await db.order.create({ data: { total: 42 } })
     const contenders = [
       latencyContender('rtt', 'Redis round trip (PING)', () => redis.ping(), settings),
       latencyContender('plain', 'findUnique', () => db.order.findUnique({ where: { id } }), settings),
       latencyContender('withLock', 'withLock + read', () => db.order.withLock(id, (order) => order), settings),
+      latencyContender(
+        'withLock-pg',
+        'withLock + read, lock in PostgreSQL (PostgresStore)',
+        () => dbPg.order.withLock(id, (order) => order),
+        settings,
+      ),
+      latencyContender(
+        'for-update',
+        'hand-written $transaction + SELECT … FOR UPDATE',
+        () => prisma.$transaction((tx) => tx.$queryRawUnsafe(`SELECT * FROM "${schema}"."Order" WHERE id = $1 FOR UPDATE`, id)),
+        settings,
+      ),
       latencyContender(
         'withLock-no-tx',
         'withLock + read, transaction: false',
@@ -80,11 +99,17 @@ export async function runPrismaCase(
           `batches of ~${settings.batchMs} ms, ${settings.rounds} interleaved rounds.`,
         'withLock (defaults) = acquire (1 Redis round trip) + BEGIN + read + ownership check before commit (1 Redis round trip) ' +
           '+ COMMIT + release (1 Redis round trip). "transaction: false" leaves out BEGIN/COMMIT, for scale.',
+        'With PostgresStore the three lock round trips go to PostgreSQL on a pool of their own (2 connections): acquire, the ' +
+          'ownership check (an owner-checked UPDATE), release. The hand-written alternative is BEGIN + SELECT … FOR UPDATE + COMMIT: ' +
+          'a row lock that needs no lock service, but holds a connection while waiting and gives no fencing token, no lost-lock ' +
+          'check, no ttl (a stuck transaction holds the row until the server kills it).',
       ],
     }
   } finally {
     await prisma.$disconnect()
     await locks.close()
+    await pgLocks.close()
+    await lockPool.end()
     redis.disconnect()
     await dropSchema(urls.postgres, schema)
   }

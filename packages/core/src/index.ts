@@ -4,7 +4,15 @@ export { Lock } from './lock.js'
 export { LockHandle } from './lock-handle.js'
 export type { AcquireOptions, LockManagerOptions, LockOptions } from './options.js'
 export { lockOptionNames } from './resolve-options.js'
-export { InvalidLockArgumentError, LockError, LockLostError, LockNotAcquiredError, LockNotOwnedError, LockOrderError } from './errors.js'
+export {
+  InvalidLockArgumentError,
+  LockError,
+  LockLostError,
+  LockNotAcquiredError,
+  LockNotOwnedError,
+  LockNotReplicatedError,
+  LockOrderError,
+} from './errors.js'
 export type { LockErrorCode, LockLostReason } from './errors.js'
 export { configure, defaultLockManager, resolveLockManager } from './config.js'
 export { Locked, lockDecorator } from './decorator.js'
@@ -14,14 +22,52 @@ export { MemoryStore } from './stores/memory/memory-store.js'
 export type { MemoryStoreOptions } from './stores/memory/memory-store.js'
 export { OpenStore } from './stores/open/open-store.js'
 export { RedisStore, RedisTimeoutError, redisStoreFromUrl } from './stores/redis/index.js'
-export type { RedisClient, RedisStoreFromUrlOptions, RedisStoreOptions, RedisSubscriber } from './stores/redis/index.js'
+export type { RedisClient, RedisPipeline, RedisStoreFromUrlOptions, RedisStoreOptions, RedisSubscriber } from './stores/redis/index.js'
 export { MemcachedStatusError, MemcachedStore, memcachedStoreFromUrl } from './stores/memcached/index.js'
 export type { MemcachedClient, MemcachedStoreOptions, MemcachedStoreFromUrlOptions } from './stores/memcached/index.js'
-export type { AcquireRequest, AcquireResult, Granted, Holder, LockMode, LockStore, StealRequest, Unsubscribe } from './store.js'
+export { PostgresStore, postgresStoreFromUrl } from './stores/postgres/index.js'
+export type {
+  PgListenClient,
+  PgNotification,
+  PgPoolLike,
+  PgQueryable,
+  PgResult,
+  PostgresStoreFromUrlOptions,
+  PostgresStoreOptions,
+} from './stores/postgres/index.js'
+export { MysqlStore, mysqlStoreFromUrl } from './stores/mysql/index.js'
+export type { MysqlPoolLike, MysqlQueryable, MysqlResultHeader, MysqlStoreFromUrlOptions, MysqlStoreOptions } from './stores/mysql/index.js'
+export { SqliteStore, sqliteStoreFromUrl } from './stores/sqlite/index.js'
+export type { SqliteDatabase, SqliteStatement, SqliteStoreFromUrlOptions, SqliteStoreOptions } from './stores/sqlite/index.js'
+export { DatabaseTimeoutError } from './stores/sql/deadline.js'
+export type {
+  AcquireRequest,
+  AcquireResult,
+  Granted,
+  Holder,
+  LockListing,
+  LockMode,
+  LockStore,
+  StealRequest,
+  Unsubscribe,
+} from './store.js'
 export { keyBytes, safeKey, storableKey } from './keys.js'
 export type { SafeKeyRules } from './keys.js'
 export { channelNames } from './events.js'
-export type { AcquiredEvent, ExtendedEvent, FinalizedEvent, LockEventBase, LockOrderEvent, LostEvent, ReleasedEvent } from './events.js'
+export type {
+  AcquiredEvent,
+  ExtendedEvent,
+  FinalizedEvent,
+  LockEventBase,
+  LockOrderEvent,
+  LostEvent,
+  NotAcquiredEvent,
+  ReleasedEvent,
+  StoreErrorEvent,
+} from './events.js'
+export { startLockMetrics } from './metrics/lock-metrics.js'
+export type { LockMetrics, LockMetricsOptions, MeterLike } from './metrics/lock-metrics.js'
+export type { NamePatterns } from './metrics/name-patterns.js'
 export { encodeRecordValue, modelLockName, recordLockName } from './records/record-name.js'
 export { checkLockOrder, heldRecordLock, heldRecordLocks, recordLockClaimed } from './records/record-flow.js'
 export type { HeldRecordLock } from './records/record-flow.js'

@@ -4,6 +4,7 @@ import type { Lease } from './lease.js'
 import { LockHandle } from './lock-handle.js'
 import { Lock } from './lock.js'
 import { NameQueue, type PendingRequest, type QueueHost } from './name-queue.js'
+import { observeRequest, type RequestOrigin } from './request-outcome.js'
 import type { AcquireOptions, LockManagerOptions, LockOptions } from './options.js'
 import { resolveManagerOptions, resolveRequestOptions, type ManagerDefaults, type ResolvedRequest } from './resolve-options.js'
 import type { LockMode, LockStore } from './store.js'
@@ -194,7 +195,7 @@ export class LockManager {
       this.#defaults,
       true,
     )
-    const lease = await this.#obtain(name, resolved, unavailable)
+    const lease = await observeRequest(this.#obtain(name, resolved, unavailable), this.#origin(name), resolved)
     if (!lease) return null
     const handle = new LockHandle(lease)
     if (resolved.releaseOnFinalize) {
@@ -205,7 +206,7 @@ export class LockManager {
   }
 
   async #run<T>(name: string, options: ResolvedRequest, callback: (lock: Lock | null) => T, unavailable: Unavailable): Promise<Awaited<T>> {
-    const lease = await this.#obtain(name, options, unavailable)
+    const lease = await observeRequest(this.#obtain(name, options, unavailable), this.#origin(name), options)
     let result: Awaited<T>
     try {
       result = await callback(lease ? new Lock(lease) : null)
@@ -293,6 +294,10 @@ export class LockManager {
     const lease = queue.lease(owner, 'exclusive', fencingToken, options.ttl, options.autoExtend, sentAt)
     publish('acquired', () => ({ ...eventBase(lease), waitMs: performance.now() - sentAt, stolen: true }))
     return lease
+  }
+
+  #origin(name: string): RequestOrigin {
+    return { name, key: this.keyFor(name), clientId: this.clientId }
   }
 
   #queue(name: string): NameQueue {
