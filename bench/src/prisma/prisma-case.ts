@@ -22,6 +22,7 @@ import { summarize } from '../runner/stats.js'
  * Beside it: the same `withLock` with the lock in PostgreSQL itself (`PostgresStore` on a pool of
  * its own to the same database), and what users write by hand without cachelock: an interactive
  * `$transaction` that reads the row with `SELECT … FOR UPDATE`.
+ * And the same `withLock` on a model with a fence column, whose read is the claim.
  *
  * Compiled as an entry point of its own (see compile.ts): the Prisma adapter is young, and if its
  * sources do not compile, only this case is skipped.
@@ -39,6 +40,8 @@ export async function runPrismaCase(
   const lockPool = new pg.Pool({ connectionString: urls.postgres, max: 2 })
   const pgLocks = createLockManager({ store: new PostgresStore(lockPool, { table: 'cachelock_bench_locks' }), prefix: `${namespace}:` })
   const dbPg = prisma.$extends(lockExtension({ locks: pgLocks }))
+  // The same table with a fence column: withLock's read becomes the claim (UPDATE … RETURNING).
+  const fenced = prisma.$extends(lockExtension({ locks, models: { Order: { fence: 'lockFence' } } }))
   try {
     const { id } = await db.order.create({ data: { total: 42 } })
     const contenders = [
@@ -63,6 +66,13 @@ export async function runPrismaCase(
         () => db.order.withLock(id, (order) => order, { transaction: false }),
         settings,
       ),
+      latencyContender('withLock-fenced', 'withLock + claim (fence column)', () => fenced.order.withLock(id, (order) => order), settings),
+      latencyContender(
+        'withLock-fenced-no-tx',
+        'withLock + claim, transaction: false',
+        () => fenced.order.withLock(id, (order) => order, { transaction: false }),
+        settings,
+      ),
     ]
     const samples = await interleave(contenders, {
       rounds: settings.rounds,
@@ -77,6 +87,9 @@ export async function runPrismaCase(
         row.extra['overhead µs'] = summarize(overhead(row.id)).median
         row.extra['overhead in Redis RTs'] = summarize(inRoundTrips(row.id)).median
       }
+      // The claim's cost: the fenced call against the same call on the unfenced model, paired by round.
+      if (row.id === 'withLock-fenced') row.extra['vs unfenced'] = ratio(samples, row.id, 'withLock').median
+      if (row.id === 'withLock-fenced-no-tx') row.extra['vs unfenced'] = ratio(samples, row.id, 'withLock-no-tx').median
     }
     // Per round: overhead ÷ (2 round trips + 10 % of the plain read); ≤ 1 meets the target.
     const budgetShare = (id: string) =>
@@ -99,6 +112,8 @@ export async function runPrismaCase(
           `batches of ~${settings.batchMs} ms, ${settings.rounds} interleaved rounds.`,
         'withLock (defaults) = acquire (1 Redis round trip) + BEGIN + read + ownership check before commit (1 Redis round trip) ' +
           '+ COMMIT + release (1 Redis round trip). "transaction: false" leaves out BEGIN/COMMIT, for scale.',
+        "With a fence column the read is the claim, one UPDATE … RETURNING that raises the fence to the lock's token and " +
+          'returns the row (a PostgreSQL row write where the plain read was a SELECT); "vs unfenced" is its cost, paired by round.',
         'With PostgresStore the three lock round trips go to PostgreSQL on a pool of their own (2 connections): acquire, the ' +
           'ownership check (an owner-checked UPDATE), release. The hand-written alternative is BEGIN + SELECT … FOR UPDATE + COMMIT: ' +
           'a row lock that needs no lock service, but holds a connection while waiting and gives no fencing token, no lost-lock ' +
