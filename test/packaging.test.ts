@@ -1,9 +1,23 @@
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { npmApp, pack, publicPackages, root, runIn, workspaceRange, type Packed } from './support/npm-app.js'
+import { contendedLockOutcome, contendedLockScript, serverUrl } from './support/contended-lock.js'
+import { consumerSource } from './support/packaging-consumer.js'
+import { installLines, runInstallLines, type InstallLine, type InstalledApp } from './support/install-lines.js'
+import {
+  loadBothWays,
+  loadEntry,
+  npmApp,
+  pack,
+  publicPackages,
+  root,
+  runIn,
+  workspaceRange,
+  type Manifest,
+  type Packed,
+} from './support/npm-app.js'
 
 // The packages as a user gets them: packed by the release flow (pnpm pack, as `pnpm publish` and
 // `changeset publish` pack), installed with npm from the tarballs into an app outside the
@@ -12,7 +26,6 @@ import { npmApp, pack, publicPackages, root, runIn, workspaceRange, type Packed 
 
 const work = mkdtempSync(join(tmpdir(), 'cachelock-packaging-'))
 const app = join(work, 'app')
-const redisUrl = process.env.CACHELOCK_TEST_REDIS_URL
 let packed: Packed[] = []
 
 // What an app using every package installs. ioredis 5: TypeORM (0.3 and 1.x) declares an optional
@@ -82,67 +95,14 @@ describe('installed with npm', () => {
     for (const { pkg } of packed) {
       for (const subpath of Object.keys(pkg.exports).filter((key) => key !== './package.json')) {
         const specifier = pkg.name + subpath.slice(1)
-        const out = runIn(
-          app,
-          'both.mjs',
-          `import { createRequire } from 'node:module'
-           const esm = await import(${JSON.stringify(specifier)})
-           const cjs = createRequire(import.meta.url)(${JSON.stringify(specifier)})
-           const names = Object.keys(cjs).filter((n) => n !== '__esModule')
-           const differ = names.filter((n) => esm[n] !== cjs[n])
-           console.log(JSON.stringify({ names: names.length, esmNames: Object.keys(esm).length, differ }))`,
-        )
-        const result = JSON.parse(out) as { names: number; esmNames: number; differ: string[] }
-        expect(result.differ, specifier).toEqual([])
-        expect(result.names, specifier).toBeGreaterThan(0)
-        expect(result.esmNames, specifier).toBe(result.names)
+        expect(loadBothWays(app, specifier), specifier).toEqual([])
       }
     }
   })
 
   it('type-checks a consumer of every entry in both module systems, library types included', () => {
-    const consumer = `import { createLockManager, MemcachedStore, RedisStore, type Lock } from '@cachelock/core'
-import { lockStoreContract } from '@cachelock/core/testing'
-import { lockExtension } from '@cachelock/prisma'
-import { LockModel, lockableRepository } from '@cachelock/typeorm'
-import { CachelockModule, WithLock } from '@cachelock/nestjs'
-import { CachelockTypeOrmModule } from '@cachelock/nestjs/typeorm'
-import { overrideLockStore } from '@cachelock/nestjs/testing'
-import { Redis } from 'ioredis'
-import memjs from 'memjs'
-import { Column, DataSource, Entity, PrimaryGeneratedColumn } from 'typeorm'
-import { Injectable, Module } from '@nestjs/common'
-
-export async function consumer(): Promise<number> {
-  const locks = createLockManager({ store: new RedisStore(new Redis({ lazyConnect: true })) })
-  const memcached = createLockManager({ store: new MemcachedStore(memjs.Client.create('localhost:11211')) })
-  const token: number = await locks.withLock('a', async (lock: Lock) => lock.fencingToken)
-  // @ts-expect-error: a misspelt option is refused by the published types too
-  await memcached.withLock('a', async () => 1, { timout: 5 })
-
-  @Entity()
-  @LockModel('sku')
-  class Product {
-    @PrimaryGeneratedColumn() id!: number
-    @Column() sku!: string
-  }
-  const products = new DataSource({ type: 'postgres' }).getRepository(Product).extend(lockableRepository)
-  const sku: string = await products.withLock({ sku: 'A-1' }, async (product) => product.sku)
-
-  @Injectable()
-  class Jobs {
-    @WithLock('nightly', { skipIfLocked: true })
-    async run(): Promise<void> {}
-  }
-  @Module({ imports: [CachelockModule.forRoot({ store: 'memory://' }), CachelockTypeOrmModule.forRoot()], providers: [Jobs] })
-  class AppModule {}
-
-  void [lockExtension({ locks, models: { Product: { by: 'sku' } } }), lockStoreContract, overrideLockStore, AppModule, sku]
-  return token
-}
-`
-    writeFileSync(join(app, 'consumer.mts'), consumer)
-    writeFileSync(join(app, 'consumer.cts'), consumer)
+    writeFileSync(join(app, 'consumer.mts'), consumerSource)
+    writeFileSync(join(app, 'consumer.cts'), consumerSource)
     writeFileSync(
       join(app, 'tsconfig.json'),
       JSON.stringify({
@@ -185,29 +145,12 @@ export async function consumer(): Promise<number> {
     expect(JSON.parse(out)).toEqual([true, true, true])
   })
 
-  it.each(['memory', ...(redisUrl ? ['redis'] : [])])('core: a real lock on the %s store, from ESM and from CommonJS', (store) => {
-    // Two managers (on Redis: two connections) contend for one name: the second sees the first's
-    // lock and gets it only after the release.
-    const body = (load: string) => `${load}
-      const url = process.env.STORE_URL
-      const a = createLockManager({ store: url ?? new MemoryStore(), prefix: 'packaging:' })
-      const b = url ? createLockManager({ store: url, prefix: 'packaging:' }) : createLockManager({ store: a.store, prefix: 'packaging:' })
-      const name = 'order:' + process.pid
-      const seen = await a.withLock(name, async (lock) => [lock.fencingToken > 0, await b.isLocked(name), await b.tryAcquire(name)])
-      const after = await b.tryAcquire(name)
-      seen.push(after !== null, await a.isLocked(name))
-      await after.release()
-      await Promise.all([a.close(), b.close()])
-      console.log(JSON.stringify(seen))`
-    const env = { ...process.env, ...(store === 'redis' ? { STORE_URL: redisUrl } : {}) }
-    const esm = runIn(app, 'lock.mjs', body(`import { createLockManager, MemoryStore } from '@cachelock/core'`), env)
-    const cjs = runIn(
-      app,
-      'lock.cjs',
-      `(async () => {${body(`const { createLockManager, MemoryStore } = require('@cachelock/core')`)}})()`,
-      env,
-    )
-    for (const out of [esm, cjs]) expect(JSON.parse(out)).toEqual([true, true, null, true, true])
+  it.each(['memory', 'redis'])('core: a real lock on the %s store, from ESM and from CommonJS', (store) => {
+    const env = { ...process.env, ...(store === 'redis' ? { STORE_URL: serverUrl('CACHELOCK_TEST_REDIS_URL') } : {}) }
+    for (const moduleSystem of ['esm', 'cjs'] as const) {
+      const out = runIn(app, `lock.${moduleSystem === 'esm' ? 'mjs' : 'cjs'}`, contendedLockScript(moduleSystem), env)
+      expect(JSON.parse(out), moduleSystem).toEqual(contendedLockOutcome)
+    }
   })
 
   it('core: the `cachelock` bin runs from the installed package and loads the library by name', () => {
@@ -260,4 +203,69 @@ export async function consumer(): Promise<number> {
     )
     expect(JSON.parse(out)).toEqual([true, true, true])
   })
+})
+
+// Every README's install lines, run as written: each ```sh block in order in an app of its own
+// (a block that several READMEs show, once), the packed tarballs standing in for the registry's
+// @cachelock packages. Then what the lines installed works: every entry of each @cachelock package
+// loads from ESM and CommonJS (or needs only an optional peer the lines did not install), and each
+// store driver they installed takes a real lock on its real server.
+const readmes = [join(root, 'README.md'), ...readdirSync(join(root, 'packages')).map((name) => join(root, 'packages', name, 'README.md'))]
+const found = readmes.map((readme) => installLines(readme))
+const blocks = new Map<string, { lines: InstallLine[]; shownAt: string[] }>()
+for (const lines of found.flatMap(({ sequences }) => sequences)) {
+  const key = lines.map(({ args }) => `npm install ${args.join(' ')}`).join('; ')
+  const block = blocks.get(key) ?? blocks.set(key, { lines, shownAt: [] }).get(key)!
+  block.shownAt.push(lines[0]!.where)
+}
+const storeUrls: Record<string, (app: string) => string> = {
+  ioredis: () => serverUrl('CACHELOCK_TEST_REDIS_URL'),
+  memjs: () => serverUrl('CACHELOCK_TEST_MEMCACHED_URL'),
+  pg: () => serverUrl('CACHELOCK_TEST_PG_URL'),
+  mysql2: () => serverUrl('CACHELOCK_TEST_MYSQL_URL'),
+  'better-sqlite3': (app) => `sqlite://${join(app, 'locks.db')}`,
+}
+
+describe('the READMEs’ install lines, run with npm', () => {
+  const installs = new Map<string, Promise<InstalledApp>>()
+  beforeAll(() => {
+    // Concurrently: npm mostly waits on the registry (better-sqlite3 compiles, about a minute).
+    const tarballs = new Map(packed.map(({ pkg, tarball }) => [pkg.name, tarball]))
+    ;[...blocks].forEach(([key, { lines }], index) => {
+      const installed = runInstallLines(join(work, `readme-${index}`), lines, tarballs)
+      installed.catch(() => {}) // reported by its own test
+      installs.set(key, installed)
+    })
+  })
+
+  it('are npm install lines in sh blocks, in every package’s README', () => {
+    expect(found.flatMap(({ errors }) => errors)).toEqual([])
+    for (const [index, readme] of readmes.entries()) expect(found[index]!.sequences.length, readme).toBeGreaterThan(0)
+  })
+
+  it.each([...blocks].map(([key, { shownAt }]) => [key, shownAt.join(', ')]))(
+    '%s (%s)',
+    async (key) => {
+      const { dir, lock, dependencies } = await installs.get(key)!
+      const ours = Object.entries(lock.packages).filter(([path]) => /(^|\/)node_modules\/@cachelock\//.test(path))
+      for (const [path, { resolved }] of ours) {
+        // Nothing named @cachelock came from the registry, and there is one copy of each.
+        expect(resolved, path).toMatch(/^file:.*\.tgz$/)
+        expect(path).toMatch(/^node_modules\/@cachelock\/[^/]+$/)
+      }
+      for (const [path] of ours) {
+        const pkg = JSON.parse(readFileSync(join(dir, path, 'package.json'), 'utf8')) as Manifest
+        for (const subpath of Object.keys(pkg.exports).filter((key) => key !== './package.json'))
+          expect(loadEntry(dir, pkg, subpath), pkg.name + subpath.slice(1)).toEqual([])
+      }
+      for (const driver of dependencies.filter((name) => name in storeUrls)) {
+        const env = { ...process.env, STORE_URL: storeUrls[driver]!(dir) }
+        for (const moduleSystem of ['esm', 'cjs'] as const) {
+          const out = runIn(dir, `lock.${moduleSystem === 'esm' ? 'mjs' : 'cjs'}`, contendedLockScript(moduleSystem), env)
+          expect(JSON.parse(out), `${driver} from ${moduleSystem}`).toEqual(contendedLockOutcome)
+        }
+      }
+    },
+    900_000,
+  )
 })

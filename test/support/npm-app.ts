@@ -19,6 +19,7 @@ export interface Manifest {
   exports: Record<string, string | { import: Record<string, string>; require: Record<string, string> }>
   dependencies?: Record<string, string>
   peerDependencies?: Record<string, string>
+  peerDependenciesMeta?: Record<string, { optional?: boolean }>
   devDependencies?: Record<string, string>
   publishConfig?: Record<string, string>
 }
@@ -100,13 +101,53 @@ export function npmApp(dir: string, specs: string[]): void {
   execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', ...specs], {
     cwd: dir,
     stdio: 'pipe',
-    // The workspace's pnpm settings must not leak into the user's npm.
-    env: Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^(npm|pnpm)_/i.test(key))),
+    env: npmEnv(),
   })
+}
+
+/** The environment a user's npm runs in: the workspace's pnpm and npm settings must not leak into it. */
+export function npmEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^(npm|pnpm)_/i.test(key)))
 }
 
 /** Run `source` as `file` in the app with Node; its stdout. */
 export function runIn(app: string, file: string, source: string, env: NodeJS.ProcessEnv = process.env): string {
   writeFileSync(join(app, file), source)
   return execFileSync(process.execPath, [join(app, basename(file))], { cwd: app, encoding: 'utf8', env }).trim()
+}
+
+/**
+ * Load `specifier` in the app through `import` and through `require`; what is wrong: no names, or
+ * names that differ (the ESM entry re-exports the CommonJS build, so the two sides are one module).
+ */
+export function loadBothWays(app: string, specifier: string): string[] {
+  const out = runIn(
+    app,
+    'both.mjs',
+    `import { createRequire } from 'node:module'
+     const esm = await import(${JSON.stringify(specifier)})
+     const cjs = createRequire(import.meta.url)(${JSON.stringify(specifier)})
+     const names = Object.keys(cjs).filter((n) => n !== '__esModule')
+     const problems = names.filter((n) => esm[n] !== cjs[n]).map((n) => n + ' differs between import and require')
+     if (names.length === 0) problems.push('no exports')
+     if (Object.keys(esm).length !== names.length) problems.push(Object.keys(esm).length + ' names through import, ' + names.length + ' through require')
+     console.log(JSON.stringify(problems))`,
+  )
+  return JSON.parse(out) as string[]
+}
+
+/**
+ * `loadBothWays` for the `subpath` entry of the installed `pkg`, except that an entry may fail to
+ * load for want of an optional peer the app did not install (`@cachelock/nestjs/typeorm` without
+ * TypeORM): then there is nothing wrong with it.
+ */
+export function loadEntry(app: string, pkg: Manifest, subpath: string): string[] {
+  try {
+    return loadBothWays(app, pkg.name + subpath.slice(1))
+  } catch (error) {
+    const missing = /Cannot find (?:module|package) '((?:@[^/']+\/)?[^/']+)/.exec(String((error as { stderr?: unknown }).stderr))?.[1]
+    const optional = missing !== undefined && pkg.peerDependenciesMeta?.[missing]?.optional === true
+    if (optional && !existsSync(join(app, 'node_modules', missing))) return []
+    throw error
+  }
 }
