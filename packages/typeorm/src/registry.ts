@@ -66,5 +66,5 @@ export function lockModelConfig(target: unknown): LockModelConfig | undefined {
   return undefined
 }
 
-/** A class, as decorators receive it (abstract ones included). */
-export type Class = abstract new (...args: any[]) => unknown
+/** A class, as decorators receive it (abstract ones included); `Instance` what it makes. */
+export type Class<Instance = unknown> = abstract new (...args: any[]) => Instance
