@@ -96,13 +96,13 @@ export class ScriptRunner {
   }
 
   /** Run a bound script with its keys and arguments by name; resolves its decoded reply. */
-  async call<K extends string, A extends string, R>(
+  call<K extends string, A extends string, R>(
     script: BoundScript<K, A, R>,
     keys: Readonly<Record<K, RedisKey>>,
     args: Readonly<Record<A, RedisArgument>>,
   ): Promise<R> {
     const [k, a] = script.encode(keys, args)
-    return script.decode(await this.run(script, k, a))
+    return this.run(script, k, a).then((reply) => script.decode(reply))
   }
 
   /**
@@ -173,15 +173,20 @@ export class ScriptRunner {
     return error
   }
 
-  async #evaluate(script: LuaScript, keys: RedisKey[], args: RedisArgument[]): Promise<unknown> {
+  /** Not `async`: every lock operation passes here, and each async frame costs a promise and a turn. */
+  #evaluate(script: LuaScript, keys: RedisKey[], args: RedisArgument[]): Promise<unknown> {
+    let sent: Promise<unknown>
     try {
-      return await this.#client.evalsha(script.sha, keys.length, ...keys, ...args)
+      sent = this.#client.evalsha(script.sha, keys.length, ...keys, ...args)
     } catch (error) {
+      sent = Promise.reject(error)
+    }
+    return sent.catch((error: unknown) => {
       // After SCRIPT FLUSH, a restart or a failover to a node that never saw the script. EVAL runs
       // it and caches it again, in one round trip; concurrent calls may each do so, harmlessly.
       if (!isNoScript(error)) throw error
       return this.#client.eval(script.source, keys.length, ...keys, ...args)
-    }
+    })
   }
 
   async #evaluateAndWait(
