@@ -114,6 +114,8 @@ function counting(redis: Redis, count: () => void): RedisClient {
     },
     duplicate: () => redis.duplicate(),
     options: redis.options,
+    // A standalone server: the store may batch renewals into one script.
+    isCluster: redis.isCluster,
   }
 }
 
