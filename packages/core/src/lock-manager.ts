@@ -267,8 +267,8 @@ export class LockManager {
       signal?.addEventListener('abort', onAbort, { once: true })
       if (options.timeout !== undefined && options.timeout > 0) {
         const ms = options.timeout
+        // Not unref'd: the caller awaits this, and a script waiting for a lock must not exit with its work undone.
         timer = setTimeout(() => giveUpWith(notAcquired(name, ms)), ms)
-        timer.unref()
       }
       queue.enqueue(request)
     })

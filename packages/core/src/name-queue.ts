@@ -197,9 +197,9 @@ export class NameQueue {
         this.#wake = undefined
         resolve()
       }
-      // Unref'd like every timer here: a waiting lock must not keep a finished process alive.
+      // Not unref'd: a request is waiting on this poll, and its caller awaits the grant. Only
+      // housekeeping (renewal, wake-up subscriptions) lets the process exit.
       const timer = setTimeout(done, ms)
-      timer.unref()
       this.#wake = done
     })
   }
