@@ -4,7 +4,15 @@ export { Lock } from './lock.js'
 export { LockHandle } from './lock-handle.js'
 export type { AcquireOptions, LockManagerOptions, LockOptions } from './options.js'
 export { lockOptionNames } from './resolve-options.js'
-export { InvalidLockArgumentError, LockError, LockLostError, LockNotAcquiredError, LockNotOwnedError, LockOrderError } from './errors.js'
+export {
+  InvalidLockArgumentError,
+  LockError,
+  LockLostError,
+  LockNotAcquiredError,
+  LockNotOwnedError,
+  LockOrderError,
+  StoreTimeoutError,
+} from './errors.js'
 export type { LockErrorCode, LockLostReason } from './errors.js'
 export { configure, defaultLockManager, resolveLockManager } from './config.js'
 export { Locked } from './decorator.js'

@@ -3,10 +3,11 @@ import { publish } from './events.js'
 import type { Lease } from './lease.js'
 import { LockHandle } from './lock-handle.js'
 import { Lock } from './lock.js'
-import { NameQueue, type PendingRequest, type QueueHost } from './name-queue.js'
+import { NameQueue, timedOutInTrouble, type PendingRequest, type QueueHost } from './name-queue.js'
 import type { AcquireOptions, LockManagerOptions, LockOptions } from './options.js'
 import { resolveManagerOptions, resolveRequestOptions, type ManagerDefaults, type ResolvedRequest } from './resolve-options.js'
-import type { LockMode, LockStore } from './store.js'
+import { StoreDeadline } from './store-deadline.js'
+import type { Holder, LockMode, LockStore } from './store.js'
 import { clientIdOf, newClientId, newOwnerToken } from './tokens.js'
 import { checkFunction, checkName, invalid } from './validate.js'
 
@@ -49,9 +50,12 @@ export class LockManager {
   readonly prefix: string
   /** Longest pause between attempts while waiting, in ms. */
   readonly sleep: number
+  /** Longest time one store call may take, in ms. */
+  readonly storeTimeout: number
   readonly #defaults: ManagerDefaults
   readonly #queues = new Map<string, NameQueue>()
   readonly #host: QueueHost
+  readonly #deadline: StoreDeadline
   // Holds leases, never handles: a handle must stay collectable for its finalizer to run.
   readonly #finalizers = new FinalizationRegistry<Lease>((lease) => lease.finalize())
 
@@ -60,9 +64,12 @@ export class LockManager {
     this.store = resolved.store
     this.prefix = resolved.prefix
     this.sleep = resolved.sleep
+    this.storeTimeout = resolved.storeTimeout
     this.#defaults = resolved
+    this.#deadline = new StoreDeadline(resolved.storeTimeout)
     this.#host = {
       store: this.store,
+      deadline: this.#deadline,
       clientId: this.clientId,
       sleep: this.sleep,
       idle: (queue) => {
@@ -129,13 +136,7 @@ export class LockManager {
     const pending = queues.flatMap((queue) =>
       queue.pending.map((request) => ({ name: queue.name, mode: request.mode, clientId: this.clientId })),
     )
-    const holders = await Promise.all(
-      queues.map((queue) =>
-        this.store.holders(queue.key).catch((cause: unknown) => {
-          throw storeError('query', queue.name, cause)
-        }),
-      ),
-    )
+    const holders = await Promise.all(queues.map((queue) => this.#holders(queue.name, queue.key)))
     const held = queues.flatMap((queue, i) =>
       holders[i]!.map((holder) => ({ name: queue.name, mode: holder.mode, clientId: clientIdOf(holder.owner) })),
     )
@@ -145,11 +146,7 @@ export class LockManager {
   /** Whether anyone (any client) holds `name` right now. A snapshot: it may change a moment later. */
   async isLocked(name: string): Promise<boolean> {
     checkName(name)
-    try {
-      return (await this.store.holders(this.keyFor(name))).length > 0
-    } catch (cause) {
-      throw storeError('query', name, cause)
-    }
+    return (await this.#holders(name, this.keyFor(name))).length > 0
   }
 
   /** Release `name` whoever holds it. Holders in this manager see their `signal` abort at once, others at their next renewal. */
@@ -157,7 +154,7 @@ export class LockManager {
     checkName(name)
     let released: boolean
     try {
-      released = await this.store.forceRelease(this.keyFor(name))
+      released = await this.#deadline.bound('force-release', name, () => this.store.forceRelease(this.keyFor(name)), { keepAlive: true })
     } catch (cause) {
       throw storeError('force-release', name, cause)
     }
@@ -235,16 +232,18 @@ export class LockManager {
         if (timer !== undefined) clearTimeout(timer)
         signal?.removeEventListener('abort', onAbort)
       }
+      const requestedAt = performance.now()
       const request: PendingRequest = {
         mode: options.mode,
         ttl: options.ttl,
         autoExtend: options.autoExtend,
         once,
-        requestedAt: performance.now(),
+        requestedAt,
+        giveUpAt: options.timeout ? requestedAt + options.timeout : undefined,
         settled: false,
         grant: (lease) => {
           finish()
-          publish('acquired', () => ({ ...eventBase(lease), waitMs: performance.now() - request.requestedAt, stolen: false }))
+          publish('acquired', () => ({ ...eventBase(lease), waitMs: performance.now() - requestedAt, stolen: false }))
           resolve(lease)
         },
         fail: (error) => {
@@ -265,10 +264,15 @@ export class LockManager {
       }
       const onAbort = () => giveUpWith(signal!.reason)
       signal?.addEventListener('abort', onAbort, { once: true })
-      if (options.timeout !== undefined && options.timeout > 0) {
+      if (options.timeout) {
         const ms = options.timeout
         // Not unref'd: the caller awaits this, and a script waiting for a lock must not exit with its work undone.
-        timer = setTimeout(() => giveUpWith(notAcquired(name, ms)), ms)
+        timer = setTimeout(() => {
+          // A store that failed or never answered while we waited is not a lock held by someone
+          // else: say so ("store down", not "busy"), with the store's error.
+          const trouble = queue.storeTrouble(requestedAt)
+          giveUpWith(trouble === undefined ? notAcquired(name, ms) : timedOutInTrouble(name, request, trouble))
+        }, ms)
       }
       queue.enqueue(request)
     })
@@ -279,7 +283,13 @@ export class LockManager {
     const sentAt = performance.now()
     let fencingToken: number
     try {
-      ;({ fencingToken } = await this.store.steal({ key: queue.key, owner, ttlMs: options.ttl, clientId: this.clientId }))
+      ;({ fencingToken } = await this.#deadline.bound(
+        'steal',
+        queue.name,
+        () => this.store.steal({ key: queue.key, owner, ttlMs: options.ttl, clientId: this.clientId }),
+        // Taken after the caller heard it failed: nobody will use it.
+        { keepAlive: true, late: () => void this.store.release(queue.key, owner).catch(() => undefined) },
+      ))
     } catch (cause) {
       queue.checkIdle()
       throw storeError('steal', queue.name, cause)
@@ -288,6 +298,15 @@ export class LockManager {
     const lease = queue.lease(owner, 'exclusive', fencingToken, options.ttl, options.autoExtend, sentAt)
     publish('acquired', () => ({ ...eventBase(lease), waitMs: performance.now() - sentAt, stolen: true }))
     return lease
+  }
+
+  /** The holders of `key`, bounded by `storeTimeout`; a failure is a `LockError` naming `name`. */
+  async #holders(name: string, key: string): Promise<Holder[]> {
+    try {
+      return await this.#deadline.bound('query', name, () => this.store.holders(key), { keepAlive: true })
+    } catch (cause) {
+      throw storeError('query', name, cause)
+    }
   }
 
   #queue(name: string): NameQueue {

@@ -1,11 +1,14 @@
-import { storeError } from './errors.js'
+import { storeError, StoreTimeoutError, type LockError } from './errors.js'
 import { Lease } from './lease.js'
-import type { LockMode, LockStore, Unsubscribe } from './store.js'
+import type { StoreDeadline } from './store-deadline.js'
+import type { AcquireResult, LockMode, LockStore, Unsubscribe } from './store.js'
 import { newOwnerToken } from './tokens.js'
 
 /** What the queue needs from its manager. */
 export interface QueueHost {
   readonly store: LockStore
+  /** Bounds every store call (the manager's `storeTimeout`). */
+  readonly deadline: StoreDeadline
   readonly clientId: string
   readonly sleep: number
   /** The queue has nothing pending, held or running: the manager may forget it. */
@@ -20,6 +23,12 @@ export interface PendingRequest {
   /** Try once; when refused, settle through `unavailable` instead of waiting. */
   readonly once: boolean
   readonly requestedAt: number
+  /**
+   * `performance.now()` at which the caller's `timeout` runs out: until then a failed store
+   * attempt does not fail the request, it retries. `undefined` (no timeout): the first store
+   * failure fails it, so a wait with no deadline of its own cannot outlast the store's.
+   */
+  readonly giveUpAt: number | undefined
   /** Settle when `once` and refused: `null` for Web Locks `ifAvailable`, an error otherwise. */
   unavailable(): void
   grant(lease: Lease): void
@@ -28,15 +37,26 @@ export interface PendingRequest {
   settled: boolean
 }
 
+/** A store attempt that is out. */
+interface Attempt {
+  readonly sentAt: number
+  /** Settles (never rejects) once the attempt's outcome has been applied. */
+  readonly done: Promise<void>
+}
+
 /**
- * The requests and local holders of one lock name in one manager, and the one loop ("pump")
- * that asks the store for it. Every way of taking a lock (request, acquire, withLock, the
- * decorator, the ORM adapters) waits here, so the waiting logic exists once:
+ * The requests and local holders of one lock name in one manager, and the attempts that ask the
+ * store for it. Every way of taking a lock (request, acquire, withLock, the decorator, the ORM
+ * adapters) waits here, so the waiting logic exists once:
  *
  * - grants in request order (FIFO), shared requests together, exclusive alone, as Web Locks do;
- * - at most one store attempt for this name at a time;
- * - between refused attempts, sleeps until the store's wake-up (`onRelease`), a local release,
- *   the holder's remaining ttl, or `sleep` (jittered) — whichever comes first.
+ *   the shared requests at the head are asked for together (one attempt each, at once), an
+ *   exclusive one only when no other attempt for the name is out;
+ * - after a refusal, waits until the store's wake-up (`onRelease`), a local release, the holder's
+ *   remaining ttl, or `sleep` (jittered), whichever comes first, then asks again;
+ * - a failed attempt (the store erred, or did not answer within `storeTimeout`) fails every
+ *   request of the name that has no `timeout` at once, together; requests with a `timeout` keep
+ *   their place and retry until it runs out. So an outage never serialises the callers of a name.
  */
 export class NameQueue {
   readonly name: string
@@ -44,11 +64,21 @@ export class NameQueue {
   readonly pending: PendingRequest[] = []
   readonly held = new Set<Lease>()
   readonly #host: QueueHost
-  #pumping = false
-  #wake: (() => void) | undefined
+  readonly #inFlight = new Map<PendingRequest, Attempt>()
+  /** Requests asked for since the last pause: they wait for the pause before being asked again. */
+  readonly #round = new Set<PendingRequest>()
+  /** The pause the attempts of this round asked for (refused or failed), in ms. */
+  #pause: number | undefined
+  /** Pausing between rounds; a wake-up or a local release cuts it short. */
+  #retryTimer: NodeJS.Timeout | undefined
+  /** A wake-up came while attempts were out: ask again at once rather than pause. */
   #woken = false
   /** The store refused this manager's last attempt: it is waiting for the lock. */
   #refused = false
+  /** The store's error from the last attempt, until the store answers again. */
+  #failure: { error: unknown } | undefined
+  /** `performance.now()` of the store's last answer (grant or refusal) for this name. */
+  #answeredAt = -Infinity
   #unsubscribe: Unsubscribe | undefined
 
   constructor(host: QueueHost, name: string, key: string) {
@@ -64,25 +94,45 @@ export class NameQueue {
 
   enqueue(request: PendingRequest): void {
     this.pending.push(request)
-    void this.#pump()
+    this.#dispatch()
   }
 
-  /** A request settled from outside (abort, timeout): take it out and let the loop move on. */
+  /** A request settled from outside (abort, timeout): take it out and let the next one go. */
   drop(request: PendingRequest): void {
     const index = this.pending.indexOf(request)
     if (index !== -1) this.pending.splice(index, 1)
     this.#poke()
   }
 
-  /** Tell the manager it can forget this queue, if nothing is pending, held or running. */
+  /** Tell the manager it can forget this queue, if nothing is pending, held or out. */
   checkIdle(): void {
-    if (!this.#pumping && this.pending.length === 0 && this.held.size === 0) this.#host.idle(this)
+    if (this.#inFlight.size === 0 && this.pending.length === 0 && this.held.size === 0) this.#host.idle(this)
+  }
+
+  /** Resolves once every attempt out now has settled and its outcome is applied (bounded by `storeTimeout`). */
+  async settled(): Promise<void> {
+    await Promise.all([...this.#inFlight.values()].map((attempt) => attempt.done))
+  }
+
+  /**
+   * Why a request waiting since `since` got no lock, when the store is to blame: its last attempt
+   * for this name failed, or the store has left an attempt unanswered for at least half of that
+   * wait (a healthy store answers in a round trip; the other half covers a pause between attempts).
+   */
+  storeTrouble(since: number): unknown {
+    if (this.#failure) return this.#failure.error
+    const now = performance.now()
+    let oldest = Infinity
+    for (const attempt of this.#inFlight.values()) oldest = Math.min(oldest, attempt.sentAt)
+    if (oldest > since + (now - since) / 2 || this.#answeredAt >= oldest) return undefined
+    return new StoreTimeoutError('acquire', this.name, Math.round(now - oldest))
   }
 
   /** Make a lease for a grant and track it here until it ends. */
   lease(owner: string, mode: LockMode, fencingToken: number, ttl: number, autoExtend: boolean, sentAt: number): Lease {
     const lease = new Lease({
       store: this.#host.store,
+      deadline: this.#host.deadline,
       name: this.name,
       key: this.key,
       mode,
@@ -101,13 +151,15 @@ export class NameQueue {
     return lease
   }
 
-  /** Something changed (a release here, a store wake-up): retry now rather than at the next poll. */
+  /** Something changed (a release here, a store wake-up): ask again now rather than after the pause. */
   #poke(): void {
     this.#woken = true
-    const wake = this.#wake
-    this.#wake = undefined
-    wake?.()
-    void this.#pump()
+    if (this.#retryTimer !== undefined) {
+      clearTimeout(this.#retryTimer)
+      this.#retryTimer = undefined
+      this.#round.clear()
+    }
+    this.#dispatch()
   }
 
   #locallyGrantable(mode: LockMode): boolean {
@@ -116,72 +168,137 @@ export class NameQueue {
     return true
   }
 
-  async #pump(): Promise<void> {
-    if (this.#pumping) return
-    this.#pumping = true
-    try {
-      for (;;) {
-        const head = this.pending[0]
-        if (!head) break
-        // Another holder here conflicts: its release pokes the loop. No store call can succeed.
-        if (!this.#locallyGrantable(head.mode)) {
-          if (head.once) this.#settle(head, () => head.unavailable())
-          else break
+  /** Ask the store for every request at the head that may go now. */
+  #dispatch(): void {
+    if (this.#retryTimer === undefined) {
+      const head = this.pending[0]
+      // The head group: an exclusive request alone, or the run of shared requests at the front.
+      const group =
+        head?.mode === 'exclusive' ? [head] : this.pending.filter((request, i) => request.mode === 'shared' && i < this.#firstExclusive())
+      for (const request of group) {
+        if (this.#round.has(request)) continue
+        if (!this.#locallyGrantable(request.mode)) {
+          // A holder here conflicts: its release pokes the queue. No store call can succeed.
+          if (request.once) this.#settle(request, () => request.unavailable())
           continue
         }
-        this.#woken = false
-        const refusal = await this.#attempt(head)
-        if (refusal === undefined) continue
-        if (head.once) {
-          this.#settle(head, () => head.unavailable())
-          continue
-        }
-        if (!head.settled && !this.#woken) await this.#sleep(refusal)
+        if (request.mode === 'exclusive' ? this.#inFlight.size > 0 : this.#exclusiveOut()) break
+        if (this.#round.size === 0) this.#woken = false
+        this.#round.add(request)
+        this.#attempt(request)
       }
-    } finally {
-      this.#pumping = false
-      if (this.pending.length === 0) this.#unsubscribeNow()
+    }
+    if (this.pending.length === 0 && this.#inFlight.size === 0) {
+      clearTimeout(this.#retryTimer)
+      this.#retryTimer = undefined
+      this.#round.clear()
+      this.#unsubscribeNow()
       this.checkIdle()
     }
   }
 
-  /** One store attempt for `head`. Resolves the ms to wait before the next one when refused. */
-  async #attempt(head: PendingRequest): Promise<number | undefined> {
-    const { store, clientId, sleep } = this.#host
+  #firstExclusive(): number {
+    const index = this.pending.findIndex((request) => request.mode === 'exclusive')
+    return index === -1 ? this.pending.length : index
+  }
+
+  #exclusiveOut(): boolean {
+    for (const request of this.#inFlight.keys()) if (request.mode === 'exclusive') return true
+    return false
+  }
+
+  #attempt(request: PendingRequest): void {
+    const { store, deadline, clientId, sleep } = this.#host
     const owner = newOwnerToken(clientId)
     const sentAt = performance.now()
-    let result
-    try {
-      result = await store.acquire({
-        key: this.key,
-        owner,
-        mode: head.mode,
-        ttlMs: head.ttl,
-        clientId,
-        // Only a request that will wait counts as a waiter: an ifAvailable try must not take a turn.
-        waiting: this.#refused && !head.once,
-        pollMs: sleep,
-      })
-    } catch (cause) {
-      this.#settle(head, () => head.fail(storeError('acquire', this.name, cause)))
-      return undefined
-    }
+    const call = deadline.bound(
+      'acquire',
+      this.name,
+      () =>
+        store.acquire({
+          key: this.key,
+          owner,
+          mode: request.mode,
+          ttlMs: request.ttl,
+          clientId,
+          // Only a request that will wait counts as a waiter: an ifAvailable try must not take a turn.
+          waiting: this.#refused && !request.once,
+          pollMs: sleep,
+        }),
+      // The caller stopped waiting for this answer: a grant that comes anyway is given back.
+      {
+        keepAlive: true,
+        late: (result) => {
+          if (result.granted) this.#giveBack(owner)
+        },
+      },
+    )
+    const done = call.then(
+      (result) => this.#answered(request, owner, sentAt, result),
+      (error: unknown) => this.#failed(request, error),
+    )
+    this.#inFlight.set(request, { sentAt, done })
+  }
+
+  #answered(request: PendingRequest, owner: string, sentAt: number, result: AcquireResult): void {
+    this.#inFlight.delete(request)
+    this.#answeredAt = performance.now()
+    this.#failure = undefined
     this.#refused = !result.granted
     if (result.granted) {
-      if (head.settled) {
-        // Aborted or timed out while the grant was on its way: give it straight back. A failure
-        // here only delays the next holder until the ttl runs out.
-        store.release(this.key, owner).catch(() => undefined)
-        return undefined
+      // Aborted or timed out while the grant was on its way: give it straight back.
+      if (request.settled) this.#giveBack(owner)
+      else {
+        const lease = this.lease(owner, request.mode, result.fencingToken, request.ttl, request.autoExtend, sentAt)
+        this.#settle(request, () => request.grant(lease))
       }
-      const lease = this.lease(owner, head.mode, result.fencingToken, head.ttl, head.autoExtend, sentAt)
-      this.#settle(head, () => head.grant(lease))
-      return undefined
+    } else if (request.once) {
+      this.#settle(request, () => request.unavailable())
+    } else if (!request.settled) {
+      this.#subscribe()
+      const jittered = this.#host.sleep * (0.5 + Math.random() / 2)
+      this.#pauseFor(Math.max(1, Math.min(jittered, (result.retryInMs ?? Infinity) + 1)))
     }
-    if (head.settled) return undefined
-    if (!head.once) this.#subscribe()
-    const jittered = sleep * (0.5 + Math.random() / 2)
-    return Math.max(1, Math.min(jittered, (result.retryInMs ?? Infinity) + 1))
+    this.#next()
+  }
+
+  #failed(request: PendingRequest, error: unknown): void {
+    this.#inFlight.delete(request)
+    this.#failure = { error }
+    const now = performance.now()
+    // Everyone who cannot outwait the failure hears of it now, together: a later attempt would
+    // most likely fail the same way, and serving them one failed attempt at a time is how a burst
+    // on one name used to take minutes to fail during an outage.
+    for (const waiting of [...this.pending]) {
+      if (waiting !== request && this.#inFlight.has(waiting)) continue
+      if (waiting.once || waiting.giveUpAt === undefined) this.#settle(waiting, () => waiting.fail(storeError('acquire', this.name, error)))
+      else if (waiting.giveUpAt <= now) this.#settle(waiting, () => waiting.fail(timedOutInTrouble(this.name, waiting, error)))
+    }
+    this.#pauseFor(this.#host.sleep * (0.5 + Math.random() / 2))
+    this.#next()
+  }
+
+  #pauseFor(ms: number): void {
+    this.#pause = this.#pause === undefined ? ms : Math.min(this.#pause, ms)
+  }
+
+  /** After an attempt: when the round is over, pause if it asked for one, then start the next. */
+  #next(): void {
+    if (this.#inFlight.size === 0) {
+      const pause = this.#pause
+      this.#pause = undefined
+      this.#round.clear()
+      if (pause !== undefined && !this.#woken && this.pending.length > 0) {
+        // Not unref'd: requests wait on this, and their callers await the grant. Only housekeeping
+        // (renewal, wake-up subscriptions) lets the process exit.
+        this.#retryTimer = setTimeout(() => {
+          this.#retryTimer = undefined
+          this.#dispatch()
+        }, pause)
+        return
+      }
+    }
+    this.#dispatch()
   }
 
   #settle(request: PendingRequest, settle: () => void): void {
@@ -190,18 +307,9 @@ export class NameQueue {
     if (!request.settled) settle()
   }
 
-  #sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer)
-        this.#wake = undefined
-        resolve()
-      }
-      // Not unref'd: a request is waiting on this poll, and its caller awaits the grant. Only
-      // housekeeping (renewal, wake-up subscriptions) lets the process exit.
-      const timer = setTimeout(done, ms)
-      this.#wake = done
-    })
+  /** Release a grant nobody will use. A failure only delays the next holder until its ttl runs out. */
+  #giveBack(owner: string): void {
+    this.#host.store.release(this.key, owner).catch(() => undefined)
   }
 
   #subscribe(): void {
@@ -214,4 +322,10 @@ export class NameQueue {
     this.#unsubscribe = undefined
     unsubscribe?.()
   }
+}
+
+/** The error of a request whose `timeout` ran out while the store was failing: the store's, not "not acquired". */
+export function timedOutInTrouble(name: string, request: PendingRequest, cause: unknown): LockError {
+  const ms = Math.round(request.giveUpAt! - request.requestedAt)
+  return storeError('acquire', name, cause, ` (gave up after the ${ms} ms timeout)`)
 }

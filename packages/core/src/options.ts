@@ -74,6 +74,17 @@ export interface LockManagerOptions extends Omit<AcquireOptions, 'signal' | 'ste
    */
   prefix?: string
   /**
+   * Longest time one store call may take, in ms: acquire, release, extend, steal, force release,
+   * and the reads behind `query()` and `isLocked()`. A call still unanswered then (a frozen
+   * server, a client queueing commands while it reconnects) fails with `LockError`
+   * (`LOCK_STORE_ERROR`, a `StoreTimeoutError` as `cause`); a grant that arrives later is released.
+   * During an outage this is how long a request without `timeout` can take to fail; a request with
+   * a `timeout` keeps retrying until that runs out instead. Renewal is bounded by it too, and keeps
+   * retrying until the lock's ttl has passed.
+   * @default 2000
+   */
+  storeTimeout?: number
+  /**
    * Longest pause between two attempts while waiting, in ms (each pause is jittered between
    * half of it and all of it). Stores with wake-ups (Redis, memory) retry as soon as the lock is
    * released; `sleep` bounds the wait when a wake-up is missed.
