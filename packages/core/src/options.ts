@@ -29,7 +29,10 @@ export interface LockOptions {
   signal?: AbortSignal
   /**
    * Stop waiting after this many ms and reject with `LockNotAcquiredError`. `0` tries once.
-   * Unset waits until granted (as Web Locks do).
+   * Unset waits until granted (as Web Locks do). Store failures do not end the wait early: the
+   * request retries until the timeout, and if the store was failing then (or never answered), it
+   * rejects with the store's `LockError` (`LOCK_STORE_ERROR`) instead. Without a timeout, the
+   * first store failure rejects the request.
    * @default undefined
    */
   timeout?: number
