@@ -52,6 +52,7 @@ export class Lease {
   #lastRenewalError: unknown
   #renewalSentAt: number | undefined
   #handle: WeakRef<object> | undefined
+  #onLost: ((error: LockLostError) => void) | undefined
 
   constructor(init: LeaseInit) {
     this.name = init.name
@@ -79,6 +80,11 @@ export class Lease {
 
   get ttl(): number {
     return this.#ttl
+  }
+
+  /** Call `listener` once if the lock is lost while held (one listener: the request running under it). */
+  onLost(listener: ((error: LockLostError) => void) | undefined): void {
+    this.#onLost = listener
   }
 
   /** Tie this lease to a handle: once the handle is unreachable, renewal stops and the lock is released. */
@@ -168,6 +174,9 @@ export class Lease {
     const error = new LockLostError(this.name, reason, { cause })
     this.#controller.abort(error)
     publish('lost', () => ({ ...this.#eventBase(), error }))
+    const onLost = this.#onLost
+    this.#onLost = undefined
+    onLost?.(error)
   }
 
   #end(): void {

@@ -1,4 +1,4 @@
-import { LockNotAcquiredError, storeError } from './errors.js'
+import { describeName, LockNotAcquiredError, storeError } from './errors.js'
 import { publish } from './events.js'
 import type { Lease } from './lease.js'
 import { LockHandle } from './lock-handle.js'
@@ -200,7 +200,8 @@ export class LockManager {
     const lease = await this.#obtain(name, options, unavailable)
     let result: Awaited<T>
     try {
-      result = await callback(lease ? new Lock(lease) : null)
+      const outcome = callback(lease ? new Lock(lease) : null)
+      result = (await (lease && isThenable(outcome) ? untilStolen(lease, outcome) : outcome)) as Awaited<T>
     } catch (error) {
       // The callback's failure is the outcome; a release failure is on the `released` channel
       // and the ttl frees the lock.
@@ -325,6 +326,38 @@ function checkIsObject(options: unknown): object {
   if (options === undefined) return {}
   if (typeof options !== 'object' || options === null || Array.isArray(options)) throw invalid('options', 'an options object', options)
   return options
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as PromiseLike<unknown>).then === 'function'
+  )
+}
+
+/**
+ * The callback's outcome, unless its lock is stolen first: then, as Web Locks says, the request
+ * rejects at once with an `AbortError` (the `LockLostError` as its `cause`), although the callback
+ * keeps running; the lock's `signal` has aborted with that `LockLostError` to tell it to stop.
+ */
+function untilStolen<T>(lease: Lease, outcome: PromiseLike<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    lease.onLost((error) => {
+      if (error.reason === 'stolen')
+        reject(new DOMException(`Lock ${describeName(lease.name)} was stolen`, { name: 'AbortError', cause: error }))
+    })
+    outcome.then(
+      (value) => {
+        lease.onLost(undefined)
+        resolve(value)
+      },
+      (error: unknown) => {
+        lease.onLost(undefined)
+        reject(error)
+      },
+    )
+  })
 }
 
 function notAcquired(name: string, timeout: number | undefined): LockNotAcquiredError {

@@ -126,7 +126,7 @@ describe('Web Locks semantics', () => {
     await exclusiveWaiter
   })
 
-  it('steals: grants at once and marks the old holder’s lock lost', async () => {
+  it('steals: grants at once, marks the old holder’s lock lost and rejects its request with AbortError at once', async () => {
     const locks = createLockManager()
     let victim: Lock | undefined
     let release!: () => void
@@ -134,6 +134,7 @@ describe('Web Locks semantics', () => {
       victim = lock
       return new Promise<void>((resolve) => (release = resolve))
     })
+    const rejected = held.catch((error: unknown) => error)
     while (!victim) await tick()
     const fencing = victim.fencingToken
     const stolen = await locks.request('a', { steal: true }, (lock) => lock.fencingToken)
@@ -141,8 +142,12 @@ describe('Web Locks semantics', () => {
     expect(victim.signal.aborted).toBe(true)
     expect(victim.signal.reason).toBeInstanceOf(LockLostError)
     expect((victim.signal.reason as LockLostError).reason).toBe('stolen')
+    // Although its callback has not settled (Web Locks: the broken lock's request rejects).
+    const error = await rejected
+    expect(error).toBeInstanceOf(DOMException)
+    expect((error as DOMException).name).toBe('AbortError')
+    expect((error as DOMException).cause).toBe(victim.signal.reason)
     release()
-    await held
   })
 
   it('accepts any string as a name, the empty one too, except those starting with "-"', async () => {
