@@ -1,9 +1,6 @@
 import { createStore, MemoryStore, type LockStore } from '@cachelock/core'
-
-/** The servers `scripts/services.sh start` runs (see `scripts/services.sh env`). */
-const REDIS_URL = process.env['CACHELOCK_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6391'
-const CLUSTER_URL = process.env['CACHELOCK_TEST_REDIS_CLUSTER_URL'] ?? 'redis+cluster://127.0.0.1:7101,127.0.0.1:7102,127.0.0.1:7103'
-const MEMCACHED_URL = process.env['CACHELOCK_TEST_MEMCACHED_URL'] ?? 'memcached://127.0.0.1:11311,127.0.0.1:11312'
+// The servers `scripts/services.sh start` runs, as `scripts/services.sh env` names them.
+import { CLUSTER_URL, MEMCACHED_URL, REDIS_URL } from '../reliability/support/env.js'
 
 /** A store the Web Locks conformance suite runs on. */
 export interface ConformanceStore {
