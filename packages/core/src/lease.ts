@@ -1,4 +1,4 @@
-import { LockLostError, storeError, type LockLostReason } from './errors.js'
+import { describeName, LockLostError, storeError, type LockLostReason } from './errors.js'
 import { publish } from './events.js'
 import type { StoreDeadline } from './store-deadline.js'
 import type { LockMode, LockStore } from './store.js'
@@ -82,9 +82,33 @@ export class Lease {
     return this.#ttl
   }
 
-  /** Call `listener` once if the lock is lost while held (one listener: the request running under it). */
-  onLost(listener: ((error: LockLostError) => void) | undefined): void {
-    this.#onLost = listener
+  /**
+   * The outcome of the work done under this lease, unless the lock is stolen first: then, as Web
+   * Locks says, it rejects at once with an `AbortError` (the `LockLostError` as its `cause`),
+   * although the work keeps running; the signal has aborted with that `LockLostError` to tell it
+   * to stop. A value that is not a promise is the outcome as it is.
+   */
+  untilStolen<T>(outcome: T): T | Promise<Awaited<T>> {
+    if (!isThenable(outcome)) return outcome
+    return new Promise<Awaited<T>>((resolve, reject) => {
+      this.#onLost = (error) => {
+        if (error.reason === 'stolen')
+          reject(new DOMException(`Lock ${describeName(this.name)} was stolen`, { name: 'AbortError', cause: error }))
+      }
+      // Lost before the work even started (stolen between the grant and the callback).
+      const lost = this.#controller.signal.reason as unknown
+      if (lost instanceof LockLostError) this.#onLost(lost)
+      outcome.then(
+        (value) => {
+          this.#onLost = undefined
+          resolve(value as Awaited<T>)
+        },
+        (error: unknown) => {
+          this.#onLost = undefined
+          reject(error)
+        },
+      )
+    })
   }
 
   /** Tie this lease to a handle: once the handle is unreachable, renewal stops and the lock is released. */
@@ -260,4 +284,12 @@ export class Lease {
       fencingToken: this.fencingToken,
     }
   }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as PromiseLike<unknown>).then === 'function'
+  )
 }

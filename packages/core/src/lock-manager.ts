@@ -1,9 +1,11 @@
-import { describeName, LockNotAcquiredError, storeError } from './errors.js'
+import { storeError } from './errors.js'
 import { publish } from './events.js'
 import type { Lease } from './lease.js'
 import { LockHandle } from './lock-handle.js'
 import { Lock } from './lock.js'
-import { NameQueue, timedOutInTrouble, type PendingRequest, type QueueHost } from './name-queue.js'
+import { GrantOrder } from './grant-order.js'
+import { NameQueue, type QueueHost } from './name-queue.js'
+import { eventBase, notAcquired, waitInQueue, type Unavailable } from './pending-request.js'
 import type { AcquireOptions, LockManagerOptions, LockOptions } from './options.js'
 import { resolveManagerOptions, resolveRequestOptions, type ManagerDefaults, type ResolvedRequest } from './resolve-options.js'
 import { StoreDeadline } from './store-deadline.js'
@@ -24,9 +26,6 @@ export interface LockManagerSnapshot {
   held: LockInfo[]
   pending: LockInfo[]
 }
-
-/** Give up with `null` (Web Locks `ifAvailable`) or with `LockNotAcquiredError`. */
-type Unavailable = 'null' | 'reject'
 
 /**
  * Distributed locks with the W3C Web Locks API (`navigator.locks`) over a `LockStore`.
@@ -70,6 +69,7 @@ export class LockManager {
     this.#host = {
       store: this.store,
       deadline: this.#deadline,
+      order: new GrantOrder(),
       clientId: this.clientId,
       sleep: this.sleep,
       idle: (queue) => {
@@ -132,14 +132,25 @@ export class LockManager {
 
   /** Snapshot: this manager's pending requests, and every holder (any client) of the names it holds or waits for. */
   async query(): Promise<LockManagerSnapshot> {
+    // A request whose store attempt is out is neither pending nor held yet: wait for the answers
+    // (bounded by storeTimeout), so that what this manager reports of itself is exact.
+    await Promise.all([...this.#queues.values()].map((queue) => queue.settled()))
     const queues = [...this.#queues.values()]
-    const pending = queues.flatMap((queue) =>
-      queue.pending.map((request) => ({ name: queue.name, mode: request.mode, clientId: this.clientId })),
-    )
-    const holders = await Promise.all(queues.map((queue) => this.#holders(queue.name, queue.key)))
-    const held = queues.flatMap((queue, i) =>
-      holders[i]!.map((holder) => ({ name: queue.name, mode: holder.mode, clientId: clientIdOf(holder.owner) })),
-    )
+    const others = await Promise.all(queues.map((queue) => this.#holders(queue.name, queue.key)))
+    // This manager's own part is read now, after the store answered: its holds from its leases,
+    // its requests from its queues, both as of the same moment.
+    const held: LockInfo[] = []
+    const pending: LockInfo[] = []
+    for (const queue of this.#queues.values()) {
+      for (const lease of queue.held) held.push({ name: queue.name, mode: lease.mode, clientId: this.clientId })
+      for (const request of queue.pending) pending.push({ name: queue.name, mode: request.mode, clientId: this.clientId })
+    }
+    for (const [i, queue] of queues.entries()) {
+      for (const holder of others[i]!) {
+        const clientId = clientIdOf(holder.owner)
+        if (clientId !== this.clientId) held.push({ name: queue.name, mode: holder.mode, clientId })
+      }
+    }
     return { held, pending }
   }
 
@@ -201,7 +212,7 @@ export class LockManager {
     let result: Awaited<T>
     try {
       const outcome = callback(lease ? new Lock(lease) : null)
-      result = (await (lease && isThenable(outcome) ? untilStolen(lease, outcome) : outcome)) as Awaited<T>
+      result = await (lease ? lease.untilStolen(outcome) : outcome)
     } catch (error) {
       // The callback's failure is the outcome; a release failure is on the `released` channel
       // and the ttl frees the lock.
@@ -226,57 +237,7 @@ export class LockManager {
     const giveUp = () => (unavailable === 'null' ? null : Promise.reject(notAcquired(name, options.timeout)))
     if (once && !queue.available(options.mode)) return Promise.resolve().then(giveUp)
 
-    return new Promise<Lease | null>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined
-      const finish = () => {
-        request.settled = true
-        if (timer !== undefined) clearTimeout(timer)
-        signal?.removeEventListener('abort', onAbort)
-      }
-      const requestedAt = performance.now()
-      const request: PendingRequest = {
-        mode: options.mode,
-        ttl: options.ttl,
-        autoExtend: options.autoExtend,
-        once,
-        requestedAt,
-        giveUpAt: options.timeout ? requestedAt + options.timeout : undefined,
-        settled: false,
-        grant: (lease) => {
-          finish()
-          publish('acquired', () => ({ ...eventBase(lease), waitMs: performance.now() - requestedAt, stolen: false }))
-          resolve(lease)
-        },
-        fail: (error) => {
-          finish()
-          reject(error)
-        },
-        unavailable: () => {
-          finish()
-          if (unavailable === 'null') resolve(null)
-          else reject(notAcquired(name, options.timeout))
-        },
-      }
-      const giveUpWith = (error: unknown) => {
-        if (request.settled) return
-        finish()
-        queue.drop(request)
-        reject(error)
-      }
-      const onAbort = () => giveUpWith(signal!.reason)
-      signal?.addEventListener('abort', onAbort, { once: true })
-      if (options.timeout) {
-        const ms = options.timeout
-        // Not unref'd: the caller awaits this, and a script waiting for a lock must not exit with its work undone.
-        timer = setTimeout(() => {
-          // A store that failed or never answered while we waited is not a lock held by someone
-          // else: say so ("store down", not "busy"), with the store's error.
-          const trouble = queue.storeTrouble(requestedAt)
-          giveUpWith(trouble === undefined ? notAcquired(name, ms) : timedOutInTrouble(name, request, trouble))
-        }, ms)
-      }
-      queue.enqueue(request)
-    })
+    return waitInQueue(queue, name, options, once, unavailable)
   }
 
   async #steal(queue: NameQueue, options: ResolvedRequest): Promise<Lease> {
@@ -326,45 +287,4 @@ function checkIsObject(options: unknown): object {
   if (options === undefined) return {}
   if (typeof options !== 'object' || options === null || Array.isArray(options)) throw invalid('options', 'an options object', options)
   return options
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    (typeof value === 'object' || typeof value === 'function') &&
-    value !== null &&
-    typeof (value as PromiseLike<unknown>).then === 'function'
-  )
-}
-
-/**
- * The callback's outcome, unless its lock is stolen first: then, as Web Locks says, the request
- * rejects at once with an `AbortError` (the `LockLostError` as its `cause`), although the callback
- * keeps running; the lock's `signal` has aborted with that `LockLostError` to tell it to stop.
- */
-function untilStolen<T>(lease: Lease, outcome: PromiseLike<T>): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    lease.onLost((error) => {
-      if (error.reason === 'stolen')
-        reject(new DOMException(`Lock ${describeName(lease.name)} was stolen`, { name: 'AbortError', cause: error }))
-    })
-    outcome.then(
-      (value) => {
-        lease.onLost(undefined)
-        resolve(value)
-      },
-      (error: unknown) => {
-        lease.onLost(undefined)
-        reject(error)
-      },
-    )
-  })
-}
-
-function notAcquired(name: string, timeout: number | undefined): LockNotAcquiredError {
-  const why = timeout ? `timed out after ${timeout} ms` : 'it is held by another holder'
-  return new LockNotAcquiredError(name, `Lock ${JSON.stringify(name)} was not acquired: ${why}`)
-}
-
-function eventBase(lease: Lease) {
-  return { name: lease.name, key: lease.key, mode: lease.mode, clientId: lease.clientId, fencingToken: lease.fencingToken }
 }

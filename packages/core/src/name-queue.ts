@@ -1,5 +1,7 @@
-import { storeError, StoreTimeoutError, type LockError } from './errors.js'
+import { storeError, StoreTimeoutError } from './errors.js'
+import type { GrantOrder } from './grant-order.js'
 import { Lease } from './lease.js'
+import { timedOutInTrouble, type PendingRequest } from './pending-request.js'
 import type { StoreDeadline } from './store-deadline.js'
 import type { AcquireResult, LockMode, LockStore, Unsubscribe } from './store.js'
 import { newOwnerToken } from './tokens.js'
@@ -9,32 +11,12 @@ export interface QueueHost {
   readonly store: LockStore
   /** Bounds every store call (the manager's `storeTimeout`). */
   readonly deadline: StoreDeadline
+  /** Delivers grants in the order their attempts were sent, across this manager's names. */
+  readonly order: GrantOrder
   readonly clientId: string
   readonly sleep: number
   /** The queue has nothing pending, held or running: the manager may forget it. */
   idle(queue: NameQueue): void
-}
-
-/** One waiting request for a name. */
-export interface PendingRequest {
-  readonly mode: LockMode
-  readonly ttl: number
-  readonly autoExtend: boolean
-  /** Try once; when refused, settle through `unavailable` instead of waiting. */
-  readonly once: boolean
-  readonly requestedAt: number
-  /**
-   * `performance.now()` at which the caller's `timeout` runs out: until then a failed store
-   * attempt does not fail the request, it retries. `undefined` (no timeout): the first store
-   * failure fails it, so a wait with no deadline of its own cannot outlast the store's.
-   */
-  readonly giveUpAt: number | undefined
-  /** Settle when `once` and refused: `null` for Web Locks `ifAvailable`, an error otherwise. */
-  unavailable(): void
-  grant(lease: Lease): void
-  fail(error: unknown): void
-  /** Set once the request is settled (granted, failed, aborted, timed out). */
-  settled: boolean
 }
 
 /** A store attempt that is out. */
@@ -99,8 +81,7 @@ export class NameQueue {
 
   /** A request settled from outside (abort, timeout): take it out and let the next one go. */
   drop(request: PendingRequest): void {
-    const index = this.pending.indexOf(request)
-    if (index !== -1) this.pending.splice(index, 1)
+    this.#remove(request)
     this.#poke()
   }
 
@@ -238,6 +219,7 @@ export class NameQueue {
       (error: unknown) => this.#failed(request, error),
     )
     this.#inFlight.set(request, { sentAt, done })
+    this.#host.order.sent(request)
   }
 
   #answered(request: PendingRequest, owner: string, sentAt: number, result: AcquireResult): void {
@@ -247,12 +229,23 @@ export class NameQueue {
     this.#refused = !result.granted
     if (result.granted) {
       // Aborted or timed out while the grant was on its way: give it straight back.
-      if (request.settled) this.#giveBack(owner)
-      else {
+      if (request.settled) {
+        this.#giveBack(owner)
+        this.#host.order.answered(request)
+      } else {
         const lease = this.lease(owner, request.mode, result.fencingToken, request.ttl, request.autoExtend, sentAt)
-        this.#settle(request, () => request.grant(lease))
+        this.#remove(request)
+        this.#host.order.answered(request, () => {
+          // Aborted while its turn came: nobody will use it.
+          if (request.settled) lease.release().catch(() => undefined)
+          else request.grant(lease)
+        })
       }
-    } else if (request.once) {
+      this.#next()
+      return
+    }
+    this.#host.order.answered(request)
+    if (request.once) {
       this.#settle(request, () => request.unavailable())
     } else if (!request.settled) {
       this.#subscribe()
@@ -264,6 +257,7 @@ export class NameQueue {
 
   #failed(request: PendingRequest, error: unknown): void {
     this.#inFlight.delete(request)
+    this.#host.order.answered(request)
     this.#failure = { error }
     const now = performance.now()
     // Everyone who cannot outwait the failure hears of it now, together: a later attempt would
@@ -302,9 +296,17 @@ export class NameQueue {
   }
 
   #settle(request: PendingRequest, settle: () => void): void {
-    const index = this.pending.indexOf(request)
-    if (index !== -1) this.pending.splice(index, 1)
+    this.#remove(request)
     if (!request.settled) settle()
+  }
+
+  #remove(request: PendingRequest): void {
+    // The head, nearly always: shift() rather than a search.
+    if (this.pending[0] === request) this.pending.shift()
+    else {
+      const index = this.pending.indexOf(request)
+      if (index !== -1) this.pending.splice(index, 1)
+    }
   }
 
   /** Release a grant nobody will use. A failure only delays the next holder until its ttl runs out. */
@@ -322,10 +324,4 @@ export class NameQueue {
     this.#unsubscribe = undefined
     unsubscribe?.()
   }
-}
-
-/** The error of a request whose `timeout` ran out while the store was failing: the store's, not "not acquired". */
-export function timedOutInTrouble(name: string, request: PendingRequest, cause: unknown): LockError {
-  const ms = Math.round(request.giveUpAt! - request.requestedAt)
-  return storeError('acquire', name, cause, ` (gave up after the ${ms} ms timeout)`)
 }

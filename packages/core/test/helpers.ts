@@ -12,6 +12,8 @@ export class FlakyStore extends MemoryStore {
   #resumers: (() => void)[] = []
   /** Every operation answers after this many ms, like a store across a network. */
   latencyMs = 0
+  /** Per key: its operations answer after this many ms instead (keys on a slower server). */
+  keyLatencyMs = new Map<string, number>()
 
   constructor() {
     super()
@@ -23,7 +25,9 @@ export class FlakyStore extends MemoryStore {
           if (this.hanging.has(method)) return new Promise(() => undefined)
           if (this.paused.has(method)) return new Promise<void>((resume) => this.#resumers.push(resume)).then(() => original(...args))
           if (this.failing.has(method)) return Promise.reject(new Error(`connection lost during ${method}`))
-          if (this.latencyMs > 0) return sleep(this.latencyMs).then(() => original(...args))
+          const key = typeof args[0] === 'string' ? args[0] : (args[0] as { key: string }).key
+          const latency = this.keyLatencyMs.get(key) ?? this.latencyMs
+          if (latency > 0) return sleep(latency).then(() => original(...args))
           return original(...args)
         },
       })

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { InvalidLockArgumentError, LockLostError, MemoryStore, createLockManager, type Lock } from '@cachelock/core'
+import { FlakyStore } from './helpers.js'
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 0))
 
@@ -183,5 +184,27 @@ describe('Web Locks semantics', () => {
       expect(held.map((h) => h.clientId).sort()).toEqual([a.clientId, b.clientId].sort())
     })
     await handle.release()
+  })
+})
+
+describe('query() is exact about this manager', () => {
+  it('a request whose grant is on its way is reported held, not pending', async () => {
+    const store = new FlakyStore()
+    const locks = createLockManager({ store, prefix: '' })
+    let release!: () => void
+    // The first request's attempt stays out until resume(): query() must wait for its answer.
+    store.paused.add('acquire')
+    const held = locks.request('a', () => new Promise<void>((resolve) => (release = resolve)))
+    store.paused.delete('acquire')
+    const waiting = locks.request('a', () => undefined)
+    const snapshot = locks.query()
+    setTimeout(() => store.resume(), 20)
+    const state = await snapshot
+    expect(state.held.map((lock) => lock.name)).toEqual(['a'])
+    expect(state.pending.map((lock) => lock.name)).toEqual(['a'])
+    expect(new Set([...state.held, ...state.pending].map((lock) => lock.clientId))).toEqual(new Set([locks.clientId]))
+    release()
+    await Promise.all([held, waiting])
+    expect(await locks.query()).toEqual({ held: [], pending: [] })
   })
 })
