@@ -28,6 +28,11 @@ export class GrantOrder {
   answered(request: object, deliver?: () => void): void {
     const sent = this.#out.get(request) ?? 0
     this.#out.delete(request)
+    // Nothing else out, nothing waiting: the uncontended case.
+    if (this.#out.size === 0 && this.#held.length === 0) {
+      deliver?.()
+      return
+    }
     if (deliver) {
       if (this.#held.length === 0 && !(this.#earliestOut() < sent)) {
         deliver()
@@ -41,6 +46,7 @@ export class GrantOrder {
   }
 
   #earliestOut(): number {
+    if (this.#out.size === 0) return Infinity
     for (const sent of this.#out.values()) return sent
     return Infinity
   }

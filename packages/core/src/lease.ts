@@ -1,4 +1,4 @@
-import { describeName, LockLostError, storeError, type LockLostReason } from './errors.js'
+import { LockLostError, storeError, type LockLostReason } from './errors.js'
 import { publish } from './events.js'
 import type { StoreDeadline } from './store-deadline.js'
 import type { LockMode, LockStore } from './store.js'
@@ -38,7 +38,8 @@ export class Lease {
   readonly owner: string
   readonly clientId: string
   readonly fencingToken: number
-  readonly grantedAt = performance.now()
+  /** `performance.now()` when the grant was asked for (what `heldMs` in events counts from). */
+  readonly grantedAt: number
   readonly #store: LockStore
   readonly #deadline: StoreDeadline
   readonly #controller = new AbortController()
@@ -53,6 +54,8 @@ export class Lease {
   #renewalSentAt: number | undefined
   #handle: WeakRef<object> | undefined
   #onLost: ((error: LockLostError) => void) | undefined
+  /** Why the lock was lost, once it was. (Kept here rather than read from `signal`: Node makes the signal only when asked for it.) */
+  #lost: LockLostError | undefined
 
   constructor(init: LeaseInit) {
     this.name = init.name
@@ -66,6 +69,7 @@ export class Lease {
     this.#ttl = init.ttl
     this.#autoExtend = init.autoExtend
     this.#confirmedAt = init.confirmedAt
+    this.grantedAt = init.confirmedAt
     this.#onEnd = init.onEnd
     this.#schedule()
   }
@@ -82,33 +86,10 @@ export class Lease {
     return this.#ttl
   }
 
-  /**
-   * The outcome of the work done under this lease, unless the lock is stolen first: then, as Web
-   * Locks says, it rejects at once with an `AbortError` (the `LockLostError` as its `cause`),
-   * although the work keeps running; the signal has aborted with that `LockLostError` to tell it
-   * to stop. A value that is not a promise is the outcome as it is.
-   */
-  untilStolen<T>(outcome: T): T | Promise<Awaited<T>> {
-    if (!isThenable(outcome)) return outcome
-    return new Promise<Awaited<T>>((resolve, reject) => {
-      this.#onLost = (error) => {
-        if (error.reason === 'stolen')
-          reject(new DOMException(`Lock ${describeName(this.name)} was stolen`, { name: 'AbortError', cause: error }))
-      }
-      // Lost before the work even started (stolen between the grant and the callback).
-      const lost = this.#controller.signal.reason as unknown
-      if (lost instanceof LockLostError) this.#onLost(lost)
-      outcome.then(
-        (value) => {
-          this.#onLost = undefined
-          resolve(value as Awaited<T>)
-        },
-        (error: unknown) => {
-          this.#onLost = undefined
-          reject(error)
-        },
-      )
-    })
+  /** Call `listener` once when the lock is lost (one listener: the request running under it), at once if it already was. */
+  onLost(listener: (error: LockLostError) => void): void {
+    if (this.#lost) listener(this.#lost)
+    else this.#onLost = listener
   }
 
   /** Tie this lease to a handle: once the handle is unreachable, renewal stops and the lock is released. */
@@ -122,27 +103,32 @@ export class Lease {
    * A store failure rejects with `LockError`; renewal has stopped, so the lock expires within ttl.
    * `keepAlive` off (a finalizer's release) lets the process exit while the call is out.
    */
-  async release(force = false, keepAlive = true): Promise<boolean> {
-    if (this.#state !== 'held') return false
+  release(force = false, keepAlive = true): Promise<boolean> {
+    if (this.#state !== 'held') return Promise.resolve(false)
     this.#state = 'released'
     this.#clearTimer()
-    let removed: boolean
-    try {
-      removed = await this.#deadline.bound(
+    // One promise, settled by the store call's watcher: releasing is on every lock's path.
+    return new Promise<boolean>((resolve, reject) => {
+      this.#deadline.watch(
         force ? 'force-release' : 'release',
         this.name,
         () => (force ? this.#store.forceRelease(this.key) : this.#store.release(this.key, this.owner)),
-        { keepAlive },
+        {
+          keepAlive,
+          value: (removed) => {
+            publish('released', () => ({ ...this.#eventBase(), heldMs: performance.now() - this.grantedAt }))
+            if (!removed && !force) this.#abort('expired')
+            this.#end()
+            resolve(removed || force)
+          },
+          error: (cause) => {
+            publish('released', () => ({ ...this.#eventBase(), heldMs: performance.now() - this.grantedAt, error: cause }))
+            this.#end()
+            reject(storeError('release', this.name, cause))
+          },
+        },
       )
-    } catch (cause) {
-      publish('released', () => ({ ...this.#eventBase(), heldMs: performance.now() - this.grantedAt, error: cause }))
-      this.#end()
-      throw storeError('release', this.name, cause)
-    }
-    publish('released', () => ({ ...this.#eventBase(), heldMs: performance.now() - this.grantedAt }))
-    if (!removed && !force) this.#abort('expired')
-    this.#end()
-    return removed || force
+    })
   }
 
   /**
@@ -194,8 +180,9 @@ export class Lease {
   }
 
   #abort(reason: LockLostReason, cause?: unknown): void {
-    if (this.#controller.signal.aborted) return
+    if (this.#lost) return
     const error = new LockLostError(this.name, reason, { cause })
+    this.#lost = error
     this.#controller.abort(error)
     publish('lost', () => ({ ...this.#eventBase(), error }))
     const onLost = this.#onLost
@@ -284,12 +271,4 @@ export class Lease {
       fencingToken: this.fencingToken,
     }
   }
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    (typeof value === 'object' || typeof value === 'function') &&
-    value !== null &&
-    typeof (value as PromiseLike<unknown>).then === 'function'
-  )
 }

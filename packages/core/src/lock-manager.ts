@@ -1,4 +1,4 @@
-import { storeError } from './errors.js'
+import { describeName, storeError } from './errors.js'
 import { publish } from './events.js'
 import type { Lease } from './lease.js'
 import { LockHandle } from './lock-handle.js'
@@ -207,20 +207,42 @@ export class LockManager {
     return handle
   }
 
-  async #run<T>(name: string, options: ResolvedRequest, callback: (lock: Lock | null) => T, unavailable: Unavailable): Promise<Awaited<T>> {
-    const lease = await this.#obtain(name, options, unavailable)
-    let result: Awaited<T>
-    try {
-      const outcome = callback(lease ? new Lock(lease) : null)
-      result = await (lease ? lease.untilStolen(outcome) : outcome)
-    } catch (error) {
-      // The callback's failure is the outcome; a release failure is on the `released` channel
-      // and the ttl frees the lock.
-      await lease?.release().catch(() => undefined)
-      throw error
-    }
-    await lease?.release()
-    return result
+  #run<T>(name: string, options: ResolvedRequest, callback: (lock: Lock | null) => T, unavailable: Unavailable): Promise<Awaited<T>> {
+    // One promise for the whole request, which a steal can reject before the callback settles.
+    return new Promise<Awaited<T>>((resolve, reject) => {
+      this.#obtain(name, options, unavailable).then((lease) => {
+        if (lease) {
+          // Web Locks: a stolen lock's request rejects at once with an AbortError, although its
+          // callback keeps running; the lock's signal has aborted with the LockLostError to say so.
+          lease.onLost((error) => {
+            if (error.reason === 'stolen')
+              reject(new DOMException(`Lock ${describeName(name)} was stolen`, { name: 'AbortError', cause: error }))
+          })
+        }
+        let outcome: T
+        try {
+          outcome = callback(lease ? new Lock(lease) : null)
+        } catch (error) {
+          outcome = Promise.reject(error) as T
+        }
+        Promise.resolve(outcome).then(
+          (value) => {
+            if (!lease) resolve(value)
+            else lease.release().then(() => resolve(value), reject)
+          },
+          (error: unknown) => {
+            // The callback's failure is the outcome; a release failure is on the `released`
+            // channel and the ttl frees the lock.
+            if (!lease) reject(error)
+            else
+              lease.release().then(
+                () => reject(error),
+                () => reject(error),
+              )
+          },
+        )
+      }, reject)
+    })
   }
 
   /**

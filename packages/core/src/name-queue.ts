@@ -22,8 +22,10 @@ export interface QueueHost {
 /** A store attempt that is out. */
 interface Attempt {
   readonly sentAt: number
-  /** Settles (never rejects) once the attempt's outcome has been applied. */
-  readonly done: Promise<void>
+  /** The queue's count of store answers when this attempt was sent. */
+  readonly answersBefore: number
+  /** Called once the attempt's outcome has been applied (for `settled()`). */
+  waiters?: (() => void)[]
 }
 
 /**
@@ -47,8 +49,13 @@ export class NameQueue {
   readonly held = new Set<Lease>()
   readonly #host: QueueHost
   readonly #inFlight = new Map<PendingRequest, Attempt>()
-  /** Requests asked for since the last pause: they wait for the pause before being asked again. */
-  readonly #round = new Set<PendingRequest>()
+  /**
+   * The current round: requests asked for since the last pause carry its number (`asked`) and
+   * wait for the pause before being asked again. A new round is a new number.
+   */
+  #round = 1
+  /** Whether any request was asked for in the current round. */
+  #roundStarted = false
   /** The pause the attempts of this round asked for (refused or failed), in ms. */
   #pause: number | undefined
   /** Pausing between rounds; a wake-up or a local release cuts it short. */
@@ -59,8 +66,8 @@ export class NameQueue {
   #refused = false
   /** The store's error from the last attempt, until the store answers again. */
   #failure: { error: unknown } | undefined
-  /** `performance.now()` of the store's last answer (grant or refusal) for this name. */
-  #answeredAt = -Infinity
+  /** How many attempts for this name the store has answered (granted or refused). */
+  #answers = 0
   #unsubscribe: Unsubscribe | undefined
 
   constructor(host: QueueHost, name: string, key: string) {
@@ -92,7 +99,7 @@ export class NameQueue {
 
   /** Resolves once every attempt out now has settled and its outcome is applied (bounded by `storeTimeout`). */
   async settled(): Promise<void> {
-    await Promise.all([...this.#inFlight.values()].map((attempt) => attempt.done))
+    await Promise.all([...this.#inFlight.values()].map((attempt) => new Promise<void>((resolve) => (attempt.waiters ??= []).push(resolve))))
   }
 
   /**
@@ -103,10 +110,10 @@ export class NameQueue {
   storeTrouble(since: number): unknown {
     if (this.#failure) return this.#failure.error
     const now = performance.now()
-    let oldest = Infinity
-    for (const attempt of this.#inFlight.values()) oldest = Math.min(oldest, attempt.sentAt)
-    if (oldest > since + (now - since) / 2 || this.#answeredAt >= oldest) return undefined
-    return new StoreTimeoutError('acquire', this.name, Math.round(now - oldest))
+    let oldest: Attempt | undefined
+    for (const attempt of this.#inFlight.values()) if (!oldest || attempt.sentAt < oldest.sentAt) oldest = attempt
+    if (!oldest || oldest.sentAt > since + (now - since) / 2 || this.#answers > oldest.answersBefore) return undefined
+    return new StoreTimeoutError('acquire', this.name, Math.round(now - oldest.sentAt))
   }
 
   /** Make a lease for a grant and track it here until it ends. */
@@ -138,9 +145,14 @@ export class NameQueue {
     if (this.#retryTimer !== undefined) {
       clearTimeout(this.#retryTimer)
       this.#retryTimer = undefined
-      this.#round.clear()
+      this.#newRound()
     }
     this.#dispatch()
+  }
+
+  #newRound(): void {
+    this.#round++
+    this.#roundStarted = false
   }
 
   #locallyGrantable(mode: LockMode): boolean {
@@ -152,35 +164,40 @@ export class NameQueue {
   /** Ask the store for every request at the head that may go now. */
   #dispatch(): void {
     if (this.#retryTimer === undefined) {
-      const head = this.pending[0]
       // The head group: an exclusive request alone, or the run of shared requests at the front.
-      const group =
-        head?.mode === 'exclusive' ? [head] : this.pending.filter((request, i) => request.mode === 'shared' && i < this.#firstExclusive())
+      // (Settling an `ifAvailable` request removes it, so walk a copy.)
+      const head = this.pending[0]
+      const group = head?.mode === 'shared' ? this.#sharedHead() : head ? [head] : []
       for (const request of group) {
-        if (this.#round.has(request)) continue
+        if (request.asked === this.#round) continue
         if (!this.#locallyGrantable(request.mode)) {
           // A holder here conflicts: its release pokes the queue. No store call can succeed.
           if (request.once) this.#settle(request, () => request.unavailable())
           continue
         }
         if (request.mode === 'exclusive' ? this.#inFlight.size > 0 : this.#exclusiveOut()) break
-        if (this.#round.size === 0) this.#woken = false
-        this.#round.add(request)
+        if (!this.#roundStarted) this.#woken = false
+        this.#roundStarted = true
+        request.asked = this.#round
         this.#attempt(request)
       }
     }
     if (this.pending.length === 0 && this.#inFlight.size === 0) {
       clearTimeout(this.#retryTimer)
       this.#retryTimer = undefined
-      this.#round.clear()
+      this.#newRound()
       this.#unsubscribeNow()
       this.checkIdle()
     }
   }
 
-  #firstExclusive(): number {
-    const index = this.pending.findIndex((request) => request.mode === 'exclusive')
-    return index === -1 ? this.pending.length : index
+  #sharedHead(): PendingRequest[] {
+    const run: PendingRequest[] = []
+    for (const request of this.pending) {
+      if (request.mode !== 'shared') break
+      run.push(request)
+    }
+    return run
   }
 
   #exclusiveOut(): boolean {
@@ -192,7 +209,10 @@ export class NameQueue {
     const { store, deadline, clientId, sleep } = this.#host
     const owner = newOwnerToken(clientId)
     const sentAt = performance.now()
-    const call = deadline.bound(
+    const attempt: Attempt = { sentAt, answersBefore: this.#answers }
+    this.#inFlight.set(request, attempt)
+    this.#host.order.sent(request)
+    deadline.watch(
       'acquire',
       this.name,
       () =>
@@ -206,25 +226,28 @@ export class NameQueue {
           waiting: this.#refused && !request.once,
           pollMs: sleep,
         }),
-      // The caller stopped waiting for this answer: a grant that comes anyway is given back.
       {
         keepAlive: true,
+        value: (result) => {
+          this.#answered(request, owner, sentAt, result)
+          attempt.waiters?.forEach((settled) => settled())
+        },
+        error: (error) => {
+          this.#failed(request, error)
+          attempt.waiters?.forEach((settled) => settled())
+        },
+        // The caller stopped waiting for this answer: a grant that comes anyway is given back.
         late: (result) => {
           if (result.granted) this.#giveBack(owner)
         },
       },
+      sentAt,
     )
-    const done = call.then(
-      (result) => this.#answered(request, owner, sentAt, result),
-      (error: unknown) => this.#failed(request, error),
-    )
-    this.#inFlight.set(request, { sentAt, done })
-    this.#host.order.sent(request)
   }
 
   #answered(request: PendingRequest, owner: string, sentAt: number, result: AcquireResult): void {
     this.#inFlight.delete(request)
-    this.#answeredAt = performance.now()
+    this.#answers++
     this.#failure = undefined
     this.#refused = !result.granted
     if (result.granted) {
@@ -281,7 +304,7 @@ export class NameQueue {
     if (this.#inFlight.size === 0) {
       const pause = this.#pause
       this.#pause = undefined
-      this.#round.clear()
+      this.#newRound()
       if (pause !== undefined && !this.#woken && this.pending.length > 0) {
         // Not unref'd: requests wait on this, and their callers await the grant. Only housekeeping
         // (renewal, wake-up subscriptions) lets the process exit.

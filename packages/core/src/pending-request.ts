@@ -25,6 +25,8 @@ export interface PendingRequest {
   fail(error: unknown): void
   /** Set once the request is settled (granted, failed, aborted, timed out). */
   settled: boolean
+  /** The queue's round in which the store was last asked for it (the queue's bookkeeping). */
+  asked: number
 }
 
 /** Give up with `null` (Web Locks `ifAvailable`) or with `LockNotAcquiredError`. */
@@ -59,6 +61,7 @@ export function waitInQueue(
       requestedAt,
       giveUpAt: options.timeout ? requestedAt + options.timeout : undefined,
       settled: false,
+      asked: 0,
       grant: (lease) => {
         finish()
         publish('acquired', () => ({ ...eventBase(lease), waitMs: performance.now() - requestedAt, stolen: false }))
