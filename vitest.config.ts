@@ -11,6 +11,9 @@ export default defineConfig({
       { find: /^@cachelock\/core$/, replacement: src('./packages/core/src/index.ts') },
       { find: /^@cachelock\/prisma$/, replacement: src('./packages/prisma/src/index.ts') },
       { find: /^@cachelock\/typeorm$/, replacement: src('./packages/typeorm/src/index.ts') },
+      { find: /^@cachelock\/nestjs\/typeorm$/, replacement: src('./packages/nestjs/src/typeorm/index.ts') },
+      { find: /^@cachelock\/nestjs\/testing$/, replacement: src('./packages/nestjs/src/testing/index.ts') },
+      { find: /^@cachelock\/nestjs$/, replacement: src('./packages/nestjs/src/index.ts') },
     ],
   },
   test: {

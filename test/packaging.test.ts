@@ -95,3 +95,36 @@ it('core: an error thrown by the CommonJS side is an instance of the ESM side’
   )
   expect(JSON.parse(out)).toEqual([true, true, true])
 })
+
+it('nestjs: the built package boots a Nest application, with DI that needs no decorator metadata', () => {
+  // The build (esbuild) emits no `design:paramtypes`: every injection in the package must name its token.
+  const nest = JSON.stringify(join(root, 'packages', 'nestjs', 'package.json'))
+  const out = node(
+    'nest.mjs',
+    `import { createRequire } from 'node:module'
+     const fromNestjs = createRequire(${nest})
+     fromNestjs('reflect-metadata')
+     const { Injectable, Module } = fromNestjs('@nestjs/common')
+     const { NestFactory } = fromNestjs('@nestjs/core')
+     const { LockManager } = await import('@cachelock/core')
+     const { CachelockModule, InjectLocks, WithLock } = await import('@cachelock/nestjs')
+     const cjs = createRequire(import.meta.url)('@cachelock/nestjs')
+     class Jobs {
+       constructor(locks) { this.locks = locks }
+       async run() { return this.locks.isLocked('nightly') }
+     }
+     InjectLocks()(Jobs, undefined, 0)
+     // What TypeScript's __decorate does with a method decorator's result.
+     const descriptor = Object.getOwnPropertyDescriptor(Jobs.prototype, 'run')
+     Object.defineProperty(Jobs.prototype, 'run', WithLock('nightly', { skipIfLocked: true })(Jobs.prototype, 'run', descriptor) ?? descriptor)
+     Injectable()(Jobs)
+     class AppModule {}
+     Module({ imports: [cjs.CachelockModule.forRoot({ store: 'memory://' })], providers: [Jobs] })(AppModule)
+     const app = await NestFactory.createApplicationContext(AppModule, { logger: false, abortOnError: false })
+     const jobs = app.get(Jobs)
+     const result = [jobs.locks === app.get(LockManager), await jobs.run(), CachelockModule === cjs.CachelockModule]
+     await app.close()
+     console.log(JSON.stringify(result))`,
+  )
+  expect(JSON.parse(out)).toEqual([true, true, true])
+})

@@ -1,6 +1,6 @@
 import ts from 'typescript'
 import { describe, expect, it } from 'vitest'
-import { LockNotAcquiredError, Locked, configure, createLockManager, type LockManager } from '@cachelock/core'
+import { InvalidLockArgumentError, LockNotAcquiredError, Locked, configure, createLockManager, type LockManager } from '@cachelock/core'
 
 // The same class, compiled by TypeScript itself in each decorator mode: standard (TC39) decorators
 // and `experimentalDecorators` (TypeORM's mode), so both code paths of @Locked run for real.
@@ -21,6 +21,16 @@ class Billing {
 
   @Locked('fixed')
   async usesDefaultManager(probe) { return probe() }
+
+  // The manager the instance was given, as a DI container would give it.
+  @Locked('own', { locks: (self) => self.own })
+  async ownManager(probe) { return probe() }
+
+  @Locked('own-this', { locks: function () { return this.own } })
+  async ownManagerThis(probe) { return probe() }
+
+  @Locked('own-static', { locks: (cls) => cls.own })
+  static async ownStatic(probe) { return probe() }
 }
 Billing.prototype.tenant = 't1'
 class Subscription extends Billing {}
@@ -81,6 +91,27 @@ for (const mode of ['standard', 'experimental'] as const) {
     it('uses the configured default manager when none is given', async () => {
       const fallback = configure({ prefix: `decorator-${mode}:` })
       expect(await new Billing().usesDefaultManager(async () => (await fallback.query()).held.map((h) => h.name))).toEqual(['fixed'])
+    })
+
+    it('resolves `locks` from the instance: as the argument, and as `this`', async () => {
+      const own = createLockManager()
+      const ownHeld = async () => (await own.query()).held.map((h) => h.name)
+      const billing = new Billing()
+      billing.own = own
+      expect(await billing.ownManager(ownHeld)).toEqual(['own'])
+      expect(await billing.ownManagerThis(ownHeld)).toEqual(['own-this'])
+      Billing.own = own
+      expect(await Billing.ownStatic(ownHeld)).toEqual(['own-static'])
+      // Each instance its own manager: the lookup happens per call, on that call's instance.
+      const other = new Billing()
+      other.own = createLockManager()
+      expect(await other.ownManager(async () => (await other.own.query()).held.map((h: any) => h.name))).toEqual(['own'])
+    })
+
+    it('rejects, naming `options.locks()`, when the instance has no manager', async () => {
+      const error = await new Billing().ownManager(heldNames).catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(InvalidLockArgumentError)
+      expect((error as InvalidLockArgumentError).argument).toBe('options.locks()')
     })
   })
 }
