@@ -1,5 +1,6 @@
 import { readFileSync, rmSync } from 'node:fs'
 import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3'
+import { configure } from '@cachelock/core'
 import { lockExtension } from '@cachelock/prisma'
 import { PrismaClient } from '../generated/prisma/client.ts'
 
@@ -11,6 +12,8 @@ export async function openDatabase(file = 'orders.db') {
   await setup.dispose()
 
   const prisma = new PrismaClient({ adapter: new PrismaBetterSqlite3({ url: file }) })
-  // No `locks` option: the default manager, on the store CACHELOCK_URL names, or in memory.
+  // The default manager: on the store CACHELOCK_URL names, else in this process's memory, chosen on
+  // purpose (this demo is one process). An app with several processes sets CACHELOCK_URL.
+  configure({ store: process.env.CACHELOCK_URL || 'memory://' })
   return prisma.$extends(lockExtension({ models: { Order: { fence: 'lockFence' } } }))
 }

@@ -1,4 +1,4 @@
-import { createLockManager, type LockManager } from '@cachelock/core'
+import { MemoryStore, createLockManager, type LockManager } from '@cachelock/core'
 import { installModelLocks, lockableRepository } from '@cachelock/typeorm'
 import { DataSource } from 'typeorm'
 import { Product, Reservation } from './entities.js'
@@ -11,7 +11,7 @@ const work = () => new Promise((resolve) => setTimeout(resolve, WORK_MS))
 export type Outcome = 'reserved' | 'sold out'
 
 /** A shop on one SQLite file, with its locks in this process's memory. */
-export async function openShop(database: string, locks: LockManager = createLockManager()) {
+export async function openShop(database: string, locks: LockManager = createLockManager({ store: new MemoryStore() })) {
   const dataSource = new DataSource({
     type: 'better-sqlite3',
     database,

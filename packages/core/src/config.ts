@@ -10,26 +10,39 @@ type WithDefault = typeof globalThis & { [slot]?: LockManager }
 
 /**
  * Set the process-wide default manager that `@Locked`, the Prisma extension and the TypeORM helpers
- * use when they are not handed one. Pass options (`store` may be a URL) or a ready manager.
+ * use when they are not handed one. Pass options (`store` may be a URL) or a ready manager. Without
+ * `store`, the store named by `CACHELOCK_URL`; without either, an in-process memory store that
+ * fails every lock when `NODE_ENV` is `production` (and warns once elsewhere): give `store:
+ * 'memory://'` to choose memory on purpose.
  *
  * ```ts
  * configure({ store: 'redis://localhost:6379', prefix: 'shop:lock:', ttl: 10_000 })
  * ```
  */
 export function configure(options: LockManagerOptions | LockManager = {}): LockManager {
-  const manager = isManager(options) ? options : new LockManager(options)
+  const manager = isManager(options) ? options : new LockManager(withEnvironmentStore(options))
   ;(globalThis as WithDefault)[slot] = manager
   return manager
 }
 
 /**
  * The process-wide default manager: the one `configure()` set; else one on the store named by the
- * `CACHELOCK_URL` environment variable; else one on an in-process `MemoryStore`.
+ * `CACHELOCK_URL` environment variable; else one on an in-process memory store, which fails every
+ * lock when `NODE_ENV` is `production` (one process's memory excludes no other process) and warns
+ * once elsewhere.
  */
 export function defaultLockManager(): LockManager {
   const global = globalThis as WithDefault
-  global[slot] ??= new LockManager(process.env.CACHELOCK_URL ? { store: process.env.CACHELOCK_URL } : {})
+  global[slot] ??= new LockManager(withEnvironmentStore({}))
   return global[slot]
+}
+
+/** `options`, with the store `CACHELOCK_URL` names when they name none. */
+function withEnvironmentStore(options: LockManagerOptions): LockManagerOptions {
+  const url = process.env.CACHELOCK_URL
+  // Typed options may still be anything at run time; the manager validates them.
+  if (typeof options !== 'object' || options === null || options.store !== undefined || !url) return options
+  return { ...options, store: url }
 }
 
 /**

@@ -64,8 +64,11 @@ export interface AcquireOptions extends LockOptions {
 /** Options of `createLockManager()` / `configure()`. */
 export interface LockManagerOptions extends Omit<AcquireOptions, 'signal' | 'steal' | 'ifAvailable' | 'mode'> {
   /**
-   * Where locks live: a store, or a store URL (see `createStore`).
-   * @default new MemoryStore() (for the default manager: the store of `CACHELOCK_URL` when set)
+   * Where locks live: a store, or a store URL (see `createStore`). Choose one every process of the
+   * app shares. Unset, locks are held in this process's memory: every lock then fails when
+   * `NODE_ENV` is `production`, and the first one warns elsewhere (`'memory://'` chooses memory on
+   * purpose, silently).
+   * @default in-process memory (for `configure()` and the default manager: the store of `CACHELOCK_URL` when set)
    * @example new RedisStore(redis)
    * @example 'memcached://cache1:11211,cache2:11211'
    */

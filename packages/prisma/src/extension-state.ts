@@ -2,6 +2,7 @@ import { modelLockName } from '@cachelock/core'
 import { Prisma } from '@prisma/client/extension'
 import { invalidShape } from './invalid.js'
 import { describeModel, type ModelInfo } from './model-info.js'
+import { schemaUniques, type SchemaUniques } from './schema-uniques.js'
 import type { ResolvedExtensionOptions } from './options.js'
 
 /** The slice of a Prisma client the adapter uses; model delegates are reached by property. */
@@ -17,10 +18,13 @@ export class ExtensionState {
   /** The client with this extension applied: transactions start here, so `tx` has the lock methods and the fencing. */
   client!: PrismaClientLike
   readonly #models = new Map<string, ModelInfo>()
+  /** The models' unique keys, from the schema text the client carries (when it does). */
+  readonly #uniques: SchemaUniques | undefined
 
   /** Checks the configured models against `base`, the client being extended: a typo fails at `$extends`, not at the first lock. */
   constructor(options: ResolvedExtensionOptions, base: PrismaClientLike) {
     this.options = options
+    this.#uniques = schemaUniques(base)
     for (const [name, settings] of options.models) {
       const delegate = base[modelLockName(name)] as { fields?: unknown } | undefined
       if (typeof delegate?.fields !== 'object' || name !== modelNameOf(delegate)) {
@@ -30,7 +34,7 @@ export class ExtensionState {
           `a key ${JSON.stringify(name)}`,
         )
       }
-      this.#models.set(name, describeModel(name, delegate, settings))
+      this.#models.set(name, describeModel(name, delegate, settings, this.#uniques))
     }
   }
 
@@ -46,7 +50,7 @@ export class ExtensionState {
     if (typeof name !== 'string')
       throw new TypeError('cachelock: a model method was called without its model (call it as db.model.withLock(...))')
     let model = this.#models.get(name)
-    if (!model) this.#models.set(name, (model = describeModel(name, context, undefined)))
+    if (!model) this.#models.set(name, (model = describeModel(name, context, undefined, this.#uniques)))
     return { state: this, model, onTransaction: isTransactionClient(context.$parent) }
   }
 }

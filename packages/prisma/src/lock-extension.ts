@@ -1,5 +1,6 @@
 import { Prisma } from '@prisma/client/extension'
 import { ExtensionState, type PrismaClientLike } from './extension-state.js'
+import { refuseAfterLoss } from './lock-scope.js'
 import { fenceWrites } from './fenced-writes.js'
 import { resolveExtensionOptions, type LockExtensionOptions } from './options.js'
 import { isRecordLocked, lockRecord } from './record-lock.js'
@@ -39,7 +40,7 @@ export function lockExtension<C = unknown, const O extends LockExtensionOptions 
           },
         },
       },
-      query,
+      query: { ...query, $allOperations: refuseAfterLoss(state) },
     })
     return state.client as never
   })

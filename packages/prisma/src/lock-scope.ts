@@ -30,6 +30,9 @@ export class LockScope {
   /** The first write its fence rejected: the scope must not commit even if `fn` caught it. */
   rejected: unknown
   #alive = true
+  /** Aborted with the `LockLostError` of the first lock of the scope that is lost. */
+  readonly #lost = new AbortController()
+  readonly #watched = new Map<Lock, () => void>()
 
   constructor(owner: ExtensionState, inTransaction: boolean) {
     this.owner = owner
@@ -56,9 +59,48 @@ export class LockScope {
     if (failure) throw failure.reason
   }
 
+  /**
+   * The `LockLostError` of the lock whose loss rolled this scope's transaction back, from then on:
+   * queries of `fn`'s flow are refused with it (see `refuseAfterLoss`).
+   */
+  get lost(): unknown {
+    return this.inTransaction && this.#lost.signal.aborted ? (this.#lost.signal.reason as unknown) : undefined
+  }
+
+  /** Watch `lock` (the scope's own, or one a nested call joined to it): its loss ends the scope's transaction (`untilLost`). */
+  watch(lock: Lock): void {
+    if (this.#watched.has(lock)) return
+    const lost = () => this.#lost.abort(lock.signal.reason)
+    this.#watched.set(lock, lost)
+    if (lock.signal.aborted) lost()
+    else lock.signal.addEventListener('abort', lost, { once: true })
+  }
+
+  /**
+   * `work`, or a rejection with the `LockLostError` as soon as a watched lock is lost, whichever
+   * comes first. Run as the transaction's callback, it makes Prisma roll the transaction back the
+   * moment the lock is lost, instead of when `fn` happens to finish: until then the transaction
+   * would keep its row locks (on SQLite, the database's only write lock) while another holder works.
+   * `fn` may go on running; the rolled-back transaction refuses its queries.
+   */
+  untilLost<T>(work: Promise<T>): Promise<T> {
+    const signal = this.#lost.signal
+    if (signal.aborted) {
+      work.catch(() => undefined)
+      return Promise.reject(signal.reason as Error)
+    }
+    return new Promise<T>((resolve, reject) => {
+      const lost = () => reject(signal.reason as Error)
+      signal.addEventListener('abort', lost, { once: true })
+      work.then(resolve, reject).finally(() => signal.removeEventListener('abort', lost))
+    })
+  }
+
   /** The transaction has committed or rolled back; its locks are released by the block that owns them. */
   end(): void {
     this.#alive = false
+    for (const [lock, lost] of this.#watched) lock.signal.removeEventListener('abort', lost)
+    this.#watched.clear()
   }
 }
 
@@ -87,6 +129,22 @@ export function liveScopes(owner: object): LockScope[] {
   const frame = frames.getStore()
   if (!frame || frame.internal) return []
   return frame.scopes.filter((scope) => scope.owner === owner && scope.alive)
+}
+
+/**
+ * The query hook of every operation: a query made in the flow of a `withLock` whose lock was lost
+ * (its transaction rolled back, `fn` still running) is refused with that `LockLostError`, through
+ * `tx` and the client alike. Otherwise Prisma would answer `tx` queries with "transaction closed",
+ * and the client's would run outside any transaction, unprotected.
+ */
+export function refuseAfterLoss(
+  owner: object,
+): (params: { args: unknown; query: (args: unknown) => Promise<unknown> }) => Promise<unknown> {
+  return async ({ args, query }) => {
+    const lost = frames.getStore()?.scopes.find((scope) => scope.owner === owner && scope.lost !== undefined)?.lost
+    if (lost !== undefined) throw lost
+    return query(args)
+  }
 }
 
 /**

@@ -1,5 +1,6 @@
-import { invalidArgument, modelLockName } from '@cachelock/core'
+import { InvalidLockArgumentError, invalidArgument, modelLockName } from '@cachelock/core'
 import type { ModelLockOptions } from './options.js'
+import { describeUniques, isUniqueKey, type SchemaUniques } from './schema-uniques.js'
 
 /** One scalar field, as Prisma's field references (`db.order.fields.total`) describe it. */
 export interface FieldInfo {
@@ -21,6 +22,10 @@ export interface ModelInfo {
   readonly by: FieldInfo | undefined
   /** The fence column (`models.X.fence`), an `Int` or `BigInt` field. */
   readonly fence: FieldInfo | undefined
+  /** Whether these fields are exactly one unique key of the model; `undefined` when the schema is not known. */
+  isUnique(fields: readonly string[]): boolean | undefined
+  /** The model's unique keys for messages (`id, sku, (line, orderId)`). */
+  readonly uniqueKeys: string
 }
 
 interface FieldRef {
@@ -33,10 +38,15 @@ interface FieldRef {
 /**
  * Describe a model from its delegate's `fields` (Prisma's public field references, which list
  * the scalar fields and their types), checking the model's settings against them. Prisma 7's
- * runtime data model does not say which field is the primary key or which are unique: `by`
- * defaults to `id`, and the database itself rejects a where that is not unique.
+ * runtime data model does not say which fields are unique; `uniques` (read from the schema text
+ * the client carries) does: a `by` that is not unique is refused here. `by` defaults to `id`.
  */
-export function describeModel(name: string, delegate: unknown, settings: ModelLockOptions | undefined): ModelInfo {
+export function describeModel(
+  name: string,
+  delegate: unknown,
+  settings: ModelLockOptions | undefined,
+  uniques: SchemaUniques | undefined,
+): ModelInfo {
   const refs = (delegate as { fields?: Record<string, FieldRef> } | undefined)?.fields
   if (typeof refs !== 'object' || refs === null)
     throw new TypeError(`Model ${name} has no field references (\`fields\`): Prisma 5 or later is required`)
@@ -46,10 +56,20 @@ export function describeModel(name: string, delegate: unknown, settings: ModelLo
     fields.set(key, { name: key, type: String(ref.typeName), isEnum: ref.isEnum === true, isList: ref.isList === true })
   }
   const argument = `options.models.${name}`
-  let by = fields.get('id')
+  const isUnique = (keys: readonly string[]) => isUniqueKey(uniques, name, keys)
+  const uniqueKeys = describeUniques(uniques, name)
+  // `id` when it is a unique field (or the schema is not known).
+  let by = isUnique(['id']) === false ? undefined : fields.get('id')
   if (settings?.by !== undefined) {
     by = fields.get(settings.by)
     if (!by) throw invalidArgument(`${argument}.by`, `a scalar field of ${name} (${fieldList(fields)})`, settings.by)
+    if (isUnique([by.name]) === false) {
+      throw new InvalidLockArgumentError(
+        `${argument}.by`,
+        `Expected \`${argument}.by\` to be a unique field of ${name} (@id or @unique; its unique fields: ${uniqueKeys || 'none'}), ` +
+          `got ${JSON.stringify(settings.by)}, which is not unique: a lock by it would not name one row`,
+      )
+    }
   }
   let fence: FieldInfo | undefined
   if (settings?.fence !== undefined) {
@@ -59,7 +79,7 @@ export function describeModel(name: string, delegate: unknown, settings: ModelLo
       throw invalidArgument(`${argument}.fence`, `an Int or BigInt field (${name}.${fence.name} is ${fence.type})`, settings.fence)
     }
   }
-  return { name, property: modelLockName(name), fields, by, fence }
+  return { name, property: modelLockName(name), fields, by, fence, isUnique, uniqueKeys }
 }
 
 export function fieldList(fields: ReadonlyMap<string, FieldInfo>): string {

@@ -33,7 +33,8 @@ export interface ModelLockOptions {
   /**
    * The unique field a bare value names: `db.product.withLock('A-1', fn)` locks `{ sku: 'A-1' }`
    * with `by: 'sku'`. Prisma's runtime data model does not say which field is the primary key,
-   * so models whose key is not `id` set it here.
+   * so models whose key is not `id` set it here. It must be an `@id` or `@unique` field (checked
+   * against the schema when the extension is applied): a lock by any other field names no one row.
    * @default 'id'
    */
   by?: string

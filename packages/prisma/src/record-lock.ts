@@ -1,12 +1,14 @@
-import { LockNotAcquiredError, recordLockClaimed, type AcquireOptions, type LockHandle } from '@cachelock/core'
+import { LockNotAcquiredError, recordLockClaimed, recordLockHandle, type AcquireOptions, type RecordLockHandle } from '@cachelock/core'
 import type { ModelCall } from './extension-state.js'
 import { resolveTarget } from './record-target.js'
 
 /**
  * `db.model.lock(where, options)`: the record's lock as a `LockHandle` (the same name `withLock`
- * uses), for work that is not callback-shaped. Nothing is read or checked in the database.
+ * uses), for work that is not callback-shaped. Nothing is read or checked in the database. The
+ * handle is a plain lock: no code counts as its holder except inside `handle.run(fn)`, where a
+ * nested `withLock` on the record reuses it instead of waiting for it.
  */
-export async function lockRecord(call: ModelCall, where: unknown, options: unknown): Promise<LockHandle> {
+export async function lockRecord(call: ModelCall, where: unknown, options: unknown): Promise<RecordLockHandle> {
   const { name } = resolveTarget(call.model, where, 'where')
   const manager = call.state.options.manager()
   // A handle is a plain lock, not reentrant: asked for inside withLock on the same record (held, or
@@ -17,7 +19,7 @@ export async function lockRecord(call: ModelCall, where: unknown, options: unkno
       `Lock ${JSON.stringify(name)} is held by this flow (inside withLock): lock() is not reentrant and would wait for itself; use the lock withLock passes to fn`,
     )
   }
-  return manager.acquire(name, options as AcquireOptions | undefined)
+  return recordLockHandle(manager, await manager.acquire(name, options as AcquireOptions | undefined))
 }
 
 /** `db.model.isLocked(where)`: whether anyone holds the record's lock right now (a snapshot). */

@@ -26,7 +26,7 @@ export function resolveTarget(model: ModelInfo, target: unknown, argument: strin
   if (!model.by) {
     throw invalidArgument(
       argument,
-      `a unique where of ${model.name} such as { field: value } (${model.name} has no \`id\` field: set \`models.${model.name}.by\` to lock it by a bare value)`,
+      `a unique where of ${model.name} such as { field: value } (${model.name} has no unique \`id\` field: set \`models.${model.name}.by\` to lock it by a bare value)`,
       target,
     )
   }
@@ -43,6 +43,7 @@ function resolveWhere(model: ModelInfo, where: Record<string, unknown>, argument
   const key = keys[0]!
   const field = model.fields.get(key)
   if (field) {
+    if (model.isUnique([key]) === false) throw notUnique(model, argument, [key])
     const values = { [key]: checkFieldValue(model, field, where[key], `${argument}.${key}`) }
     return { where, values, name: recordLockName(model.name, values, argument) }
   }
@@ -62,7 +63,18 @@ function resolveWhere(model: ModelInfo, where: Record<string, unknown>, argument
       )
     values[name] = checkFieldValue(model, part, value, `${argument}.${key}.${name}`)
   }
+  if (model.isUnique(Object.keys(values)) === false) throw notUnique(model, `${argument}.${key}`, Object.keys(values))
   return { where, values, name: recordLockName(model.name, values, argument) }
+}
+
+// Prisma would refuse the where too, but only once the lock is taken: a lock by fields that are not
+// a unique key would not name one row.
+function notUnique(model: ModelInfo, argument: string, fields: readonly string[]) {
+  return invalidShape(
+    argument,
+    `one unique field or compound unique of ${model.name} (its unique keys: ${model.uniqueKeys || 'none'})`,
+    `${fields.join(' + ')}, which is not unique`,
+  )
 }
 
 /** A plain `{}` object: not a Date, bytes, an array or a class instance (those are values). */

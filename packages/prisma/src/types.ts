@@ -1,4 +1,4 @@
-import type { AcquireOptions, Lock, LockHandle } from '@cachelock/core'
+import type { AcquireOptions, Lock, RecordLockHandle } from '@cachelock/core'
 import type { Prisma } from '@prisma/client/extension'
 import type { ModelLockOptions, WithLockOptions } from './options.js'
 
@@ -97,8 +97,12 @@ export interface LockModelMethods<C, Models> {
     fn: (records: (LockedRecord<T> | null)[], context: WithLocksContext<C, Models>) => R,
     options: Allowing,
   ): Promise<Awaited<R>>
-  /** Take the record's lock and hold it until the handle is released (or its `await using` block ends). */
-  lock<T>(this: T, where: RecordTarget<T, Models>, options?: AcquireOptions): Promise<LockHandle>
+  /**
+   * Take the record's lock and hold it until the handle is released (or its `await using` block
+   * ends). A plain lock: `handle.run(fn)` runs `fn` as its holder (a nested `withLock` on the
+   * record then reuses it).
+   */
+  lock<T>(this: T, where: RecordTarget<T, Models>, options?: AcquireOptions): Promise<RecordLockHandle>
   /** Whether anyone holds the record's lock right now (a snapshot). */
   isLocked<T>(this: T, where: RecordTarget<T, Models>): Promise<boolean>
 }

@@ -50,6 +50,8 @@ export async function withLock(call: ModelCall, where: unknown, fn: unknown, opt
     // withRecordLocks hands the locks over in the order of the sorted names.
     const byName = new Map(names.map((name, i) => [name, locks[i]!]))
     const lockOf = (name: string) => byName.get(name)!
+    // A joined call's locks are the enclosing transaction's too: their loss must end it.
+    for (const lock of locks) scope.watch(lock)
     return join ? (await prepare(request, scope, lockOf))() : run(scope, request, resolved, lockOf)
   })
 }
@@ -72,13 +74,21 @@ async function run(
   resolved: ResolvedWithLockOptions,
   lockOf: (name: string) => Lock,
 ): Promise<unknown> {
+  // fn's work while it runs. A lost lock ends the transaction without waiting for it (see `untilLost`).
+  let running: Promise<unknown> | undefined
   const body = async (client: unknown) => {
     scope.client = client
-    return runInScope(scope, async () => {
+    const work = runInScope(scope, async () => {
       const result = await (await prepare(request, scope, lockOf))()
       await scope.confirm()
       return result
     })
+    running = work
+    const done = () => void (running = undefined)
+    work.then(done, done)
+    // In a transaction, a lost lock rolls it back at once. Without one there is nothing to undo:
+    // the loss is reported after fn, as before.
+    return scope.inTransaction ? scope.untilLost(work) : work
   }
   try {
     return resolved.transaction === false
@@ -86,7 +96,11 @@ async function run(
       : await scope.owner.client.$transaction(body, transactionArgs(resolved.transaction))
   } finally {
     // Before the locks are released: work that outlives fn must neither join nor be fenced by it.
-    scope.end()
+    // An fn still running after its lost lock rolled the transaction back stays fenced until it
+    // ends: its writes through the client must still meet the newer holder's fence.
+    const end = () => scope.end()
+    if (running) void running.then(end, end)
+    else end()
   }
 }
 

@@ -35,11 +35,12 @@ onEveryDatabaseAndStore('lock_order', (setup) => {
   }
 
   test('strictLockOrder: a lock requested inside one that sorts after it throws LockOrderError at once, and the other flow goes on', async () => {
-    const { outcomes, ms, a, b } = await crossedFlows(true)
+    const { outcomes, a, b } = await crossedFlows(true)
     expect(outcomes[0]).toMatchObject({ status: 'rejected', reason: expect.any(LockOrderError) })
     expect(outcomes[0]).toMatchObject({ reason: { lockName: `order:id:${a.id}`, heldName: `order:id:${b.id}` } })
+    // Flow 2 got its second lock: flow 1 let go at once instead of deadlocking until the timeout
+    // (which would have rejected both with LockNotAcquiredError, as the next test shows).
     expect(outcomes[1]).toMatchObject({ status: 'fulfilled', value: 'done' })
-    expect(ms).toBeLessThan(300)
     expect(events).toEqual([{ name: `order:id:${a.id}`, heldName: `order:id:${b.id}`, thrown: true }])
   })
 

@@ -127,6 +127,24 @@ onEveryDatabaseAndStore('nesting', (setup) => {
     })
   })
 
+  test('a lock() handle is a plain lock: withLock waits for it, except inside handle.run(fn), which reuses it', async () => {
+    const { db } = setup()
+    const { id } = await db.order.create({ data: {} })
+    const handle = await db.order.lock(id)
+    await expect(db.order.withLock(id, () => 'never', { timeout: 50 })).rejects.toBeInstanceOf(LockNotAcquiredError)
+    const result = await handle.run(() =>
+      db.order.withLock(id, async (order, { tx, lock }) => {
+        expect(lock).toBe(handle)
+        await tx.order.update({ where: { id }, data: { status: 'paid' } })
+        return order.id
+      }),
+    )
+    expect(result).toBe(id)
+    expect(handle.held).toBe(true)
+    await handle.release()
+    expect((await db.order.findUniqueOrThrow({ where: { id } })).status).toBe('paid')
+  })
+
   test('lock() racing a nested withLock of the same flow on that record refuses at once instead of waiting for itself', async () => {
     const { db } = setup()
     const { id } = await db.order.create({ data: {} })

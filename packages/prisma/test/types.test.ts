@@ -1,5 +1,5 @@
 import { expectTypeOf, test } from 'vitest'
-import type { Lock, LockHandle } from '@cachelock/core'
+import type { Lock, RecordLockHandle } from '@cachelock/core'
 import { lockExtension } from '@cachelock/prisma'
 import type { Order, OrderItem, PrismaClient, Product } from './generated/sqlite/client/client.js'
 
@@ -54,7 +54,7 @@ export async function severalAndMissing() {
   )
   await db.order.withLock([1, 2], async (orders) => expectTypeOf(orders).toEqualTypeOf<(Order | null)[]>(), { missing: 'allow' })
 
-  expectTypeOf(db.order.lock(42, { timeout: 2000 })).toEqualTypeOf<Promise<LockHandle>>()
+  expectTypeOf(db.order.lock(42, { timeout: 2000 })).toEqualTypeOf<Promise<RecordLockHandle>>()
   expectTypeOf(db.order.isLocked({ id: 42 })).toEqualTypeOf<Promise<boolean>>()
 }
 

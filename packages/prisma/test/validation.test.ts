@@ -84,6 +84,28 @@ onEveryDatabaseAndStore(
       )
     })
 
+    test('a where by fields that are not unique (issue 13 §5b), before anything is locked', async () => {
+      const { db, locks } = setup()
+      await db.user.create({ data: { email: 'a@example.com', name: 'Ann' } })
+      await refused(
+        loose(db).user!.withLock!({ name: 'Ann' }, async () => 0),
+        'where',
+        /^Expected `where` to be one unique field or compound unique of User \(its unique keys: id, email\), got name, which is not unique$/,
+      )
+      await refused(
+        loose(db).orderItem!.withLock!({ orderId_qty: { orderId: 1, qty: 2 } }, async () => 0),
+        'where.orderId_qty',
+        /\(its unique keys: \(line, orderId\)\), got orderId \+ qty, which is not unique/,
+      )
+      await refused(loose(db).user!.lock!({ name: 'Ann' }), 'where', /not unique/)
+      expect((await locks.query()).held).toEqual([])
+      // Unique ones are fine, a compound key in either order.
+      expect(await db.user.withLock({ email: 'a@example.com' }, (user) => user.name)).toBe('Ann')
+      await db.order.create({ data: {} })
+      await db.orderItem.create({ data: { orderId: 1, line: 1 } })
+      expect(await db.orderItem.withLock({ orderId_line: { line: 1, orderId: 1 } }, (item) => item.line)).toBe(1)
+    })
+
     test('a bare value for a model without an `id` field says to configure `by`', async () => {
       const { db } = setup()
       await refused(
@@ -147,6 +169,11 @@ onEveryDatabaseAndStore(
       expect(apply({ locks, models: { Product: { by: 'skew' } } })).toThrow(
         /`options.models.Product.by` to be a scalar field of Product \(fields: id, sku, stock, lockFence\)/,
       )
+      // A field that is not unique (issue 13 §5b): the schema text the client carries says so.
+      expect(apply({ locks, models: { User: { by: 'name' } } })).toThrow(
+        /Expected `options.models.User.by` to be a unique field of User \(@id or @unique; its unique fields: id, email\), got "name", which is not unique/,
+      )
+      expect(apply({ locks, models: { User: { by: 'email' } } })).not.toThrow()
       expect(apply({ locks, models: { Product: { fence: 'sku' } } })).toThrow(
         /`options.models.Product.fence` to be an Int or BigInt field \(Product.sku is String\)/,
       )

@@ -1,7 +1,8 @@
-import { resolveLockManager } from '@cachelock/core'
+import { LockError, resolveLockManager, type LockManager } from '@cachelock/core'
 import type { EntityManager, EntityMetadata, ObjectLiteral } from 'typeorm'
 import { LockedRowError, type GuardedOperation } from './errors.js'
 import { claimFence, stampFence } from './fence.js'
+import { DEFAULT_GUARD_TIMEOUT } from './options.js'
 import { entityWhere, lockName, modelLockOf } from './model-lock.js'
 import { ownedLock } from './owned-locks.js'
 import type { Installation } from './registry.js'
@@ -21,11 +22,15 @@ export interface GuardedWrite {
 /**
  * Check one entity write of a `@LockModel` entity against the row's lock, before it reaches the
  * database:
- * - held by this flow: allowed; on a fenced model the write is fenced (insert: stamped with the
- *   token; otherwise the row is claimed, see `claimFence`). Held by this flow but lost meanwhile:
- *   `LockLostError`, so work done under a lost lock does not go through.
+ * - held by the writer (see `ownedLock`: a `withLock`/`run` scope of this flow, or a lock bound to
+ *   the write's transaction): allowed; on a fenced model the write is fenced (insert: stamped with
+ *   the token; otherwise the row is claimed, see `claimFence`). Held by the writer but lost
+ *   meanwhile: `LockLostError`, so work done under a lost lock does not go through.
  * - held by anyone else: `LockedRowError` (unless the model opted out with `guard: false`).
  * - free: allowed.
+ * - unknown (the store failed, or did not answer within `guardTimeout`): refused with a `LockError`
+ *   (`LOCK_STORE_ERROR`, the store's error as `cause`). Fail closed: a write the guard cannot check
+ *   might overwrite a holder's work.
  *
  * It is a check-then-write: a lock taken elsewhere between the check and the write is not seen.
  * Fencing closes that gap for fenced models.
@@ -36,8 +41,9 @@ export async function guardWrite(installation: Installation, write: GuardedWrite
   const wheres = [entityWhere(model, write.entity), entityWhere(model, write.databaseEntity)].filter((w) => w !== undefined)
   const names = [...new Set(wheres.map((where) => lockName(model, where, 'entity')))]
   const locks = resolveLockManager(installation.locks, 'options.locks')
+  const others: string[] = []
   for (const name of names) {
-    const mine = ownedLock(locks, name)
+    const mine = ownedLock(locks, name, write.manager.queryRunner)
     if (mine) {
       if (mine.signal.aborted) throw mine.signal.reason
       if (!model.fence) continue
@@ -51,6 +57,40 @@ export async function guardWrite(installation: Installation, write: GuardedWrite
       if (write.entity) stampFence(model, write.entity, mine)
       continue
     }
-    if (model.guard && (await locks.isLocked(name))) throw new LockedRowError(name, model.entity, write.operation)
+    if (model.guard) others.push(name)
   }
+  if (others.length > 0)
+    await refuseIfLocked(locks, others, model.entity, write.operation, installation.guardTimeout ?? DEFAULT_GUARD_TIMEOUT)
+}
+
+/**
+ * Ask the store whether any of `names` is held, within `timeoutMs`. TypeORM runs entity
+ * subscribers inside the save's transaction, on a connection it already holds (the entity loading
+ * and `BEGIN` come first, and no subscriber event fires before them with the entity), so a store
+ * that hangs here would pin a pool connection and an open transaction: the deadline bounds that.
+ */
+async function refuseIfLocked(locks: LockManager, names: string[], entity: string, operation: GuardedOperation, timeoutMs: number) {
+  let timer: NodeJS.Timeout | undefined
+  // Not unref'd: it settles the write the caller awaits.
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new DOMException(`The lock store did not answer within ${timeoutMs} ms (guardTimeout)`, 'TimeoutError')),
+      timeoutMs,
+    )
+  })
+  let locked: boolean[]
+  try {
+    locked = await Promise.race([Promise.all(names.map((name) => locks.isLocked(name))), deadline])
+  } catch (cause) {
+    const detail = cause instanceof Error ? cause.message : String(cause)
+    throw new LockError(
+      `Cannot ${operation} ${entity}: the guard could not check lock ${JSON.stringify(names[0])} (${detail}). Nothing was written; ` +
+        'a write the guard cannot check is refused (it might overwrite a holder’s work).',
+      { cause, code: 'LOCK_STORE_ERROR' },
+    )
+  } finally {
+    clearTimeout(timer)
+  }
+  const at = locked.indexOf(true)
+  if (at !== -1) throw new LockedRowError(names[at]!, entity, operation)
 }

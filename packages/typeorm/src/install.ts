@@ -1,6 +1,7 @@
 import { checkOptions as checkKnownOptions, invalidArgument, resolveLockManager, type LockManager } from '@cachelock/core'
 import type { DataSource, EntitySubscriberInterface } from 'typeorm'
 import { modelLockOf } from './model-lock.js'
+import { DEFAULT_GUARD_TIMEOUT } from './options.js'
 import { lockModelConfig, registry, type Installation } from './registry.js'
 import { ModelLockSubscriber } from './subscriber.js'
 
@@ -20,9 +21,18 @@ export interface InstallModelLocksOptions {
    * @default false
    */
   strictLockOrder?: boolean
+  /**
+   * How long, in ms, the guard waits for the store to say whether a row is locked before it refuses
+   * the write with a `LockError` (`LOCK_STORE_ERROR`). TypeORM runs the guard inside the save's
+   * transaction, on a pool connection: during a store outage every guarded save would hold both
+   * for as long as the store client waits. A write the guard cannot check is refused, never let
+   * through. The holder's own writes need no store call and are not affected.
+   * @default 1000
+   */
+  guardTimeout?: number
 }
 
-const optionNames = new Set(['locks', 'strictLockOrder'])
+const optionNames = new Set(['locks', 'strictLockOrder', 'guardTimeout'])
 
 /**
  * Add the model-lock subscriber to a data source, before or after `initialize()`, and check every
@@ -40,15 +50,16 @@ const optionNames = new Set(['locks', 'strictLockOrder'])
  */
 export function installModelLocks<D extends DataSource>(dataSource: D, options?: InstallModelLocksOptions): D {
   checkDataSource(dataSource)
-  const { locks, strictLockOrder } = checkOptions(options)
+  const { locks, strictLockOrder, guardTimeout } = checkOptions(options)
   const existing = registry.installations.get(dataSource)
   if (existing) {
     existing.locks = locks
     existing.strictLockOrder = strictLockOrder
+    existing.guardTimeout = guardTimeout
     if (dataSource.isInitialized) validateModels(dataSource)
     return dataSource
   }
-  const installation: Installation = { locks, strictLockOrder, subscriber: undefined as never }
+  const installation: Installation = { locks, strictLockOrder, guardTimeout, subscriber: undefined as never }
   ;(installation as { subscriber: object }).subscriber = new ModelLockSubscriber(installation)
   registry.installations.set(dataSource, installation)
   registry.installed.add(new WeakRef(dataSource))
@@ -114,11 +125,16 @@ function checkDataSource(dataSource: unknown): asserts dataSource is DataSource 
   if (!looksLikeOne) throw invalidArgument('dataSource', 'a TypeORM DataSource', dataSource)
 }
 
-function checkOptions(options: unknown): { locks: LockManager | undefined; strictLockOrder: boolean } {
-  if (options === undefined) return { locks: undefined, strictLockOrder: false }
+function checkOptions(options: unknown): Pick<Installation, 'locks' | 'strictLockOrder' | 'guardTimeout'> {
+  if (options === undefined) return { locks: undefined, strictLockOrder: false, guardTimeout: DEFAULT_GUARD_TIMEOUT }
   checkKnownOptions(options, 'options', optionNames)
-  const { locks, strictLockOrder = false } = options as InstallModelLocksOptions
+  const { locks, strictLockOrder = false, guardTimeout = DEFAULT_GUARD_TIMEOUT } = options as InstallModelLocksOptions
   if (typeof strictLockOrder !== 'boolean') throw invalidArgument('options.strictLockOrder', 'a boolean', strictLockOrder)
+  if (typeof guardTimeout !== 'number' || !Number.isFinite(guardTimeout) || guardTimeout <= 0 || guardTimeout > MAX_TIMER_MS)
+    throw invalidArgument('options.guardTimeout', `a finite number of milliseconds > 0 and <= ${MAX_TIMER_MS}`, guardTimeout)
   if (locks !== undefined) resolveLockManager(locks, 'options.locks')
-  return { locks, strictLockOrder }
+  return { locks, strictLockOrder, guardTimeout }
 }
+
+// What a Node timer holds (2^31 - 1 ms); longer ones fire at once.
+const MAX_TIMER_MS = 2_147_483_647

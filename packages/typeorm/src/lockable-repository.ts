@@ -1,10 +1,17 @@
-import { InvalidLockArgumentError, checkLockOrder, enterRecordLock, type Lock, type LockHandle } from '@cachelock/core'
+import {
+  InvalidLockArgumentError,
+  checkLockOrder,
+  recordLockHandle,
+  type Lock,
+  type LockHandle,
+  type RecordLockHandle,
+} from '@cachelock/core'
 import type { EntityManager, ObjectLiteral, Repository } from 'typeorm'
 import { claimFence } from './fence.js'
 import { installationOf, locksOf } from './install.js'
 import { lockName, lockWhere, modelLockOf } from './model-lock.js'
 import { checkLockRowOptions, type LockRowOptions, type WithLockOptions } from './options.js'
-import { addTransactionLock, ownedLock } from './owned-locks.js'
+import { addTransactionLock, ownedLock, transactionHeld } from './owned-locks.js'
 import { withRowLocks } from './row-locks.js'
 
 /**
@@ -54,10 +61,16 @@ export interface LockableRepository {
   ): Promise<Awaited<T>>
   /**
    * Take the row's lock and return its handle, held until you release it or, with
-   * `{ until: 'transaction' }`, until the repository's transaction ends. The guard treats it as
-   * held by the code that called `lock()` (see the README on `lock()` and async flows).
+   * `{ until: 'transaction' }`, until the repository's transaction ends. The handle is a plain
+   * lock: the guard lets through the writes of `handle.run(fn)` and, with `until: 'transaction'`,
+   * the writes made through that transaction; any other write to the row is refused while it is
+   * held, from this request or any other (see the README on `lock()` and async flows).
    */
-  lock<Entity extends ObjectLiteral>(this: Repository<Entity>, where: LockWhere<Entity>, options?: LockRowOptions): Promise<LockHandle>
+  lock<Entity extends ObjectLiteral>(
+    this: Repository<Entity>,
+    where: LockWhere<Entity>,
+    options?: LockRowOptions,
+  ): Promise<RecordLockHandle>
   /** Whether anyone holds the row's lock right now (a snapshot). */
   isLocked<Entity extends ObjectLiteral>(this: Repository<Entity>, where: LockWhere<Entity>): Promise<boolean>
 }
@@ -84,20 +97,9 @@ export const lockableRepository: LockableRepository = {
     })
   },
 
-  lock(this: Repository<ObjectLiteral>, where: unknown, options?: LockRowOptions): Promise<LockHandle> {
-    // Everything up to `enterRecordLock` runs synchronously: it must run in the caller's
-    // synchronous stretch to mark the caller's flow as the holder (see core's `enterRecordLock`).
-    let prepared: ReturnType<typeof prepareLock>
-    try {
-      prepared = prepareLock(this, where, options)
-    } catch (error) {
-      return Promise.reject(error)
-    }
-    const bind = enterRecordLock(prepared.locks, prepared.name)
-    return takeLock(this.manager, prepared).then((handle) => {
-      bind(handle)
-      return handle
-    })
+  async lock(this: Repository<ObjectLiteral>, where: unknown, options?: LockRowOptions): Promise<RecordLockHandle> {
+    const prepared = prepareLock(this, where, options)
+    return recordLockHandle(prepared.locks, await takeLock(this.manager, prepared))
   },
 
   isLocked(this: Repository<ObjectLiteral>, where: unknown): Promise<boolean> {
@@ -118,15 +120,15 @@ function prepareLock(repository: Repository<ObjectLiteral>, input: unknown, opti
   const name = lockName(model, where, 'where')
   const locks = locksOf(dataSource)
   const installation = installationOf(dataSource)
-  if (ownedLock(locks, name)) {
-    // Core locks are not reentrant: waiting for a lock this flow holds would wait forever.
+  const queryRunner = repository.manager.queryRunner
+  if (ownedLock(locks, name, queryRunner)) {
+    // Core locks are not reentrant: waiting for a lock this flow (or transaction) holds would wait forever.
     throw new InvalidLockArgumentError(
       'where',
-      `Lock ${JSON.stringify(name)} is already held by this flow; use the lock you hold`,
+      `Lock ${JSON.stringify(name)} is already held by this flow or transaction; use the lock you hold`,
       'LOCK_NOT_SUPPORTED',
     )
   }
-  const queryRunner = repository.manager.queryRunner
   if (until === 'transaction') {
     if (!installation)
       throw new InvalidLockArgumentError(
@@ -140,7 +142,7 @@ function prepareLock(repository: Repository<ObjectLiteral>, input: unknown, opti
       )
     }
   }
-  checkLockOrder(locks, [name], strictLockOrder ?? installation?.strictLockOrder ?? false)
+  checkLockOrder(locks, [name], strictLockOrder ?? installation?.strictLockOrder ?? false, transactionHeld(queryRunner))
   return { locks, name, model, where, until, queryRunner, acquireOptions }
 }
 

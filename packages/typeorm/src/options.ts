@@ -43,6 +43,9 @@ export interface LockRowOptions extends AcquireOptions {
   strictLockOrder?: boolean
 }
 
+/** The default `guardTimeout` of `installModelLocks`: far above a healthy store's round trip, short enough not to starve the pool. */
+export const DEFAULT_GUARD_TIMEOUT = 1000
+
 // Core checks the values of its own options; these lists catch misspelt keys (a `timout` must not
 // pass silently) with one message listing every option the call takes.
 const coreRequestOptions = ['mode', 'ifAvailable', 'steal', 'signal', 'timeout', 'ttl', 'autoExtend']

@@ -1,15 +1,36 @@
-import { heldRecordLock, type Lock, type LockHandle, type LockManager } from '@cachelock/core'
+import { heldRecordLock, type HeldRecordLock, type Lock, type LockHandle, type LockManager } from '@cachelock/core'
 import { registry } from './registry.js'
 
 /**
- * Which row locks count as "ours" for the guard and the fence: the record locks this async flow
- * holds, through `withLock` or through `lock()` handles (both tracked by core's record scope:
- * `withRecordLocks` and `enterRecordLock`).
+ * Which row locks count as "ours" for the guard and the fence. Never the async flow that merely
+ * called `lock()`: holder identity comes from a scope the library opened, or from the transaction
+ * a lock was bound to.
+ *
+ * - the record locks this async flow holds inside a scope: `withLock`'s `fn`, or a handle's
+ *   `run(fn)` (core's `withRecordLocks` and `runInRecordLock`, both `AsyncLocalStorage.run`);
+ * - the `{ until: 'transaction' }` locks of the query runner the write runs on: the caller passed
+ *   that transaction explicitly when it took the lock.
  */
 
-/** The lock on `name` this flow holds in `locks`, whether from `withLock` or from `lock()`. */
-export function ownedLock(locks: LockManager, name: string): Lock | undefined {
-  return heldRecordLock(locks, name)?.lock
+/** The lock on `name` that the write running in this flow, on `queryRunner`, holds. */
+export function ownedLock(locks: LockManager, name: string, queryRunner?: object): Lock | undefined {
+  return heldRecordLock(locks, name)?.lock ?? (queryRunner ? transactionLock(queryRunner, name) : undefined)
+}
+
+/**
+ * The `{ until: 'transaction' }` lock on `name` of this query runner's transaction: while held, and
+ * also once lost (its writes must then meet the `LockLostError`, not pass as a stranger's).
+ */
+export function transactionLock(queryRunner: object, name: string): LockHandle | undefined {
+  return transactionLocks(queryRunner).find((handle) => handle.name === name && (handle.held || handle.signal.aborted))
+}
+
+/** The transaction's live locks, as lock-order checks take them. */
+export function transactionHeld(queryRunner: object | undefined): HeldRecordLock[] {
+  if (!queryRunner) return []
+  return transactionLocks(queryRunner)
+    .filter((handle) => handle.held)
+    .map((lock) => ({ name: lock.name, lock, context: queryRunner, alive: true }))
 }
 
 /** Remember a `{ until: 'transaction' }` lock against the query runner whose transaction holds it. */

@@ -25,6 +25,8 @@ export interface Installation {
   /** `undefined`: the process-wide default manager, looked up at each use (so `configure()` may come later). */
   locks: LockManager | undefined
   strictLockOrder: boolean
+  /** ms the guard waits for the store before refusing a write it cannot check (unset in an older copy's installation). */
+  guardTimeout?: number
   /** The subscriber instance in `dataSource.subscribers` (from whichever copy installed first). */
   readonly subscriber: object
 }

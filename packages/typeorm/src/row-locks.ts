@@ -10,6 +10,7 @@ import type { DataSource, EntityManager, EntityTarget, ObjectLiteral, QueryRunne
 import { claimFence } from './fence.js'
 import { fencedManager, type FenceClaim } from './fenced-manager.js'
 import { installationOf, locksOf } from './install.js'
+import { LostTransaction } from './lost-transaction.js'
 import { lockName, lockWhere, modelLockOf } from './model-lock.js'
 import { checkFn, checkWithLockOptions } from './options.js'
 
@@ -39,6 +40,8 @@ interface RowLockContext {
   readonly owner: typeof contextOwner
   readonly dataSource: DataSource
   manager: EntityManager | undefined
+  /** The transaction of the outermost call, shared by the calls that join it: any of their locks lost ends it. */
+  readonly transaction: LostTransaction
 }
 
 const contextOwner = Symbol.for('cachelock.typeorm.withLock')
@@ -55,6 +58,9 @@ const contextOwner = Symbol.for('cachelock.typeorm.withLock')
  *    unless `missing: 'allow'`.
  * 4. After `fn`, every lock is confirmed with the store (`ensureHeld`): a lost one throws
  *    `LockLostError` inside the transaction, which rolls it back.
+ *
+ * A lock lost while the transaction runs (its `signal` aborts) rolls it back at once, without
+ * waiting for `fn` (see `LostTransaction`).
  */
 export async function withRowLocks(call: RowLockCall): Promise<unknown> {
   const fn = checkFn<(rows: unknown, manager: EntityManager, locks: unknown) => unknown>(call.fn)
@@ -74,12 +80,12 @@ export async function withRowLocks(call: RowLockCall): Promise<unknown> {
   const names = wheres.map((where, i) => lockName(model, where, call.many ? `${call.argument}[${i}]` : call.argument))
   const locks = locksOf(dataSource)
   const strictLockOrder = options.strictLockOrder ?? installation?.strictLockOrder ?? false
-  const context: RowLockContext = { owner: contextOwner, dataSource, manager: undefined }
-
   // Inside another withLock's open transaction, this call's writes join that transaction and
   // become visible only when it commits: the new locks join its block and are held until then.
   const runner = call.manager.queryRunner
   const outer = outerLock(locks, dataSource, runner)
+  const transaction = (outer?.context as RowLockContext | undefined)?.transaction ?? new LostTransaction()
+  const context: RowLockContext = { owner: contextOwner, dataSource, manager: undefined, transaction }
   if (runner?.isTransactionActive && !outer) {
     // A transaction the caller started commits after this call returns: locks released here would
     // let another holder read the rows' old values and overwrite these writes.
@@ -92,6 +98,7 @@ export async function withRowLocks(call: RowLockCall): Promise<unknown> {
   return withRecordLocks(locks, names, { ...options.lockOptions, strictLockOrder, ...(outer ? { join: outer } : {}) }, context, body)
 
   async function body(held: Lock[]): Promise<unknown> {
+    for (const lock of held) transaction.watch(lock)
     const sorted = [...new Set(names)].sort()
     const lockOf = (name: string) => held[sorted.indexOf(name)]!
     const base = outerManager(call.manager, locks, dataSource)
@@ -110,11 +117,17 @@ export async function withRowLocks(call: RowLockCall): Promise<unknown> {
       const given = fencedManager(manager, claims)
       const result = call.many ? await fn(rows, given, names.map(lockOf)) : await fn(rows[0], given, lockOf(names[0]!))
       // Just before the commit: a lock lost while fn ran (expiry during a stall, steal, store gone)
-      // throws here, inside the transaction, so nothing fn wrote is committed.
-      for (const lock of held) await lock.ensureHeld()
+      // throws here, inside the transaction, so nothing fn wrote is committed. The outermost call
+      // checks the locks nested calls joined to its transaction too.
+      for (const lock of outer ? held : transaction.locks) await lock.ensureHeld()
       return result
     }
-    return options.transaction ? base.transaction(run) : run(base)
+    if (!options.transaction) return run(base)
+    try {
+      return await base.transaction((manager) => transaction.run(manager.queryRunner!, () => run(manager)))
+    } finally {
+      if (!outer) transaction.end()
+    }
   }
 }
 

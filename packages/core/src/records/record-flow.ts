@@ -12,16 +12,18 @@ export interface HeldRecordLock {
   /** What the adapter attached when it took the lock (e.g. the transaction client), for nested calls. */
   readonly context: unknown
   /**
-   * False once the block that holds it has ended (or, for `enterRecordLock`, once its handle no
-   * longer holds it). Work started inside a block that outlives it (a timer, a detached promise)
-   * inherits the async context, and must not think it holds the lock.
+   * False once the scope that holds it has ended, or its lock was released. Work started inside a
+   * scope that outlives it (a timer, a detached promise) inherits the async context, and must not
+   * think it holds the lock. A lock lost while its scope runs stays alive, so the scope's own writes
+   * meet the `LockLostError` of its `signal` rather than pass as a stranger's.
    */
   readonly alive: boolean
 }
 
 /**
- * The locks one `withRecordLocks` call owns, together with the locks nested calls joined to it
- * (`join`): all are visible through `entries` and released when the block ends.
+ * The locks one scope owns (a `withRecordLocks` call, or a handle's `runInRecordLock`), together
+ * with the locks nested calls joined to it (`join`): all are visible through `entries`, and the
+ * ones in `handles` are released when the block ends.
  */
 export interface Block {
   ended: boolean
@@ -34,15 +36,15 @@ export interface Block {
 export class Entry implements HeldRecordLock {
   readonly name: string
   readonly context: unknown
-  /** The block it belongs to (`withRecordLocks`), or none (`enterRecordLock`: it lives with its handle). */
-  readonly block: Block | undefined
+  /** The block it belongs to: it is held by this flow until that block ends. */
+  readonly block: Block
   /** Settles with the lock once granted: concurrent joiners of one name wait for one acquisition. */
   readonly ready: Promise<Lock>
   #lock: Lock | undefined
   #settle!: (lock: Lock) => void
   #fail!: (error: unknown) => void
 
-  constructor(name: string, context: unknown, block: Block | undefined) {
+  constructor(name: string, context: unknown, block: Block) {
     this.name = name
     this.context = context
     this.block = block
@@ -64,8 +66,8 @@ export class Entry implements HeldRecordLock {
   }
 
   get alive(): boolean {
-    if (!this.#lock) return false
-    return this.block ? !this.block.ended : this.#lock.held
+    const lock = this.#lock
+    return lock !== undefined && !this.block.ended && (lock.held || lock.signal.aborted)
   }
 
   grant(lock: Lock): void {
@@ -83,6 +85,10 @@ export type FlowLocks = ReadonlyMap<LockManager, ReadonlyMap<string, Entry>>
 
 // On globalThis under a registered symbol, like the default manager: every copy of this package
 // in the process (an adapter that resolved its own) must agree on what this flow holds.
+// Only ever entered with `run`, around the holder's own callback. Entering it for the rest of the
+// current async context instead would mark whatever async resource is running (an HTTP parser's,
+// for a request without a body), and every later callback on it (the next request on that
+// keep-alive connection) would count as the holder.
 const slot = Symbol.for('cachelock.recordLockFlow.v2')
 export const flow = ((globalThis as Record<symbol, unknown>)[slot] ??= new AsyncLocalStorage<FlowLocks>()) as AsyncLocalStorage<FlowLocks>
 
@@ -116,45 +122,12 @@ export function recordLockClaimed(manager: LockManager, name: string): boolean {
 
 /** Granted nowhere yet, but on its way in a block that has not ended. */
 function pending(entry: Entry): boolean {
-  return !entry.granted && entry.block !== undefined && !entry.block.ended
+  return !entry.granted && !entry.block.ended
 }
 
 /** The live record locks this async flow holds in `manager`. */
 export function heldRecordLocks(manager: LockManager): HeldRecordLock[] {
   return [...(flowEntries(manager)?.values() ?? [])].filter((entry) => entry.alive)
-}
-
-/**
- * Count a lock taken outside `withRecordLocks` (a `LockHandle` from `acquire()`) as held by the
- * current async flow: `heldRecordLock` finds it (nested record locks reuse it) and
- * `checkLockOrder` sees it, from the moment the returned function is called with the granted
- * handle, for as long as that handle holds the lock.
- *
- * There is no callback scope to run the caller's remaining work in, so this uses
- * `AsyncLocalStorage.enterWith`, which changes the context of the code running now and of what it
- * awaits or starts later. It must therefore be called **synchronously in the caller's stretch,
- * before the first `await`** (inside an async function, after an `await`, it would only mark that
- * function's own continuation): call it, then acquire, then bind the handle.
- *
- * ```ts
- * lock(name) {                                  // not async: runs in the caller's stretch
- *   const bind = enterRecordLock(locks, name)
- *   return locks.acquire(name).then((handle) => (bind(handle), handle))
- * }
- * ```
- *
- * `enterWith` also reaches whatever else runs later in the same synchronous stretch, e.g. the
- * next branch of a `Promise.all` that started it: those count as holders too.
- */
-export function enterRecordLock(manager: LockManager, name: string, context: unknown = undefined): (handle: LockHandle) => void {
-  const entry = new Entry(name, context, undefined)
-  // Copy, never mutate: a context captured earlier (a sibling flow) must not gain this lock.
-  // Drop entries whose handle let go, so a long-lived context does not accumulate them.
-  const kept = [...(flowEntries(manager) ?? [])].filter(([, held]) => held.block !== undefined || held.alive || !held.granted)
-  const entries = new Map(kept)
-  entries.set(name, entry)
-  flow.enterWith(withEntries(manager, entries))
-  return (handle) => entry.grant(handle)
 }
 
 /**

@@ -117,7 +117,7 @@ function blockOf(join: HeldRecordLock): Block {
   return block
 }
 
-async function end(block: Block): Promise<void> {
+export async function end(block: Block): Promise<void> {
   block.ended = true
   await releaseAll(block.handles)
 }

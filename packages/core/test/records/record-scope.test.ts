@@ -1,14 +1,6 @@
 import diagnostics from 'node:diagnostics_channel'
 import { describe, expect, it } from 'vitest'
-import {
-  LockOrderError,
-  channelNames,
-  createLockManager,
-  enterRecordLock,
-  heldRecordLock,
-  recordLockClaimed,
-  withRecordLocks,
-} from '@cachelock/core'
+import { LockOrderError, channelNames, createLockManager, heldRecordLock, recordLockClaimed, withRecordLocks } from '@cachelock/core'
 
 describe('withRecordLocks', () => {
   it('takes names sorted and deduplicated, and releases them after', async () => {
@@ -99,45 +91,6 @@ describe('withRecordLocks', () => {
     } finally {
       diagnostics.unsubscribe(channelNames.lockOrder, listener)
     }
-  })
-})
-
-describe('enterRecordLock', () => {
-  it('makes a handle count as held by this flow while it holds, for reuse and order checks', async () => {
-    const locks = createLockManager()
-    const bind = enterRecordLock(locks, 'order:5', 'ctx')
-    expect(heldRecordLock(locks, 'order:5')).toBeUndefined() // not until the handle is bound
-    const handle = await locks.acquire('order:5')
-    bind(handle)
-    expect(heldRecordLock(locks, 'order:5')?.context).toBe('ctx')
-    await withRecordLocks(locks, ['order:5'], {}, null, async (_, reentered) => expect(reentered).toEqual([true]))
-    await expect(withRecordLocks(locks, ['order:1'], { strictLockOrder: true }, null, async () => 1)).rejects.toBeInstanceOf(LockOrderError)
-    await handle.release()
-    expect(heldRecordLock(locks, 'order:5')).toBeUndefined()
-  })
-
-  it('does not leak into a flow that started before it', async () => {
-    const locks = createLockManager()
-    let sibling!: Promise<unknown>
-    await withRecordLocks(locks, ['outer'], {}, null, async () => {
-      sibling = new Promise((resolve) => setTimeout(() => resolve(heldRecordLock(locks, 'late')), 10))
-      const bind = enterRecordLock(locks, 'late')
-      bind(await locks.acquire('late'))
-    })
-    expect(await sibling).toBeUndefined()
-    await locks.forceRelease('late')
-  })
-
-  it('marks the caller’s flow when called before the caller awaits', async () => {
-    const locks = createLockManager()
-    // As an adapter's lock() does it: synchronous part first, then the grant.
-    const lock = (name: string) => {
-      const bind = enterRecordLock(locks, name)
-      return locks.acquire(name).then((handle) => (bind(handle), handle))
-    }
-    const handle = await lock('caller')
-    expect(heldRecordLock(locks, 'caller')?.lock).toBe(handle)
-    await handle.release()
   })
 })
 

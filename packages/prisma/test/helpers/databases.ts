@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3'
 import { PrismaPg } from '@prisma/adapter-pg'
 import pg from 'pg'
+import { postgresWriter, sqliteWriter, type OtherWriter } from './other-writer.js'
 import { PrismaClient } from '../generated/sqlite/client/client.js'
 import { PrismaClient as PostgresClient } from '../generated/postgresql/client/client.js'
 
@@ -25,6 +26,8 @@ export interface TestDatabase {
   readonly prisma: TestClient
   /** Empty every table and restart the ids. */
   reset(): Promise<void>
+  /** A writer with its own connection, as another process has (the caller closes it). */
+  otherWriter(): OtherWriter
   close(): Promise<void>
 }
 
@@ -48,6 +51,7 @@ async function openSqlite(label: string): Promise<TestDatabase> {
   return {
     kind: 'sqlite',
     prisma,
+    otherWriter: () => sqliteWriter(url),
     async reset() {
       await prisma.$executeRawUnsafe('PRAGMA foreign_keys = OFF')
       for (const table of tables) await prisma.$executeRawUnsafe(`DELETE FROM "${table}"`)
@@ -73,6 +77,7 @@ async function openPostgres(label: string): Promise<TestDatabase> {
   return {
     kind: 'postgresql',
     prisma,
+    otherWriter: () => postgresWriter(PG_URL, schema),
     async reset() {
       await prisma.$executeRawUnsafe(`TRUNCATE ${tables.map((table) => `"${schema}"."${table}"`).join(', ')} RESTART IDENTITY CASCADE`)
     },

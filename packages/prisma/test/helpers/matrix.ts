@@ -2,6 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe } from 'vitest'
 import type { LockManager, LockStore } from '@cachelock/core'
 import { lockExtension, type LockExtensionOptions } from '@cachelock/prisma'
 import { databaseKinds, openDatabase, type DatabaseKind, type TestClient, type TestDatabase } from './databases.js'
+import type { OtherWriter } from './other-writer.js'
 import { makeStore, managerOn, storeKinds, type StoreKind } from './stores.js'
 
 /** The extension as most tests configure it: Product locked by sku, Order fenced. */
@@ -21,6 +22,8 @@ export interface Setup {
   readonly storeKind: StoreKind
   readonly store: LockStore
   readonly prisma: TestClient
+  /** A writer with its own connection, as another process has (the caller closes it). */
+  readonly otherWriter: () => OtherWriter
   /** A fresh manager (own prefix) for each test. */
   readonly locks: LockManager
   /** `prisma` extended with `locks`. */
@@ -54,7 +57,15 @@ export function onEveryDatabaseAndStore(
     beforeEach(async () => {
       await opened.reset()
       const locks = managerOn(store)
-      current = { database, storeKind, store, prisma: opened.prisma, locks, db: extend(opened.prisma, locks) }
+      current = {
+        database,
+        storeKind,
+        store,
+        prisma: opened.prisma,
+        otherWriter: () => opened.otherWriter(),
+        locks,
+        db: extend(opened.prisma, locks),
+      }
     })
     body(() => current)
   })

@@ -66,30 +66,72 @@ export function guardSuite(env: Env) {
       await env.repos.products.withLock(sku, (product) => env.repos.products.save({ ...product, stock: 3 }), { transaction: false })
       expect((await env.repos.products.findOneByOrFail({ sku })).stock).toBe(3)
       const handle = await env.repos.products.lock(sku)
-      await env.repos.products.delete({ sku }) // by criteria: not guarded anyway
-      await env.repos.products.save({ sku, stock: 1 }) // an insert under the handle's lock
+      await handle.run(async () => {
+        await env.repos.products.delete({ sku }) // by criteria: not guarded anyway
+        await env.repos.products.save({ sku, stock: 1 }) // an insert under the handle's lock
+      })
       await handle.release()
       expect((await env.repos.products.findOneByOrFail({ sku })).stock).toBe(1)
     })
 
-    it("rejects the holder's own write once its lock is lost, with the LockLostError", async () => {
+    it("lets a transaction-bound lock's writes through on its transaction only, and a plain handle's nowhere outside run()", async () => {
       const sku = unique()
       await env.repos.products.insert({ sku, stock: 5 })
-      const error = await rejection(
-        env.repos.products.withLock(
-          sku,
-          async (product, manager) => {
-            await sleep(150) // past the ttl: the lock expires
-            await manager.save(Object.assign(product, { stock: 0 })).catch((e: unknown) => {
-              throw Object.assign(new Error('the save itself failed'), { cause: e })
-            })
-          },
-          { ttl: 50, autoExtend: false },
-        ),
+      const handle = await env.repos.products.lock(sku)
+      // The flow that called lock() is not the holder by calling it.
+      expect(await rejection(env.repos.products.save({ ...(await env.repos.products.findOneByOrFail({ sku })), stock: 4 }))).toBeInstanceOf(
+        LockedRowError,
       )
-      expect(error.message).toBe('the save itself failed')
-      expect(error.cause).toBeInstanceOf(LockLostError)
-      expect((await env.repos.products.findOneByOrFail({ sku })).stock).toBe(5)
+      await handle.release()
+
+      const written = deferred()
+      const done = deferred()
+      const transaction = env.dataSource.transaction(async (manager) => {
+        const products = manager.withRepository(env.repos.products)
+        await products.lock(sku, { until: 'transaction' })
+        await products.save({ ...(await products.findOneByOrFail({ sku })), stock: 3 }) // through its transaction: passes
+        written.resolve()
+        await done.promise
+      })
+      await Promise.race([written.promise, transaction]) // a transaction that failed surfaces here
+      // Another process writing the row while that transaction holds the lock is refused.
+      const other = await env.process()
+      expect(
+        await rejection(other.repos.products.save({ ...(await other.repos.products.findOneByOrFail({ sku })), stock: 0 })),
+      ).toBeInstanceOf(LockedRowError)
+      done.resolve()
+      await transaction
+      expect((await env.repos.products.findOneByOrFail({ sku })).stock).toBe(3)
+    })
+
+    it("rejects the holder's own write once its lock is lost, with the LockLostError", async () => {
+      // In a transaction the loss rolls it back and its runner refuses fn's queries; without one the
+      // guard refuses the write, seeing this flow's lock lost.
+      for (const transaction of [true, false]) {
+        const sku = unique()
+        await env.repos.products.insert({ sku, stock: 5 })
+        let saveError: unknown
+        let fnEnded!: () => void
+        const ended = new Promise<void>((resolve) => (fnEnded = resolve))
+        const error = await rejection(
+          env.repos.products.withLock(
+            sku,
+            async (product, manager) => {
+              await sleep(150) // past the ttl: the lock expires
+              saveError = await manager.save(Object.assign(product, { stock: 0 })).then(
+                () => undefined,
+                (e: unknown) => e,
+              )
+              fnEnded()
+            },
+            { ttl: 50, autoExtend: false, transaction },
+          ),
+        )
+        await ended
+        expect(error, `transaction: ${transaction}`).toBeInstanceOf(LockLostError)
+        expect(saveError, `transaction: ${transaction}`).toBe(error)
+        expect((await env.repos.products.findOneByOrFail({ sku })).stock).toBe(5)
+      }
     })
 
     it('does not guard an entity with guard: false (the same write goes through)', async () => {

@@ -5,8 +5,10 @@ import { badInputSuite } from './bad-input.js'
 import { fenceSuite } from './fence.js'
 import { guardSuite } from './guard.js'
 import { installSuite } from './install.js'
+import { keepAliveSuite } from './keep-alive.js'
 import { lockOrderSuite } from './lock-order.js'
 import { lostLockSuite } from './lost-lock.js'
+import { lostRollbackSuite } from './lost-rollback.js'
 import { missingRowsSuite } from './missing-rows.js'
 import { namesSuite } from './names.js'
 import { untilTransactionSuite } from './until-transaction.js'
@@ -30,4 +32,7 @@ export function adapterSuites(env: Env): void {
   lostLockSuite(env)
   missingRowsSuite(env)
   lockOrderSuite(env)
+  // Issue 13.
+  keepAliveSuite(env)
+  lostRollbackSuite(env)
 }

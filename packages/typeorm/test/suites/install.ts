@@ -147,6 +147,9 @@ export function installSuite(env: Env) {
         [() => installModelLocks(open(), { lock: env.locks } as never), 'options.lock'],
         [() => installModelLocks(open(), { locks: 'redis://x' } as never), 'options.locks'],
         [() => installModelLocks(open(), { strictLockOrder: 'yes' } as never), 'options.strictLockOrder'],
+        [() => installModelLocks(open(), { guardTimeout: 0 }), 'options.guardTimeout'],
+        [() => installModelLocks(open(), { guardTimeout: '1s' } as never), 'options.guardTimeout'],
+        [() => installModelLocks(open(), { guardTimeout: Infinity }), 'options.guardTimeout'],
       ] as const) {
         expect(call).toThrow(InvalidLockArgumentError)
         try {

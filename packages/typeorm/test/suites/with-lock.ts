@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { InvalidLockArgumentError, LockNotAcquiredError, channelNames, recordLockName } from '@cachelock/core'
-import { withModelLock } from '@cachelock/typeorm'
+import { InvalidLockArgumentError, LockNotAcquiredError, LockNotOwnedError, channelNames, recordLockName } from '@cachelock/core'
+import { LockedRowError, withModelLock } from '@cachelock/typeorm'
 import type { Env } from '../support/env.js'
 import { deferred, recordEvents, rejection, sleep, unique } from '../support/helpers.js'
 
@@ -175,7 +175,7 @@ export function withLockSuite(env: Env) {
   })
 
   describe('lock() and isLocked()', () => {
-    it('returns a handle that holds the row until released; its holder may write', async () => {
+    it('returns a plain handle that holds the row until released; run(fn) makes fn its holder', async () => {
       const sku = await newProduct()
       const handle = await env.repos.products.lock({ sku }, { timeout: 2000 })
       expect(handle.name).toBe(recordLockName('product', { sku }))
@@ -183,14 +183,23 @@ export function withLockSuite(env: Env) {
       // Another process is kept out...
       const other = await env.process()
       expect(await rejection(other.repos.products.withLock(sku, () => undefined, { timeout: 30 }))).toBeInstanceOf(LockNotAcquiredError)
-      // ...while this flow, which holds the handle, may nest withLock on the same row.
-      expect(await env.repos.products.withLock(sku, (row) => row.sku)).toBe(sku)
+      // ...and so is this flow, which called lock() but is not inside the handle's scope.
+      expect(await rejection(env.repos.products.withLock(sku, () => undefined, { timeout: 30 }))).toBeInstanceOf(LockNotAcquiredError)
       const product = await env.repos.products.findOneByOrFail({ sku })
       product.stock = 3
-      await env.repos.products.save(product) // the guard knows this flow holds the lock
+      expect(await rejection(env.repos.products.save(product))).toBeInstanceOf(LockedRowError)
+      // Inside run(fn), fn is the holder: nested withLock reuses the lock, saves pass the guard.
+      const result = await handle.run(async () => {
+        expect(await env.repos.products.withLock(sku, (row) => row.sku)).toBe(sku)
+        await env.repos.products.save(product)
+        return 'ran'
+      })
+      expect(result).toBe('ran')
+      expect(handle.held).toBe(true) // run() does not release it
       await handle.release()
       expect(await env.repos.products.isLocked({ sku })).toBe(false)
       expect(await stockOf(sku)).toBe(3)
+      expect(await rejection(handle.run(() => undefined))).toBeInstanceOf(LockNotOwnedError)
     })
 
     it('refuses to wait for a lock this flow already holds', async () => {

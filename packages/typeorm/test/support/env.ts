@@ -10,6 +10,7 @@ import { installModelLocks, lockableRepository, type InstallModelLocksOptions } 
 import type { DataSource, DataSourceOptions } from 'typeorm'
 import { defineEntities, type Entities } from './entities.js'
 import { loadOrm, type Orm } from './orm.js'
+import { postgresWriter, sqliteWriter, type OtherWriter } from './other-writer.js'
 
 export type DatabaseKind = 'sqlite' | 'postgres'
 export type StoreKind = 'memory' | 'redis'
@@ -43,6 +44,8 @@ export interface Env extends Process {
   dataSourceFor(entities: EntityClass[], extra?: Partial<DataSourceOptions>): DataSource
   /** A fresh lock manager on the shared store. */
   manager(): LockManager
+  /** A writer with its own connection to the database, as another process has (the caller closes it). */
+  otherWriter(): OtherWriter
 }
 
 export const PG_URL = process.env.CACHELOCK_TEST_PG_URL ?? 'postgresql://postgres@127.0.0.1:5439/cachelock_test'
@@ -69,11 +72,13 @@ export function useEnv(config: EnvConfig): Env {
   const env = { config } as Env
   const cleanups: (() => unknown)[] = []
   let options: (entities: EntityClass[]) => DataSourceOptions
+  let writer: () => OtherWriter
 
   beforeAll(async () => {
     env.orm = await loadOrm(config.line)
     env.entities = defineEntities(env.orm)
-    options = await database(config.db, cleanups)
+    ;({ options, writer } = await database(config.db, cleanups))
+    env.otherWriter = () => writer()
     env.store = await store(config.store, cleanups)
     const prefix = `typeorm-test:${randomUUID()}:`
     env.manager = () => createLockManager({ store: env.store, prefix, sleep: 20 })
@@ -96,13 +101,19 @@ export function useEnv(config: EnvConfig): Env {
   return env
 }
 
-async function database(kind: DatabaseKind, cleanups: (() => unknown)[]): Promise<(entities: EntityClass[]) => DataSourceOptions> {
+async function database(
+  kind: DatabaseKind,
+  cleanups: (() => unknown)[],
+): Promise<{ options: (entities: EntityClass[]) => DataSourceOptions; writer: () => OtherWriter }> {
   if (kind === 'sqlite') {
     const dir = mkdtempSync(join(tmpdir(), 'cachelock-typeorm-'))
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
     const database = join(dir, 'test.db')
     // WAL: several data sources on one file behave like several processes on one database.
-    return (entities) => ({ type: 'better-sqlite3', database, entities, synchronize: true, enableWAL: true })
+    return {
+      options: (entities) => ({ type: 'better-sqlite3', database, entities, synchronize: true, enableWAL: true }),
+      writer: () => sqliteWriter(database),
+    }
   }
   const schema = `typeorm_${randomUUID().replaceAll('-', '')}`
   const client = new pg.Client({ connectionString: PG_URL })
@@ -115,7 +126,10 @@ async function database(kind: DatabaseKind, cleanups: (() => unknown)[]): Promis
     await admin.query(`DROP SCHEMA "${schema}" CASCADE`)
     await admin.end()
   })
-  return (entities) => ({ type: 'postgres', url: PG_URL, schema, entities, synchronize: true })
+  return {
+    options: (entities) => ({ type: 'postgres', url: PG_URL, schema, entities, synchronize: true }),
+    writer: () => postgresWriter(PG_URL, schema),
+  }
 }
 
 async function store(kind: StoreKind, cleanups: (() => unknown)[]): Promise<LockStore> {
