@@ -132,11 +132,14 @@ export class LockManager {
 
   /** Snapshot: this manager's pending requests, and every holder (any client) of the names it holds or waits for. */
   async query(): Promise<LockManagerSnapshot> {
-    // A request whose store attempt is out is neither pending nor held yet: wait for the answers
-    // (bounded by storeTimeout), so that what this manager reports of itself is exact.
-    await Promise.all([...this.#queues.values()].map((queue) => queue.settled()))
+    // A request whose store attempt is out is neither pending nor held yet: wait for the answers,
+    // so that what this manager reports of itself is exact. The other clients' holds are read
+    // meanwhile: both are bounded by storeTimeout, and together take no longer than one of them.
     const queues = [...this.#queues.values()]
-    const others = await Promise.all(queues.map((queue) => this.#holders(queue.name, queue.key)))
+    const [others] = await Promise.all([
+      Promise.all(queues.map((queue) => this.#holders(queue.name, queue.key))),
+      Promise.all(queues.map((queue) => queue.settled())),
+    ])
     // This manager's own part is read now, after the store answered: its holds from its leases,
     // its requests from its queues, both as of the same moment.
     const held: LockInfo[] = []

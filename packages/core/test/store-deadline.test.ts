@@ -71,6 +71,19 @@ describe('storeTimeout bounds every store call', () => {
     await expectTimedOut(call(handle), operation)
   })
 
+  it('query() waits for attempts out and reads the holders at the same time: one storeTimeout, not two', async () => {
+    const store = new FlakyStore()
+    const locks = createLockManager({ store, storeTimeout: 60_000, prefix: '' })
+    store.paused.add('acquire')
+    const waiting = locks.request('x', () => undefined).catch((error: unknown) => error)
+    store.failing.add('holders')
+    // The read fails at once; query() does not first wait for the attempt that is still out.
+    await expect(locks.query()).rejects.toMatchObject({ code: 'LOCK_STORE_ERROR' })
+    store.failing.clear()
+    store.resume()
+    expect(await waiting).toBeUndefined()
+  })
+
   it('a grant that arrives after the caller gave up is released', async () => {
     const store = new FlakyStore()
     const locks = manager(store)
