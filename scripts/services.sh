@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Local backing services for the cachelock integration tests (no docker needed).
 #
-#   scripts/services.sh start|stop|restart|status [redis|cluster|memcached[:PORT]|postgres ...]
+#   scripts/services.sh start|stop|restart|status [redis|cluster|sentinel|memcached[:PORT]|postgres ...]
 #   eval "$(scripts/services.sh env)"
 #
 # Everything binds 127.0.0.1 on non-default ports, so a developer's own servers are
@@ -16,8 +16,9 @@ IFS=, read -r -a CLUSTER_PORTS <<<"${CACHELOCK_TEST_REDIS_CLUSTER_PORTS:-7101,71
 IFS=, read -r -a MEMCACHED_PORTS <<<"${CACHELOCK_TEST_MEMCACHED_PORTS:-11311,11312}"
 PG_PORT="${CACHELOCK_TEST_PG_PORT:-5439}"
 PG_DB=cachelock_test
+SENTINEL_BASE_PORT="${CACHELOCK_TEST_SENTINEL_BASE_PORT:-26391}"
 WAIT_SECS="${CACHELOCK_SERVICES_TIMEOUT:-30}"
-ALL_SERVICES=(redis cluster memcached postgres)
+ALL_SERVICES=(redis cluster sentinel memcached postgres)
 
 say() { echo "services: $*" >&2; } # stderr, so `env` output stays eval-able
 die() { say "error: $*"; exit 1; }
@@ -110,7 +111,7 @@ ensure_binaries() {
   local pkgs=() svc
   for svc in "$@"; do
     case $svc in
-      redis | cluster) command -v redis-server >/dev/null && command -v redis-cli >/dev/null || pkgs+=(redis-server) ;;
+      redis | cluster | sentinel) command -v redis-server >/dev/null && command -v redis-cli >/dev/null || pkgs+=(redis-server) ;;
       memcached) command -v memcached >/dev/null || pkgs+=(memcached) ;;
       postgres) pg_bin >/dev/null || pkgs+=(postgresql) ;;
     esac
@@ -194,6 +195,96 @@ stop_cluster() {
   local p
   for p in "${CLUSTER_PORTS[@]}"; do stop_pidfile "$STATE/cluster-$p/redis.pid" "redis-server*:$p*"; done
   say "cluster    stopped"
+}
+
+# --- redis sentinel (a primary, a replica and one Sentinel) ------------------------
+#
+# Sentinel on SENTINEL_BASE_PORT; the two data nodes on the next two ports. Which node is the
+# primary changes when a test kills it and Sentinel promotes the other, so `start` asks Sentinel
+# for the current primary and brings a missing node back as its replica. Timeouts are short so a
+# failover takes a few seconds: the primary is declared down after 1 s without an answer.
+
+SENTINEL_MASTER=cachelock-test
+SENTINEL_NODES=("$((SENTINEL_BASE_PORT + 1))" "$((SENTINEL_BASE_PORT + 2))")
+SENTINEL_DIR="$STATE/sentinel-$SENTINEL_BASE_PORT"
+
+sentinel_cli() { timeout 2 redis-cli -h 127.0.0.1 -p "$SENTINEL_BASE_PORT" "$@" 2>/dev/null; }
+# The port Sentinel names as the primary (it may name a dead one until it has failed over).
+sentinel_primary() { local out; out=$(sentinel_cli sentinel get-master-addr-by-name "$SENTINEL_MASTER") && [[ -n $out ]] && echo "${out##*$'\n'}"; }
+node_info() { timeout 2 redis-cli -h 127.0.0.1 -p "$1" info replication 2>/dev/null | tr -d '\r'; }
+
+# The trio is usable: Sentinel's primary answers as a primary, every node is its replica with a
+# live link, and Sentinel knows each replica (it finds them in the primary's INFO, up to 10 s
+# after they attach), so a failover has a replica to promote.
+sentinel_ok() {
+  local primary port known
+  primary=$(sentinel_primary) || return 1
+  [[ $(node_info "$primary") == *role:master* ]] || return 1
+  known=$(sentinel_cli sentinel replicas "$SENTINEL_MASTER" | tr '\n' ' ')
+  for port in "${SENTINEL_NODES[@]}"; do
+    [[ $port == "$primary" ]] && continue
+    [[ $(node_info "$port") == *master_port:$primary*master_link_status:up* ]] || return 1
+    [[ $known == *" $port "* && $known != *s_down* && $known != *disconnected* ]] || return 1
+  done
+}
+
+sentinel_node_launch() { # port [replicaof-port]
+  local port=$1 args=(--repl-diskless-sync yes --repl-diskless-sync-delay 0)
+  [[ -n ${2:-} ]] && args+=(--replicaof 127.0.0.1 "$2")
+  redis_launch "sentinel-node-$port" "$port" "${args[@]}"
+}
+
+sentinel_fresh() {
+  local primary=${SENTINEL_NODES[0]} replica=${SENTINEL_NODES[1]}
+  stop_pidfile "$SENTINEL_DIR/sentinel.pid" "redis-server*:$SENTINEL_BASE_PORT*"
+  sentinel_node_launch "$primary"
+  redis-cli -p "$primary" replicaof no one >/dev/null
+  sentinel_node_launch "$replica" "$primary"
+  redis-cli -p "$replica" replicaof 127.0.0.1 "$primary" >/dev/null
+  mkdir -p "$SENTINEL_DIR"
+  # Sentinel rewrites this file with what it learns (replicas, failovers): a fresh one each time.
+  cat >"$SENTINEL_DIR/sentinel.conf" <<CONF
+port $SENTINEL_BASE_PORT
+bind 127.0.0.1
+daemonize yes
+pidfile $SENTINEL_DIR/sentinel.pid
+logfile $SENTINEL_DIR/sentinel.log
+dir $SENTINEL_DIR
+sentinel monitor $SENTINEL_MASTER 127.0.0.1 $primary 1
+sentinel down-after-milliseconds $SENTINEL_MASTER 1000
+sentinel failover-timeout $SENTINEL_MASTER 5000
+sentinel parallel-syncs $SENTINEL_MASTER 1
+CONF
+  detached redis-server "$SENTINEL_DIR/sentinel.conf" --sentinel
+  wait_for "redis sentinel on :$SENTINEL_BASE_PORT" "$SENTINEL_DIR/sentinel.log" redis_ping "$SENTINEL_BASE_PORT"
+}
+
+start_sentinel() {
+  local primary port
+  if redis_ping "$SENTINEL_BASE_PORT" && primary=$(sentinel_primary) && redis_ping "$primary"; then
+    # After a failover the old primary is down: bring it back as the new primary's replica.
+    for port in "${SENTINEL_NODES[@]}"; do
+      [[ $port == "$primary" ]] || redis_ping "$port" || sentinel_node_launch "$port" "$primary"
+    done
+    # Never rebuilt from here: a test may be holding locks on the current primary. A trio that
+    # does not settle (nodes reconfigured by hand) fails below; `restart sentinel` starts over.
+  else
+    # First start, or no usable primary (both nodes gone, Sentinel gone): start over.
+    sentinel_fresh
+  fi
+  # Sentinel only promotes a replica whose INFO it read within the last 5 s, and reads it every
+  # 10 s until the primary is down: a failover could then be refused and retried 10 s later.
+  sentinel_cli sentinel debug info-period 1000 >/dev/null
+  wait_for "redis sentinel trio (primary, replica, Sentinel)" "$SENTINEL_DIR/sentinel.log" sentinel_ok
+  say "sentinel   up  127.0.0.1:$SENTINEL_BASE_PORT ($SENTINEL_MASTER: primary :$(sentinel_primary), nodes :$(join , "${SENTINEL_NODES[@]}"))"
+}
+
+stop_sentinel() {
+  local port
+  # Sentinel first, or it would fail over while the primary stops.
+  stop_pidfile "$SENTINEL_DIR/sentinel.pid" "redis-server*:$SENTINEL_BASE_PORT*"
+  for port in "${SENTINEL_NODES[@]}"; do stop_pidfile "$STATE/sentinel-node-$port/redis.pid" "redis-server*:$port*"; done
+  say "sentinel   stopped"
 }
 
 # --- memcached -------------------------------------------------------------------
@@ -312,6 +403,7 @@ status() {
       cluster)
         for p in "${CLUSTER_PORTS[@]}"; do status_line cluster "127.0.0.1:$p" redis_ping "$p" || rc=1; done
         status_line cluster "cluster_state:ok" cluster_ok || rc=1 ;;
+      sentinel) status_line sentinel "127.0.0.1:$SENTINEL_BASE_PORT" sentinel_ok || rc=1 ;;
       memcached) for p in "${MEMCACHED_PORTS[@]}"; do status_line memcached "127.0.0.1:$p" memcached_ping "$p" || rc=1; done ;;
       postgres)
         PG_BIN=$(pg_bin) || PG_BIN=/nonexistent
@@ -327,6 +419,7 @@ print_env() {
   for p in "${MEMCACHED_PORTS[@]}"; do mc+=("127.0.0.1:$p"); done
   echo "export CACHELOCK_TEST_REDIS_URL=redis://127.0.0.1:$REDIS_PORT"
   echo "export CACHELOCK_TEST_REDIS_CLUSTER_URL=redis+cluster://$(join , "${cluster[@]}")"
+  echo "export CACHELOCK_TEST_REDIS_SENTINEL_URL=redis+sentinel://127.0.0.1:$SENTINEL_BASE_PORT/$SENTINEL_MASTER"
   echo "export CACHELOCK_TEST_MEMCACHED_URL=memcached://$(join , "${mc[@]}")"
   echo "export CACHELOCK_TEST_MEMCACHED_URL_ONE=memcached://${mc[0]}"
   echo "export CACHELOCK_TEST_PG_URL=postgresql://postgres@127.0.0.1:$PG_PORT/$PG_DB"
@@ -334,7 +427,7 @@ print_env() {
 
 # --- main -------------------------------------------------------------------------
 
-usage() { die "usage: $0 start|stop|restart|status|env [redis|cluster|memcached[:PORT]|postgres ...]"; }
+usage() { die "usage: $0 start|stop|restart|status|env [redis|cluster|sentinel|memcached[:PORT]|postgres ...]"; }
 
 # Sets SELECTED; `memcached:PORT` narrows memcached to one instance (tests kill one of two).
 select_services() {
@@ -345,6 +438,7 @@ select_services() {
     case $arg in
       redis) SELECTED+=(redis) ;;
       cluster | redis-cluster) SELECTED+=(cluster) ;;
+      sentinel | redis-sentinel) SELECTED+=(sentinel) ;;
       memcached | memcache) SELECTED+=(memcached); mc+=("${MEMCACHED_PORTS[@]}") ;;
       memcached:[0-9]*) SELECTED+=(memcached); mc+=("${arg#*:}") ;;
       postgres | postgresql | pg) SELECTED+=(postgres) ;;

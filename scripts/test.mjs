@@ -15,7 +15,9 @@ function step(title, command, args, options = {}) {
   return result.status === 0
 }
 
-if (!step('Starting Redis, Redis Cluster, memcached and PostgreSQL on loopback', 'bash', ['scripts/services.sh', 'start'])) {
+if (
+  !step('Starting Redis (standalone, Cluster, Sentinel), memcached and PostgreSQL on loopback', 'bash', ['scripts/services.sh', 'start'])
+) {
   console.log('\n0 passed, 1 failed')
   process.exit(1)
 }

@@ -96,6 +96,23 @@ it('core: an error thrown by the CommonJS side is an instance of the ESM side’
   expect(JSON.parse(out)).toEqual([true, true, true])
 })
 
+it('core: the `cachelock` bin runs from the installed package and loads the library by name', () => {
+  const core = packages.find(({ pkg }) => pkg.name === '@cachelock/core')!
+  const bin = join(app, 'node_modules', '@cachelock', 'core', core.pkg.bin.cachelock as string)
+  expect(readFileSync(bin, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true)
+  expect(execFileSync(process.execPath, [bin, '--version'], { cwd: app, encoding: 'utf8' })).toBe(`${core.pkg.version}\n`)
+  // The bundle holds only the CLI: the library (and its classes) come from the main entry.
+  expect(readFileSync(bin, 'utf8')).toContain('require("@cachelock/core")')
+  const refused = (() => {
+    try {
+      execFileSync(process.execPath, [bin, 'list', '--url', 'memory://'], { cwd: app, encoding: 'utf8', stdio: 'pipe' })
+    } catch (error) {
+      return error as { status: number; stderr: string }
+    }
+  })()
+  expect(refused).toMatchObject({ status: 2, stderr: expect.stringMatching(/^cachelock: memory:\/\/ is a store inside one process/) })
+})
+
 it('nestjs: the built package boots a Nest application, with DI that needs no decorator metadata', () => {
   // The build (esbuild) emits no `design:paramtypes`: every injection in the package must name its token.
   const nest = JSON.stringify(join(root, 'packages', 'nestjs', 'package.json'))

@@ -4,7 +4,7 @@ import { repoRoot } from './paths.js'
 
 const run = promisify(execFile)
 
-export type Service = 'redis' | 'memcached' | 'postgres'
+export type Service = 'redis' | 'memcached' | 'postgres' | 'sentinel'
 
 /** Where the loopback servers listen (from `scripts/services.sh env`). */
 export interface ServiceUrls {
@@ -12,6 +12,8 @@ export interface ServiceUrls {
   /** One memcached server: a lock lives on one server anyway, and one keeps the round trip plain. */
   memcached: string
   postgres: string
+  /** The primary + replica + Sentinel trio (`redis+sentinel://`). */
+  sentinel: string
 }
 
 /**
@@ -43,5 +45,6 @@ export async function startServices(services: readonly Service[]): Promise<Servi
     redis: need('CACHELOCK_TEST_REDIS_URL'),
     memcached: need('CACHELOCK_TEST_MEMCACHED_URL_ONE'),
     postgres: need('CACHELOCK_TEST_PG_URL'),
+    sentinel: need('CACHELOCK_TEST_REDIS_SENTINEL_URL'),
   }
 }

@@ -2,17 +2,42 @@ import { defineConfig } from 'tsup'
 
 // One CommonJS build; scripts/esm-wrappers.mjs then writes the ESM entries as thin re-exports of
 // it, so `import` and `require` load the same module instance and `instanceof` holds across both.
-export default defineConfig({
-  entry: { index: 'src/index.ts', testing: 'src/testing/index.ts' },
-  format: ['cjs'],
-  outExtension: () => ({ js: '.cjs' }),
-  // Declarations resolve the package's own name to its sources (the testing entry imports it).
-  dts: { compilerOptions: { baseUrl: '.', paths: { '@cachelock/core': ['./src/index.ts'] } } },
-  sourcemap: true,
-  clean: true,
-  target: 'node20',
-  platform: 'node',
-  shims: true,
-  // The testing entry imports the package by name: it must share the main entry's classes.
-  external: ['@cachelock/core', 'ioredis', 'memjs'],
-})
+export default defineConfig([
+  {
+    entry: { index: 'src/index.ts', testing: 'src/testing/index.ts' },
+    format: ['cjs'],
+    outExtension: () => ({ js: '.cjs' }),
+    // Declarations resolve the package's own name to its sources (the testing entry imports it).
+    dts: { compilerOptions: { baseUrl: '.', paths: { '@cachelock/core': ['./src/index.ts'] } } },
+    sourcemap: true,
+    // The build script empties dist/ first: two configs cleaning it would race.
+    clean: false,
+    target: 'node20',
+    platform: 'node',
+    shims: true,
+    // The testing entry imports the package by name: it must share the main entry's classes.
+    external: ['@cachelock/core', 'ioredis', 'memjs', '@opentelemetry/api'],
+  },
+  // The `cachelock` command. It bundles the CLI's own modules and takes the library itself from
+  // the package's main entry (the one copy an app loads), by name.
+  {
+    entry: { cli: 'src/cli/main.ts' },
+    format: ['cjs'],
+    outExtension: () => ({ js: '.cjs' }),
+    banner: { js: '#!/usr/bin/env node' },
+    sourcemap: true,
+    clean: false,
+    target: 'node20',
+    platform: 'node',
+    shims: true,
+    external: ['@cachelock/core', 'ioredis', 'memjs', '@opentelemetry/api'],
+    esbuildPlugins: [
+      {
+        name: 'library-by-name',
+        setup(build) {
+          build.onResolve({ filter: /^\.\.\/index\.js$/ }, () => ({ path: '@cachelock/core', external: true }))
+        },
+      },
+    ],
+  },
+])

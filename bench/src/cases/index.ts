@@ -7,6 +7,17 @@ import { prismaCase } from './prisma.js'
 import { redisBurst } from './redis-burst.js'
 import { redisContended } from './redis-contended.js'
 import { redisUncontended } from './redis-uncontended.js'
+import { redisWaitReplicas } from './redis-wait-replicas.js'
 
 /** Every case, in the order they run and are reported. */
-export const CASES: readonly BenchCase[] = [redisUncontended, redisContended, redisBurst, handoff, memory, memcached, prismaCase, heldLocks]
+export const CASES: readonly BenchCase[] = [
+  redisUncontended,
+  redisContended,
+  redisBurst,
+  handoff,
+  memory,
+  memcached,
+  prismaCase,
+  heldLocks,
+  redisWaitReplicas,
+]

@@ -15,6 +15,7 @@ const factories = new Map<string, StoreFactory>([
   // `new URL()` refuses a comma-separated host list, so cluster URLs reach their factory as text.
   ['redis+cluster:', (url) => redisStoreFromUrl(url)],
   ['rediss+cluster:', (url) => redisStoreFromUrl(url)],
+  ['redis+sentinel:', (url) => redisStoreFromUrl(url)],
   ['memcached:', (url) => memcachedStoreFromUrl(url)],
 ])
 
@@ -29,6 +30,7 @@ const schemes = () => [...factories.keys()].map((scheme) => `${scheme}//`).join(
  * | `open://` | `OpenStore` (never locks; tests) |
  * | `redis://[user:pass@]host:port[/db]`, `rediss://…` | `RedisStore` on a new ioredis client (ioredis must be installed) |
  * | `redis+cluster://h1:p1,h2:p2`, `rediss+cluster://…` | `RedisStore` on a new ioredis `Cluster` |
+ * | `redis+sentinel://s1:p1,s2:p2/primaryName[/db]` | `RedisStore` on the primary Redis Sentinel names, across failovers |
  * | `memcached://h1:11211,h2:11211` | `MemcachedStore` on a new memjs client (memjs must be installed) |
  *
  * A store made here owns its connection: `store.close()` (or `locks.close()`) closes it.

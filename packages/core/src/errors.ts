@@ -1,3 +1,5 @@
+import { publish } from './events.js'
+
 /**
  * Every error cachelock throws is a class: `instanceof` works, each throw has its own stack, and
  * `code` is stable across releases so callers can branch on it without parsing messages.
@@ -12,6 +14,8 @@ export type LockErrorCode =
   | 'LOCK_ORDER'
   /** An ORM adapter refused a write to a row whose lock another flow holds. */
   | 'LOCK_HELD'
+  /** A Redis grant or renewal did not reach `waitReplicas` replicas in time (`LockNotReplicatedError`). */
+  | 'LOCK_NOT_REPLICATED'
   | 'LOCK_INVALID_ARGUMENT'
   | 'LOCK_NOT_SUPPORTED'
 
@@ -98,6 +102,36 @@ export class LockOrderError extends LockError {
 }
 
 /**
+ * A grant or renewal was written on the Redis primary but fewer than `waitReplicas` replicas
+ * acknowledged it within `waitTimeoutMs` (`RedisStore`'s WAIT option), so a failover could lose it.
+ * A grant (acquire, steal) was given back before this was thrown: nobody holds a lock they were
+ * not told about. A renewal leaves the lock held, but does not count as confirmed.
+ */
+export class LockNotReplicatedError extends LockError {
+  override name = 'LockNotReplicatedError'
+  override code = 'LOCK_NOT_REPLICATED' as const
+  /** The store key (prefix + name). */
+  readonly key: string
+  readonly operation: 'acquire' | 'steal' | 'extend'
+  /** Replicas that acknowledged in time. */
+  readonly acknowledged: number
+  /** Replicas required (`waitReplicas`). */
+  readonly required: number
+
+  constructor(init: { key: string; operation: 'acquire' | 'steal' | 'extend'; acknowledged: number; required: number; timeoutMs: number }) {
+    const outcome = init.operation === 'extend' ? 'the lock is kept, unconfirmed' : 'the grant was released'
+    super(
+      `Lock ${describeName(init.key)}: ${init.operation} reached ${init.acknowledged} of ${init.required} required replica(s) ` +
+        `within ${init.timeoutMs} ms; ${outcome}`,
+    )
+    this.key = init.key
+    this.operation = init.operation
+    this.acknowledged = init.acknowledged
+    this.required = init.required
+  }
+}
+
+/**
  * Bad input: raised before anything touches the store, so no lock is left behind.
  * Also a `TypeError`, as Web Locks throws for bad arguments.
  *
@@ -148,8 +182,15 @@ export class StoreTimeoutError extends Error {
   }
 }
 
-/** Wrap a store's failure so callers see one error family, with the original as `cause`. */
+/**
+ * Wrap a store's failure so callers see one error family, with the original as `cause`. A store
+ * that threw a `LockError` with a code of its own (e.g. `LockNotReplicatedError`) already said
+ * what happened in the library's terms: that error passes through, so callers can branch on it.
+ */
 export function storeError(operation: string, lockName: string, cause: unknown, context = ''): LockError {
+  // The one place every store failure passes on its way to a caller: observed here, once.
+  publish('storeError', () => ({ name: lockName, operation, error: cause }))
+  if (cause instanceof LockError && cause.code !== 'LOCK_ERROR') return cause
   const detail = cause instanceof Error ? cause.message : String(cause)
   return new LockError(`Store failed to ${operation} lock ${describeName(lockName)}${context}: ${detail}`, {
     cause,

@@ -18,6 +18,8 @@ export const channelNames = {
   lost: 'cachelock:lost',
   finalized: 'cachelock:finalized',
   lockOrder: 'cachelock:lock-order',
+  notAcquired: 'cachelock:not-acquired',
+  storeError: 'cachelock:store-error',
 } as const
 
 /** Fields every lock event carries. */
@@ -68,6 +70,32 @@ export interface LockOrderEvent {
   thrown: boolean
 }
 
+/** A request ended without the lock (`ifAvailable`/`timeout: 0` refused, timed out, aborted, store failed). */
+export interface NotAcquiredEvent {
+  name: string
+  key: string
+  mode: LockMode
+  clientId: string
+  /** Milliseconds from the request to giving up. */
+  waitMs: number
+  /**
+   * `timeout`: its `timeout` ran out, or its `signal` was an `AbortSignal.timeout()`;
+   * `unavailable`: taken, and it would not wait; `aborted`: its `signal` aborted; `store-error`:
+   * the store failed (also on `cachelock:store-error`).
+   */
+  reason: 'timeout' | 'unavailable' | 'aborted' | 'store-error'
+  /** What the caller got, when it was rejected (not for an `ifAvailable` callback called with `null`). */
+  error?: unknown
+}
+
+/** A store call failed. Every failure a caller (or a held lock's renewal) sees passes here once. */
+export interface StoreErrorEvent {
+  name: string
+  /** `acquire`, `release`, `extend`, `renew` (automatic), `steal`, `force-release`, `query`. */
+  operation: string
+  error: unknown
+}
+
 export const channels = {
   acquired: diagnostics.channel(channelNames.acquired),
   released: diagnostics.channel(channelNames.released),
@@ -75,6 +103,8 @@ export const channels = {
   lost: diagnostics.channel(channelNames.lost),
   finalized: diagnostics.channel(channelNames.finalized),
   lockOrder: diagnostics.channel(channelNames.lockOrder),
+  notAcquired: diagnostics.channel(channelNames.notAcquired),
+  storeError: diagnostics.channel(channelNames.storeError),
 }
 
 export function publish<K extends keyof typeof channels>(
@@ -86,6 +116,8 @@ export function publish<K extends keyof typeof channels>(
     lost: LostEvent
     finalized: FinalizedEvent
     lockOrder: LockOrderEvent
+    notAcquired: NotAcquiredEvent
+    storeError: StoreErrorEvent
   }[K],
 ): void {
   const target = channels[channel]

@@ -10,6 +10,7 @@ export {
   LockLostError,
   LockNotAcquiredError,
   LockNotOwnedError,
+  LockNotReplicatedError,
   LockOrderError,
   StoreTimeoutError,
 } from './errors.js'
@@ -22,14 +23,37 @@ export { MemoryStore } from './stores/memory/memory-store.js'
 export type { MemoryStoreOptions } from './stores/memory/memory-store.js'
 export { OpenStore } from './stores/open/open-store.js'
 export { RedisStore, RedisTimeoutError, redisStoreFromUrl } from './stores/redis/index.js'
-export type { RedisClient, RedisStoreFromUrlOptions, RedisStoreOptions, RedisSubscriber } from './stores/redis/index.js'
+export type { RedisClient, RedisPipeline, RedisStoreFromUrlOptions, RedisStoreOptions, RedisSubscriber } from './stores/redis/index.js'
 export { MemcachedStatusError, MemcachedStore, memcachedStoreFromUrl } from './stores/memcached/index.js'
 export type { MemcachedClient, MemcachedStoreOptions, MemcachedStoreFromUrlOptions } from './stores/memcached/index.js'
-export type { AcquireRequest, AcquireResult, Granted, Holder, LockMode, LockStore, StealRequest, Unsubscribe } from './store.js'
+export type {
+  AcquireRequest,
+  AcquireResult,
+  Granted,
+  Holder,
+  LockListing,
+  LockMode,
+  LockStore,
+  StealRequest,
+  Unsubscribe,
+} from './store.js'
 export { keyBytes, safeKey, storableKey } from './keys.js'
 export type { SafeKeyRules } from './keys.js'
 export { channelNames } from './events.js'
-export type { AcquiredEvent, ExtendedEvent, FinalizedEvent, LockEventBase, LockOrderEvent, LostEvent, ReleasedEvent } from './events.js'
+export type {
+  AcquiredEvent,
+  ExtendedEvent,
+  FinalizedEvent,
+  LockEventBase,
+  LockOrderEvent,
+  LostEvent,
+  NotAcquiredEvent,
+  ReleasedEvent,
+  StoreErrorEvent,
+} from './events.js'
+export { startLockMetrics } from './metrics/lock-metrics.js'
+export type { LockMetrics, LockMetricsOptions, MeterLike } from './metrics/lock-metrics.js'
+export type { NamePatterns } from './metrics/name-patterns.js'
 export { encodeRecordValue, modelLockName, recordLockName } from './records/record-name.js'
 export { checkLockOrder, heldRecordLock, heldRecordLocks, recordLockClaimed } from './records/record-flow.js'
 export type { HeldRecordLock } from './records/record-flow.js'

@@ -34,6 +34,26 @@ export function keyBytes(key: string): Buffer {
 }
 
 /**
+ * The key whose {@link keyBytes} are `bytes` (the inverse, for stores that list their keys), or
+ * `undefined` when `bytes` are not the WTF-8 of any string (a key cachelock did not write).
+ */
+export function keyFromBytes(bytes: Buffer): string | undefined {
+  const text = bytes.toString('utf8')
+  // Well-formed UTF-8 round-trips; only lone surrogates (or foreign bytes) decode to U+FFFD.
+  if (!text.includes('\uFFFD')) return text
+  let key = ''
+  for (let i = 0; i < bytes.length;) {
+    const lead = bytes[i]!
+    const size = lead < 0x80 ? 1 : lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2
+    let codePoint = size === 1 ? lead : lead & (0xff >> (size + 1))
+    for (let j = 1; j < size; j++) codePoint = (codePoint << 6) | ((bytes[i + j] ?? 0) & 0x3f)
+    key += codePoint >= 0xd800 && codePoint <= 0xdfff ? String.fromCharCode(codePoint) : String.fromCodePoint(Math.min(codePoint, 0x10ffff))
+    i += size
+  }
+  return keyBytes(key).equals(bytes) ? key : undefined
+}
+
+/**
  * `key` as a string a store can pass to a client that encodes strings as UTF-8: itself when
  * well-formed, otherwise a `Buffer` of its WTF-8 bytes (Redis keys are binary-safe).
  */

@@ -246,6 +246,7 @@ export class Lease {
       this.#lastRenewalError = undefined
     } catch (cause) {
       if (this.#state !== 'held') return
+      publish('storeError', () => ({ name: this.name, operation: 'renew', error: cause }))
       // The store did not answer. The lock may still be ours until the loss deadline: keep trying.
       this.#lastRenewalError = cause
       const remaining = this.#confirmedAt + this.#ttl - performance.now()

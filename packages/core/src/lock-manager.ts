@@ -6,6 +6,7 @@ import { Lock } from './lock.js'
 import { GrantOrder } from './grant-order.js'
 import { NameQueue, type QueueHost } from './name-queue.js'
 import { eventBase, notAcquired, waitInQueue, type Unavailable } from './pending-request.js'
+import { observeRequest, type RequestOrigin } from './request-outcome.js'
 import type { AcquireOptions, LockManagerOptions, LockOptions } from './options.js'
 import { resolveManagerOptions, resolveRequestOptions, type ManagerDefaults, type ResolvedRequest } from './resolve-options.js'
 import { StoreDeadline } from './store-deadline.js'
@@ -200,7 +201,7 @@ export class LockManager {
       this.#defaults,
       true,
     )
-    const lease = await this.#obtain(name, resolved, unavailable)
+    const lease = await observeRequest(this.#obtain(name, resolved, unavailable), this.#origin(name), resolved)
     if (!lease) return null
     const handle = new LockHandle(lease)
     if (resolved.releaseOnFinalize) {
@@ -213,7 +214,7 @@ export class LockManager {
   #run<T>(name: string, options: ResolvedRequest, callback: (lock: Lock | null) => T, unavailable: Unavailable): Promise<Awaited<T>> {
     // One promise for the whole request, which a steal can reject before the callback settles.
     return new Promise<Awaited<T>>((resolve, reject) => {
-      this.#obtain(name, options, unavailable).then((lease) => {
+      observeRequest(this.#obtain(name, options, unavailable), this.#origin(name), options).then((lease) => {
         if (lease) {
           // Web Locks: a stolen lock's request rejects at once with an AbortError, although its
           // callback keeps running; the lock's signal has aborted with the LockLostError to say so.
@@ -294,6 +295,10 @@ export class LockManager {
     } catch (cause) {
       throw storeError('query', name, cause)
     }
+  }
+
+  #origin(name: string): RequestOrigin {
+    return { name, key: this.keyFor(name), clientId: this.clientId }
   }
 
   #queue(name: string): NameQueue {

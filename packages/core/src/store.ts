@@ -68,6 +68,26 @@ export interface LockStore {
    */
   onRelease?(key: string, wake: () => void): Unsubscribe
 
+  /**
+   * Optional: the locks held right now whose key begins with `prefix` and whose name (the rest of
+   * the key) matches `pattern`, for operators: the `cachelock list` CLI, dashboards. Without a
+   * `pattern`, every name under `prefix`.
+   *
+   * - `pattern` is a glob on the name: `*` any run of characters, `?` one character, `\` makes the
+   *   next character literal; everything else matches itself (see `glob.ts`). A pattern without
+   *   wildcards names one lock: a store should look it up directly rather than scan.
+   * - Each held lock is yielded once, with its live holders (never an empty list: free locks are
+   *   left out) and, when the store keeps one per key, the last fencing token granted for it.
+   * - A snapshot, streamed: a store with many keys yields as it scans (Redis: `SCAN` on every
+   *   primary), so a lock taken or released meanwhile may or may not appear. It must not block
+   *   the store (no `KEYS`).
+   *
+   * Leave it out when the backend cannot enumerate keys (memcached has no listing; its crawler
+   * dump is neither complete nor able to recover hashed names). Implement it, and opt in to its
+   * contract tests with `lockStoreContract(…, { list: true })`.
+   */
+  list?(prefix: string, pattern?: string): AsyncIterable<LockListing>
+
   /** Release connections the store itself opened (never the client the app handed in). */
   close?(): Promise<void>
 
@@ -132,6 +152,16 @@ export interface Holder {
   mode: LockMode
   /** Remaining lifetime in ms by the store's clock, when the store knows it. */
   expiresInMs?: number
+}
+
+/** One held lock, as `LockStore.list` reports it. */
+export interface LockListing {
+  /** The full store key (prefix + name). */
+  key: string
+  /** Its live holders; never empty. */
+  holders: Holder[]
+  /** The last fencing token granted for this key, when the store keeps one per key. */
+  fencingToken?: number
 }
 
 export type Unsubscribe = () => void

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import type { LockStore } from '@cachelock/core'
 import { exclusiveContract } from './exclusive-contract.js'
+import { listContract } from './list-contract.js'
 import { managerContract } from './manager-contract.js'
 import { sharedContract } from './shared-contract.js'
 
@@ -24,6 +25,12 @@ export interface ContractOptions {
    * @default 100
    */
   ttlGranularityMs?: number
+  /**
+   * The store implements the optional `list()`: run its contract too. A store that has `list()`
+   * without opting in (or opts in without it) fails the suite, so the member is never untested.
+   * @default false
+   */
+  list?: boolean
   /** Called once after the suite, to close what the factory opened. */
   close?: (store: LockStore) => Promise<void> | void
 }
@@ -66,10 +73,14 @@ export function lockStoreContract(api: TestApi, label: string, factory: () => Lo
     api.afterAll?.(async () => {
       if (made && options.close) await options.close(made)
     })
+    api.it(`implements list() ${options.list ? 'as declared (options.list)' : 'only if options.list says so'}`, async () => {
+      assert.equal(typeof context.store().list === 'function', options.list ?? false)
+    })
     if (exclusive) {
       exclusiveContract(context)
       sharedContract(context)
       managerContract(context)
+      if (options.list) listContract(context)
     } else {
       openContract(context)
     }

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import { MemoryStore, createLockManager } from '@cachelock/core'
 import { lockStoreContract, request } from '@cachelock/core/testing'
 
-lockStoreContract({ describe, it }, 'MemoryStore', () => new MemoryStore())
+lockStoreContract({ describe, it }, 'MemoryStore', () => new MemoryStore(), { list: true })
 
 describe('MemoryStore', () => {
   afterEach(() => {

@@ -1,4 +1,15 @@
-import type { AcquireRequest, AcquireResult, Granted, Holder, LockMode, LockStore, StealRequest, Unsubscribe } from '../../store.js'
+import { globMatcher } from '../../glob.js'
+import type {
+  AcquireRequest,
+  AcquireResult,
+  Granted,
+  Holder,
+  LockListing,
+  LockMode,
+  LockStore,
+  StealRequest,
+  Unsubscribe,
+} from '../../store.js'
 
 export interface MemoryStoreOptions {
   /**
@@ -12,6 +23,8 @@ export interface MemoryStoreOptions {
 interface Entry {
   exclusive?: { owner: string; expiresAt: number }
   shared: Map<string, number>
+  /** The last fencing token granted on this key (for `list`). */
+  fencingToken?: number
 }
 
 /** After this many operations, one pass drops entries whose holders all expired (amortized cleanup). */
@@ -39,8 +52,9 @@ export class MemoryStore implements LockStore {
     const entry = this.#live(request.key, now)
     const blockedUntil = entry ? blocking(entry, request.mode) : undefined
     if (blockedUntil !== undefined) return Promise.resolve({ granted: false, retryInMs: Math.max(0, blockedUntil - now) })
-    this.#hold(request.key, request.owner, request.mode, now + request.ttlMs)
-    return Promise.resolve({ granted: true, fencingToken: ++this.#fence })
+    const held = this.#hold(request.key, request.owner, request.mode, now + request.ttlMs)
+    held.fencingToken = ++this.#fence
+    return Promise.resolve({ granted: true, fencingToken: held.fencingToken })
   }
 
   release(key: string, owner: string): Promise<boolean> {
@@ -66,9 +80,10 @@ export class MemoryStore implements LockStore {
 
   steal(request: StealRequest): Promise<Granted> {
     const now = this.#tick()
-    this.#entries.set(request.key, { exclusive: { owner: request.owner, expiresAt: now + request.ttlMs }, shared: new Map() })
+    const fencingToken = ++this.#fence
+    this.#entries.set(request.key, { exclusive: { owner: request.owner, expiresAt: now + request.ttlMs }, shared: new Map(), fencingToken })
     this.#wake(request.key)
-    return Promise.resolve({ fencingToken: ++this.#fence })
+    return Promise.resolve({ fencingToken })
   }
 
   forceRelease(key: string): Promise<boolean> {
@@ -81,11 +96,25 @@ export class MemoryStore implements LockStore {
   holders(key: string): Promise<Holder[]> {
     const now = this.#tick()
     const entry = this.#live(key, now)
-    if (!entry) return Promise.resolve([])
-    const list: Holder[] = []
-    if (entry.exclusive) list.push({ owner: entry.exclusive.owner, mode: 'exclusive', expiresInMs: entry.exclusive.expiresAt - now })
-    for (const [owner, expiresAt] of entry.shared) list.push({ owner, mode: 'shared', expiresInMs: expiresAt - now })
-    return Promise.resolve(list)
+    return Promise.resolve(entry ? holdersOf(entry, now) : [])
+  }
+
+  /** The held locks under `prefix` whose name matches `pattern`, with their last fencing token: a snapshot taken at the call. */
+  list(prefix: string, pattern = '*'): AsyncIterable<LockListing> {
+    const matches = globMatcher(pattern)
+    const now = this.#tick()
+    const listings: LockListing[] = []
+    for (const key of [...this.#entries.keys()]) {
+      if (!key.startsWith(prefix) || !matches(key.slice(prefix.length))) continue
+      const entry = this.#live(key, now)
+      if (entry) listings.push({ key, holders: holdersOf(entry, now), fencingToken: entry.fencingToken })
+    }
+    return {
+      [Symbol.asyncIterator]: () => {
+        const items = listings.values()
+        return { next: () => Promise.resolve(items.next()) }
+      },
+    }
   }
 
   onRelease(key: string, wake: () => void): Unsubscribe {
@@ -113,11 +142,12 @@ export class MemoryStore implements LockStore {
     return undefined
   }
 
-  #hold(key: string, owner: string, mode: LockMode, expiresAt: number): void {
+  #hold(key: string, owner: string, mode: LockMode, expiresAt: number): Entry {
     let entry = this.#entries.get(key)
     if (!entry) this.#entries.set(key, (entry = { shared: new Map() }))
     if (mode === 'exclusive') entry.exclusive = { owner, expiresAt }
     else entry.shared.set(owner, expiresAt)
+    return entry
   }
 
   /** After a holder left: drop the entry if empty, and wake waiters. */
@@ -136,6 +166,13 @@ export class MemoryStore implements LockStore {
     if (++this.#operations % SWEEP_EVERY === 0) for (const key of [...this.#entries.keys()]) this.#live(key, now)
     return now
   }
+}
+
+function holdersOf(entry: Entry, now: number): Holder[] {
+  const list: Holder[] = []
+  if (entry.exclusive) list.push({ owner: entry.exclusive.owner, mode: 'exclusive', expiresInMs: entry.exclusive.expiresAt - now })
+  for (const [owner, expiresAt] of entry.shared) list.push({ owner, mode: 'shared', expiresInMs: expiresAt - now })
+  return list
 }
 
 /** When `entry` refuses a request in `mode`, the time at which the blocking holders expire. */

@@ -26,6 +26,21 @@ export interface RedisClient {
   quit?(): Promise<unknown>
   /** Ends the client at once. Called by `close()` only when the store owns the client and `quit` failed. */
   disconnect?(): void
+  /**
+   * A pipeline: commands written together and answered in order on one connection. Needed only
+   * for `waitReplicas`, which sends `WAIT` behind the script in the same round trip.
+   */
+  pipeline?(): RedisPipeline
+}
+
+/** The part of an ioredis pipeline `RedisStore` uses (for `waitReplicas`). */
+export interface RedisPipeline {
+  evalsha(sha: string, numKeys: number, ...keysAndArgs: RedisArgument[]): RedisPipeline
+  eval(source: string, numKeys: number, ...keysAndArgs: RedisArgument[]): RedisPipeline
+  /** `WAIT numReplicas timeout`: block until that many replicas acknowledged this connection's writes, or the timeout. */
+  wait(numReplicas: number, timeoutMs: number): RedisPipeline
+  /** Each command's `[error, reply]`, in order. */
+  exec(): Promise<[Error | null, unknown][] | null>
 }
 
 /** The part of a subscriber connection (from `duplicate()`) `RedisStore` uses. */
@@ -75,12 +90,31 @@ export class ScriptRunner {
   }
 
   run(script: LuaScript, keys: RedisKey[], args: RedisArgument[]): Promise<unknown> {
-    if (this.#timeoutMs <= 0) return this.#evaluate(script, keys, args).catch((error: unknown) => Promise.reject(this.#withCause(error)))
+    return this.#timed(script.name, () => this.#evaluate(script, keys, args))
+  }
+
+  /**
+   * `run`, followed by `WAIT replicas timeoutMs` in the same pipeline: one round trip to the node
+   * that ran the script (on a Cluster, the lock's slot), which answers `WAIT` once that many
+   * replicas acknowledged the script's writes, or after `timeoutMs` with how many did.
+   */
+  runAndWait(
+    script: LuaScript,
+    keys: RedisKey[],
+    args: RedisArgument[],
+    replicas: number,
+    timeoutMs: number,
+  ): Promise<{ reply: unknown; acknowledged: number }> {
+    return this.#timed(script.name, () => this.#evaluateAndWait(script, keys, args, replicas, timeoutMs))
+  }
+
+  #timed<T>(name: string, work: () => Promise<T>): Promise<T> {
+    if (this.#timeoutMs <= 0) return work().catch((error: unknown) => Promise.reject(this.#withCause(error)))
     return new Promise((resolve, reject) => {
-      const call = { started: performance.now(), name: script.name, reject }
+      const call = { started: performance.now(), name, reject }
       this.#inFlight.add(call)
       this.#sweep()
-      this.#evaluate(script, keys, args).then(
+      work().then(
         (reply) => {
           this.#inFlight.delete(call)
           resolve(reply)
@@ -136,6 +170,31 @@ export class ScriptRunner {
       if (!isNoScript(error)) throw error
       return this.#client.eval(script.source, script.keys, ...keys, ...args)
     }
+  }
+
+  async #evaluateAndWait(
+    script: LuaScript,
+    keys: RedisKey[],
+    args: RedisArgument[],
+    replicas: number,
+    timeoutMs: number,
+  ): Promise<{ reply: unknown; acknowledged: number }> {
+    const send = async (cached: boolean) => {
+      const pipeline = this.#client.pipeline!()
+      if (cached) pipeline.evalsha(script.sha, script.keys, ...keys, ...args)
+      else pipeline.eval(script.source, script.keys, ...keys, ...args)
+      const results = await pipeline.wait(replicas, timeoutMs).exec()
+      if (!results || results.length !== 2)
+        throw new Error(`Redis answered a ${script.name} + WAIT pipeline with ${JSON.stringify(results)}`)
+      return results
+    }
+    let results = await send(true)
+    // As in #evaluate; the WAIT behind a script that did not run returns at once (nothing to replicate).
+    if (isNoScript(results[0]![0])) results = await send(false)
+    const [[scriptError, reply], [waitError, acknowledged]] = results as [[Error | null, unknown], [Error | null, unknown]]
+    if (scriptError) throw scriptError
+    if (waitError) throw waitError
+    return { reply, acknowledged: Number(acknowledged) }
   }
 }
 

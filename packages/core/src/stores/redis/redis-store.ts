@@ -1,85 +1,15 @@
 import { randomBytes } from 'node:crypto'
-import type { AcquireRequest, AcquireResult, Granted, Holder, LockStore, StealRequest, Unsubscribe } from '../../store.js'
-import { checkBoolean, checkDuration, checkFunction, checkOptions, invalid } from '../../validate.js'
-import { ScriptRunner, type RedisClient } from './client.js'
-import { lockKeys, type LockKeys } from './keys.js'
-import { ACQUIRE, EXTEND, FORCE_RELEASE, HOLDERS, LISTEN, RELEASE, STEAL } from './scripts.js'
+import { LockNotReplicatedError } from '../../errors.js'
+import type { AcquireRequest, AcquireResult, Granted, Holder, LockListing, LockStore, StealRequest, Unsubscribe } from '../../store.js'
+import { invalid } from '../../validate.js'
+import { ScriptRunner, type RedisArgument, type RedisClient } from './client.js'
+import { lockKeys, type LockKeys, type RedisKey } from './keys.js'
+import { listLocks, type RedisScanClient } from './list.js'
+import { DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_WAIT_TIMEOUT_MS, checkRedisStoreOptions, type RedisStoreOptions } from './options.js'
+import { ACQUIRE, EXTEND, FORCE_RELEASE, HOLDERS, LISTEN, RELEASE, STEAL, type LuaScript } from './scripts.js'
 import { INTEREST_TTL_MS, WakeUps } from './wake-ups.js'
 
-const storeOptionNames = new Set([
-  'commandTimeoutMs',
-  'fenceTtlFactor',
-  'subscriberIdleMs',
-  'waiterLivenessPolls',
-  'handoffGraceMs',
-  'closeClient',
-  'lastError',
-])
-
-/** Validate `RedisStore` options (before any connection is made for them). */
-export function checkRedisStoreOptions(options: unknown, known: ReadonlySet<string> = storeOptionNames): void {
-  const given = checkOptions(options, 'options', known) as RedisStoreOptions
-  const check = (name: keyof RedisStoreOptions, rule: { zero?: boolean; max?: number } = {}) => {
-    const value = given[name]
-    if (value !== undefined) checkDuration(value, `options.${name}`, rule)
-  }
-  // Durations are timer delays; the fence factor multiplies a ttl into a PX argument (an integer).
-  check('commandTimeoutMs', { zero: true })
-  check('subscriberIdleMs', { zero: true })
-  check('handoffGraceMs', { zero: true })
-  check('fenceTtlFactor', { max: 1000 })
-  check('waiterLivenessPolls', { max: 1000 })
-  if (given.closeClient !== undefined) checkBoolean(given.closeClient, 'options.closeClient')
-  if (given.lastError !== undefined) checkFunction(given.lastError, 'options.lastError')
-}
-
-/** Options of `new RedisStore(client, options)`. */
-export interface RedisStoreOptions {
-  /**
-   * Reject a Redis call that has not answered after this many ms, with a `RedisTimeoutError`
-   * (0: rely on the client's own limits). A backstop for clients that would otherwise queue a
-   * command indefinitely while disconnected: ioredis with `maxRetriesPerRequest: null` (as BullMQ
-   * requires), or a Cluster that keeps reconnecting. A timed-out call may still run later; a late
-   * grant then expires after its ttl.
-   * @default 10000
-   */
-  commandTimeoutMs?: number
-  /**
-   * How long the fencing counter of a lock outlives its last grant, as a multiple of that grant's
-   * ttl. Tokens keep growing after the counter expires (they are seeded from Redis's clock in µs);
-   * the counter only guards against Redis's clock stepping back. Larger keeps that guard longer,
-   * smaller frees memory sooner when locks are taken on millions of distinct names.
-   * @default 10
-   */
-  fenceTtlFactor?: number
-  /**
-   * Keep the subscriber connection this many ms after the last waiter stopped listening, so a lock
-   * that is contended now and then does not reconnect each time.
-   * @default 2000
-   */
-  subscriberIdleMs?: number
-  /**
-   * A waiting manager that stops asking is forgotten after this many of its poll intervals
-   * (`AcquireRequest.pollMs`), plus 100 ms: it no longer holds a turn in the fairness queue nor
-   * attracts wake-up messages.
-   * @default 2
-   */
-  waiterLivenessPolls?: number
-  /**
-   * How long a free lock is kept for the longest-waiting manager before others may take it. A woken
-   * waiter claims it within a round trip; this only bounds the stall when that waiter gave up.
-   * @default 500
-   */
-  handoffGraceMs?: number
-  /**
-   * Also end `client` in `close()`. For a client made for this store only (as `redisStoreFromUrl`
-   * does); leave it off for the app's own client.
-   * @default false
-   */
-  closeClient?: boolean
-  /** The client's last connection error, named in timeout messages. Set by `redisStoreFromUrl`. */
-  lastError?: () => unknown
-}
+export type { RedisStoreOptions } from './options.js'
 
 /**
  * Locks in Redis, over the app's existing ioredis `Redis` or `Cluster` (or any client with the
@@ -112,6 +42,8 @@ export class RedisStore implements LockStore {
   readonly #livenessPolls: number
   readonly #graceMs: number
   readonly #closeClient: boolean
+  readonly #waitReplicas: number
+  readonly #waitTimeoutMs: number
   readonly #keyCache = new Map<string, LockKeys>()
 
   constructor(client: RedisClient, options: RedisStoreOptions = {}) {
@@ -119,8 +51,13 @@ export class RedisStore implements LockStore {
     if (typeof client !== 'object' || client === null || typeof (client as { evalsha?: unknown }).evalsha !== 'function') {
       throw invalid('client', 'an ioredis Redis or Cluster client (or one with the same shape)', client)
     }
+    this.#waitReplicas = options.waitReplicas ?? 0
+    this.#waitTimeoutMs = options.waitTimeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS
+    if (this.#waitReplicas > 0 && typeof client.pipeline !== 'function') {
+      throw invalid('client', 'a client with pipeline() (ioredis) for options.waitReplicas', client)
+    }
     this.#client = client
-    this.#scripts = new ScriptRunner(client, options.commandTimeoutMs ?? 10_000, options.lastError ?? (() => undefined))
+    this.#scripts = new ScriptRunner(client, options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS, options.lastError ?? (() => undefined))
     // Marks this store as listening to a lock; distinct from every manager's clientId (hex only).
     const listenerId = `listener:${randomBytes(8).toString('hex')}`
     this.#wakeUps = new WakeUps(client, options.subscriberIdleMs ?? 2000, (alive, on) =>
@@ -151,7 +88,9 @@ export class RedisStore implements LockStore {
   async acquire(request: AcquireRequest): Promise<AcquireResult> {
     const keys = this.#keys(request.key)
     const ttl = wholeMs(request.ttlMs)
-    const reply = (await this.#scripts.run(
+    const reply = (await this.#replicated(
+      'acquire',
+      request.key,
       ACQUIRE,
       [keys.exclusive, keys.shared, keys.fence, keys.queue, keys.alive],
       [
@@ -164,6 +103,8 @@ export class RedisStore implements LockStore {
         wholeMs(this.#fenceTtlFactor * ttl),
         wholeMs(this.#graceMs),
       ],
+      (reply) => Number((reply as unknown[])[0]) === 1,
+      request.owner,
     )) as [unknown, unknown]
     const value = Number(reply[1])
     if (Number(reply[0]) === 1) return { granted: true, fencingToken: value }
@@ -180,7 +121,14 @@ export class RedisStore implements LockStore {
   /** Owner-checked `PEXPIRE` (one `EVALSHA`). */
   async extend(key: string, owner: string, ttlMs: number): Promise<boolean> {
     const keys = this.#keys(key)
-    const reply = await this.#scripts.run(EXTEND, [keys.exclusive, keys.shared], [owner, wholeMs(ttlMs)])
+    const reply = await this.#replicated(
+      'extend',
+      key,
+      EXTEND,
+      [keys.exclusive, keys.shared],
+      [owner, wholeMs(ttlMs)],
+      (r) => Number(r) === 1,
+    )
     return Number(reply) === 1
   }
 
@@ -188,10 +136,14 @@ export class RedisStore implements LockStore {
   async steal(request: StealRequest): Promise<Granted> {
     const keys = this.#keys(request.key)
     const ttl = wholeMs(request.ttlMs)
-    const reply = await this.#scripts.run(
+    const reply = await this.#replicated(
+      'steal',
+      request.key,
       STEAL,
       [keys.exclusive, keys.shared, keys.fence, keys.queue, keys.alive],
       [request.owner, ttl, request.clientId, wholeMs(this.#fenceTtlFactor * ttl), keys.channel],
+      () => true,
+      request.owner,
     )
     return { fencingToken: Number(reply) }
   }
@@ -215,6 +167,25 @@ export class RedisStore implements LockStore {
       holders.push(holder)
     }
     return holders
+  }
+
+  /**
+   * The held locks under `prefix` whose name matches `pattern` (a glob: `*`, `?`, `\`), with their
+   * holders and last fencing token. `SCAN` on the server, or on every primary of a Cluster, 1000
+   * keys per call, then one `holders` script and one `GET` per lock found; a pattern without
+   * wildcards reads its one lock without scanning. Needs ioredis's `scanBuffer` and `get` (and
+   * `nodes()` on a Cluster).
+   */
+  list(prefix: string, pattern?: string): AsyncIterable<LockListing> {
+    const client = this.#client as unknown as Partial<RedisScanClient>
+    if (typeof client.scanBuffer !== 'function' || typeof client.get !== 'function') {
+      throw new TypeError('RedisStore.list needs a client with scanBuffer() and get() (ioredis)')
+    }
+    return listLocks(
+      { client: client as RedisScanClient, keyPrefix: this.#channelPrefix, holders: (key) => this.holders(key) },
+      prefix,
+      pattern,
+    )
   }
 
   /**
@@ -247,6 +218,29 @@ export class RedisStore implements LockStore {
       if (quitted) return
     }
     client.disconnect?.()
+  }
+
+  /**
+   * Run a script that may grant or renew, then (with `waitReplicas`) `WAIT` in the same round trip.
+   * When `changed(reply)` says the script granted or renewed and too few replicas acknowledged it,
+   * a grant (`owner` given) is released again, and either way the caller gets
+   * `LockNotReplicatedError` instead of a lock a failover could lose.
+   */
+  async #replicated(
+    operation: 'acquire' | 'steal' | 'extend',
+    key: string,
+    script: LuaScript,
+    keys: RedisKey[],
+    args: RedisArgument[],
+    changed: (reply: unknown) => boolean,
+    owner?: string,
+  ): Promise<unknown> {
+    if (this.#waitReplicas === 0) return this.#scripts.run(script, keys, args)
+    const { reply, acknowledged } = await this.#scripts.runAndWait(script, keys, args, this.#waitReplicas, this.#waitTimeoutMs)
+    if (acknowledged >= this.#waitReplicas || !changed(reply)) return reply
+    // Given back on the primary; if this fails too, the grant expires after its ttl.
+    if (owner !== undefined) await this.release(key, owner).catch(() => false)
+    throw new LockNotReplicatedError({ key, operation, acknowledged, required: this.#waitReplicas, timeoutMs: this.#waitTimeoutMs })
   }
 
   /**

@@ -7,6 +7,7 @@ afterAll(closeAll)
 
 for (const mode of MODES) {
   lockStoreContract({ describe, it, afterAll }, `RedisStore (${mode})`, () => new RedisStore(connect(mode)), {
+    list: true,
     close: (store) => store.close?.(),
   })
   lockStoreContract(
@@ -14,6 +15,7 @@ for (const mode of MODES) {
     `RedisStore (${mode}, keyPrefix)`,
     () => new RedisStore(connect(mode, { keyPrefix: 'contract{' })),
     {
+      list: true,
       close: (store) => store.close?.(),
     },
   )
@@ -25,6 +27,7 @@ lockStoreContract(
   'RedisStore (standalone, RESP3)',
   () => new RedisStore(connect('standalone', { protocol: 3 })),
   {
+    list: true,
     close: (store) => store.close?.(),
   },
 )

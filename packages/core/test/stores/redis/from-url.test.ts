@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, test } from 'vitest'
 import type { Cluster, Redis } from 'ioredis'
+import { InvalidLockArgumentError } from '../../../src/errors.js'
 import { parseRedisUrl, redisStoreFromUrl } from '../../../src/stores/redis/from-url.js'
 import type { RedisStore } from '../../../src/stores/redis/redis-store.js'
 import { CLUSTER_URL, REDIS_URL, request, uniqueKey, until } from './helpers.js'
@@ -15,6 +16,7 @@ describe('parseRedisUrl', () => {
       username: '',
       password: '',
       nodes: [{ host: 'localhost', port: 6380 }],
+      options: {},
     })
     expect(parseRedisUrl('rediss://user:p%40ss@cache.example.com')).toMatchObject({
       tls: true,
@@ -32,6 +34,7 @@ describe('parseRedisUrl', () => {
         { host: '10.0.0.2', port: 7001 },
         { host: '::1', port: 7002 },
       ],
+      options: {},
     })
     expect(parseRedisUrl('redis://')).toMatchObject({ cluster: false, nodes: [{ host: 'localhost', port: 6379 }] })
     expect(parseRedisUrl('rediss+cluster://a,b:7001')).toMatchObject({
@@ -42,6 +45,66 @@ describe('parseRedisUrl', () => {
         { host: 'b', port: 7001 },
       ],
     })
+  })
+
+  test('Sentinel form: Sentinels, primary name, db, both sets of credentials, store options', () => {
+    expect(parseRedisUrl('redis+sentinel://s1:26380,s2/mymaster')).toEqual({
+      cluster: false,
+      tls: false,
+      username: '',
+      password: '',
+      nodes: [
+        { host: 's1', port: 26380 },
+        { host: 's2', port: 26379 },
+      ],
+      sentinel: { name: 'mymaster', db: 0, username: '', password: '' },
+      options: {},
+    })
+    expect(
+      parseRedisUrl(
+        'redis+sentinel://app:data%40pw@[::1]:26379/my%2Fprimary/3?sentinelUsername=watch&sentinelPassword=s%26p&waitReplicas=1&waitTimeoutMs=250',
+      ),
+    ).toEqual({
+      cluster: false,
+      tls: false,
+      username: 'app',
+      password: 'data@pw',
+      nodes: [{ host: '::1', port: 26379 }],
+      sentinel: { name: 'my/primary', db: 3, username: 'watch', password: 's&p' },
+      options: { waitReplicas: 1, waitTimeoutMs: 250 },
+    })
+  })
+
+  test('store options in the query of every Redis scheme', () => {
+    expect(parseRedisUrl('redis://h:1/0?waitReplicas=2').options).toEqual({ waitReplicas: 2 })
+    expect(parseRedisUrl('redis+cluster://a:1,b:2?waitReplicas=1&waitTimeoutMs=50').options).toEqual({ waitReplicas: 1, waitTimeoutMs: 50 })
+  })
+
+  test.each([
+    ['no primary name', 'redis+sentinel://s1:26379', /primaryName/],
+    ['an empty primary name', 'redis+sentinel://s1:26379/', /primaryName/],
+    ['a db that is not a number', 'redis+sentinel://s1:26379/mymaster/x', /primaryName\/db/],
+    ['a path too long', 'redis+sentinel://s1:26379/mymaster/0/extra', /primaryName\/db/],
+    ['no Sentinels', 'redis+sentinel:///mymaster', /names its nodes/],
+    ['a bad port', 'redis+sentinel://s1:99999/mymaster', /host:port/],
+    ['an unknown parameter', 'redis+sentinel://s1/mymaster?password=x', /query parameters: sentinelUsername/],
+    ['TLS', 'rediss+sentinel://s1/mymaster', /enableTLSForSentinelMode/],
+    ['bad percent-encoding', 'redis+sentinel://s1/my%ZZmaster', /percent-encoding/],
+    ['waitReplicas not a number', 'redis+sentinel://s1/m?waitReplicas=one', /waitReplicas must be a whole number/],
+    ['waitReplicas out of range', 'redis://h?waitReplicas=101', /`waitReplicas` to be an integer from 0 to 100/],
+    ['waitTimeoutMs of 0', 'redis+sentinel://s1/m?waitReplicas=1&waitTimeoutMs=0', /`waitTimeoutMs` to be a finite number/],
+  ])('refuses a Sentinel URL with %s, naming the URL', (_label, url, message) => {
+    const error = (() => {
+      try {
+        parseRedisUrl(url)
+      } catch (caught) {
+        return caught
+      }
+    })()
+    expect(error).toBeInstanceOf(InvalidLockArgumentError)
+    expect(error).toMatchObject({ argument: 'url', code: 'LOCK_INVALID_ARGUMENT' })
+    expect((error as Error).message).toMatch(message)
+    expect((error as Error).message).toContain(JSON.stringify(url).slice(0, 40))
   })
 
   test('rejects other schemes and empty host lists, naming the URL', () => {
