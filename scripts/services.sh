@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Local backing services for the cachelock integration tests (no docker needed).
 #
-#   scripts/services.sh start|stop|restart|status [redis|cluster|sentinel|memcached[:PORT]|postgres ...]
+#   scripts/services.sh start|stop|restart|status [redis|cluster|sentinel|memcached[:PORT]|postgres|mariadb ...]
 #   eval "$(scripts/services.sh env)"
 #
 # Everything binds 127.0.0.1 on non-default ports, so a developer's own servers are
@@ -17,8 +17,10 @@ IFS=, read -r -a MEMCACHED_PORTS <<<"${CACHELOCK_TEST_MEMCACHED_PORTS:-11311,113
 PG_PORT="${CACHELOCK_TEST_PG_PORT:-5439}"
 PG_DB=cachelock_test
 SENTINEL_BASE_PORT="${CACHELOCK_TEST_SENTINEL_BASE_PORT:-26391}"
+MARIADB_PORT="${CACHELOCK_TEST_MARIADB_PORT:-3316}"
+MARIADB_DB=cachelock_test
 WAIT_SECS="${CACHELOCK_SERVICES_TIMEOUT:-30}"
-ALL_SERVICES=(redis cluster sentinel memcached postgres)
+ALL_SERVICES=(redis cluster sentinel memcached postgres mariadb)
 
 say() { echo "services: $*" >&2; } # stderr, so `env` output stays eval-able
 die() { say "error: $*"; exit 1; }
@@ -114,6 +116,7 @@ ensure_binaries() {
       redis | cluster | sentinel) command -v redis-server >/dev/null && command -v redis-cli >/dev/null || pkgs+=(redis-server) ;;
       memcached) command -v memcached >/dev/null || pkgs+=(memcached) ;;
       postgres) pg_bin >/dev/null || pkgs+=(postgresql) ;;
+      mariadb) mariadb_bins || pkgs+=(mariadb-server) ;;
     esac
   done
   ((${#pkgs[@]})) || return 0
@@ -387,6 +390,47 @@ stop_postgres() {
   say "postgres   stopped"
 }
 
+# --- mariadb ---------------------------------------------------------------------
+
+# Debian's mariadb-server (10.11); mariadbd lives in /usr/sbin, which a non-root PATH may lack.
+mariadb_bins() {
+  MARIADBD=$(command -v mariadbd || command -v /usr/sbin/mariadbd) 2>/dev/null &&
+    command -v mariadb-install-db >/dev/null && command -v mariadb-admin >/dev/null && command -v mariadb >/dev/null
+}
+mariadb_dir() { echo "$STATE/mariadb-$MARIADB_PORT"; }
+mariadb_ready() { timeout 2 mariadb-admin --no-defaults -h 127.0.0.1 -P "$MARIADB_PORT" -u root --connect-timeout=2 ping >/dev/null 2>&1; }
+
+start_mariadb() {
+  mariadb_bins || die "MariaDB server binaries (mariadbd, mariadb-install-db) not found"
+  local dir data logf user=()
+  dir=$(mariadb_dir)
+  data="$dir/data" logf="$dir/mariadb.log"
+  if ! mariadb_ready; then
+    mkdir -p "$dir"
+    # Without systemd, as root: a private data dir owned by whoever runs this (`--user=root` lets
+    # mariadbd run as root; it only listens on loopback), root allowed by password-less TCP login.
+    ((EUID == 0)) && user=(--user=root)
+    if [[ ! -d $data/mysql ]]; then
+      mariadb-install-db --no-defaults "${user[@]}" --datadir="$data" --auth-root-authentication-method=normal \
+        --skip-test-db >"$dir/install.log" 2>&1 || { tail -n 25 "$dir/install.log" >&2; die "mariadb-install-db failed"; }
+    fi
+    # Throwaway test server: durability off for speed; no binary log. mariadbd cannot daemonize
+    # itself: `setsid -f` forks it off, so nothing of ours (our flock, a caller's pipes) waits on it.
+    detached setsid -f "$MARIADBD" --no-defaults "${user[@]}" --datadir="$data" --port="$MARIADB_PORT" --bind-address=127.0.0.1 \
+      --socket="$dir/mariadb.sock" --pid-file="$dir/mariadb.pid" --log-error="$logf" --skip-log-bin \
+      --innodb-flush-log-at-trx-commit=0 --innodb-buffer-pool-size=64M --max-connections=500 </dev/null >/dev/null 2>&1
+    wait_for "mariadb on :$MARIADB_PORT" "$logf" mariadb_ready
+  fi
+  timeout 10 mariadb --no-defaults -h 127.0.0.1 -P "$MARIADB_PORT" -u root -e "create database if not exists $MARIADB_DB" ||
+    die "could not create database $MARIADB_DB on :$MARIADB_PORT"
+  say "mariadb    up  127.0.0.1:$MARIADB_PORT/$MARIADB_DB"
+}
+
+stop_mariadb() {
+  stop_pidfile "$(mariadb_dir)/mariadb.pid" "*mariadbd*--port=$MARIADB_PORT *"
+  say "mariadb    stopped"
+}
+
 # --- status / env ------------------------------------------------------------------
 
 status_line() { # name addr check...
@@ -408,6 +452,7 @@ status() {
       postgres)
         PG_BIN=$(pg_bin) || PG_BIN=/nonexistent
         status_line postgres "127.0.0.1:$PG_PORT" pg_ready || rc=1 ;;
+      mariadb) status_line mariadb "127.0.0.1:$MARIADB_PORT" mariadb_ready || rc=1 ;;
     esac
   done
   return $rc
@@ -423,11 +468,12 @@ print_env() {
   echo "export CACHELOCK_TEST_MEMCACHED_URL=memcached://$(join , "${mc[@]}")"
   echo "export CACHELOCK_TEST_MEMCACHED_URL_ONE=memcached://${mc[0]}"
   echo "export CACHELOCK_TEST_PG_URL=postgresql://postgres@127.0.0.1:$PG_PORT/$PG_DB"
+  echo "export CACHELOCK_TEST_MYSQL_URL=mysql://root@127.0.0.1:$MARIADB_PORT/$MARIADB_DB"
 }
 
 # --- main -------------------------------------------------------------------------
 
-usage() { die "usage: $0 start|stop|restart|status|env [redis|cluster|sentinel|memcached[:PORT]|postgres ...]"; }
+usage() { die "usage: $0 start|stop|restart|status|env [redis|cluster|sentinel|memcached[:PORT]|postgres|mariadb ...]"; }
 
 # Sets SELECTED; `memcached:PORT` narrows memcached to one instance (tests kill one of two).
 select_services() {
@@ -442,6 +488,7 @@ select_services() {
       memcached | memcache) SELECTED+=(memcached); mc+=("${MEMCACHED_PORTS[@]}") ;;
       memcached:[0-9]*) SELECTED+=(memcached); mc+=("${arg#*:}") ;;
       postgres | postgresql | pg) SELECTED+=(postgres) ;;
+      mariadb | mysql) SELECTED+=(mariadb) ;;
       *) usage ;;
     esac
   done

@@ -16,7 +16,10 @@ function step(title, command, args, options = {}) {
 }
 
 if (
-  !step('Starting Redis (standalone, Cluster, Sentinel), memcached and PostgreSQL on loopback', 'bash', ['scripts/services.sh', 'start'])
+  !step('Starting Redis (standalone, Cluster, Sentinel), memcached, PostgreSQL and MariaDB on loopback', 'bash', [
+    'scripts/services.sh',
+    'start',
+  ])
 ) {
   console.log('\n0 passed, 1 failed')
   process.exit(1)

@@ -64,6 +64,6 @@ export interface BenchCase {
   id: string
   title: string
   /** Servers the case talks to; a missing one skips the case with a reason. */
-  needs: readonly ('redis' | 'memcached' | 'postgres' | 'sentinel')[]
+  needs: readonly ('redis' | 'memcached' | 'postgres' | 'sentinel' | 'mariadb')[]
   run(context: BenchContext): Promise<Omit<CaseResult, 'id' | 'title' | 'durationMs'>>
 }

@@ -28,6 +28,8 @@ export interface MachineInfo {
   redis: string | null
   memcached: string | null
   postgres: string | null
+  mariadb?: string | null
+  sqlite?: string | null
   /** 1-minute load average at the start, the end, and the highest seen: above the core count, processes were queueing for a CPU. */
   loadAverage: { start: number; end: number; max: number }
 }

@@ -4,7 +4,7 @@ import { repoRoot } from './paths.js'
 
 const run = promisify(execFile)
 
-export type Service = 'redis' | 'memcached' | 'postgres' | 'sentinel'
+export type Service = 'redis' | 'memcached' | 'postgres' | 'sentinel' | 'mariadb'
 
 /** Where the loopback servers listen (from `scripts/services.sh env`). */
 export interface ServiceUrls {
@@ -14,6 +14,7 @@ export interface ServiceUrls {
   postgres: string
   /** The primary + replica + Sentinel trio (`redis+sentinel://`). */
   sentinel: string
+  mariadb: string
 }
 
 /**
@@ -46,5 +47,6 @@ export async function startServices(services: readonly Service[]): Promise<Servi
     memcached: need('CACHELOCK_TEST_MEMCACHED_URL_ONE'),
     postgres: need('CACHELOCK_TEST_PG_URL'),
     sentinel: need('CACHELOCK_TEST_REDIS_SENTINEL_URL'),
+    mariadb: need('CACHELOCK_TEST_MYSQL_URL'),
   }
 }

@@ -16,7 +16,7 @@ export default defineConfig([
     platform: 'node',
     shims: true,
     // The testing entry imports the package by name: it must share the main entry's classes.
-    external: ['@cachelock/core', 'ioredis', 'memjs', '@opentelemetry/api'],
+    external: ['@cachelock/core', 'ioredis', 'memjs', '@opentelemetry/api', 'pg', 'mysql2', 'better-sqlite3'],
   },
   // The `cachelock` command. It bundles the CLI's own modules and takes the library itself from
   // the package's main entry (the one copy an app loads), by name.
@@ -30,7 +30,7 @@ export default defineConfig([
     target: 'node20',
     platform: 'node',
     shims: true,
-    external: ['@cachelock/core', 'ioredis', 'memjs', '@opentelemetry/api'],
+    external: ['@cachelock/core', 'ioredis', 'memjs', '@opentelemetry/api', 'pg', 'mysql2', 'better-sqlite3'],
     esbuildPlugins: [
       {
         name: 'library-by-name',

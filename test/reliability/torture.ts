@@ -5,7 +5,8 @@
  *   pnpm torture --minutes 30                       (root script: node --import tsx test/reliability/torture.ts)
  *   node --import tsx test/reliability/torture.ts --minutes 5 --stores redis,memcached --processes 12
  *
- * Options: --minutes N (default 1), --stores redis,cluster,memcached (default all),
+ * Options: --minutes N (default 1), --stores redis,cluster,memcached,postgres,mariadb,sqlite (default
+ * the three caches),
  * --processes K (default 8), --sections N (per process and round, default 50),
  * --no-lock (run the sections without the lock: must fail at once; shows the soak catches it).
  *
@@ -31,7 +32,9 @@ const minutes = Number(values.minutes)
 const processes = Number(values.processes)
 const sections = Number(values.sections)
 if (!(minutes > 0) || !(processes >= 2) || !(sections >= 1)) {
-  console.error('usage: torture.ts --minutes N [--stores redis,cluster,memcached] [--processes K>=2] [--sections N] [--no-lock]')
+  console.error(
+    'usage: torture.ts --minutes N [--stores redis,cluster,memcached,postgres,mariadb,sqlite] [--processes K>=2] [--sections N] [--no-lock]',
+  )
   process.exit(2)
 }
 

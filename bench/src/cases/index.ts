@@ -1,4 +1,5 @@
 import type { BenchCase } from '../context.js'
+import { mariadbStore, postgresStore, sqliteStore } from './databases.js'
 import { handoff } from './handoff.js'
 import { heldLocks } from './held-locks.js'
 import { memcached } from './memcached.js'
@@ -17,6 +18,9 @@ export const CASES: readonly BenchCase[] = [
   handoff,
   memory,
   memcached,
+  postgresStore,
+  mariadbStore,
+  sqliteStore,
   prismaCase,
   heldLocks,
   redisWaitReplicas,

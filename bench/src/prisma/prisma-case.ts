@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { createLockManager, RedisStore } from '@cachelock/core'
+import { createLockManager, PostgresStore, RedisStore } from '@cachelock/core'
 import { lockExtension } from '@cachelock/prisma'
 import { PrismaPg } from '@prisma/adapter-pg'
 import pg from 'pg'
@@ -19,6 +19,11 @@ import { summarize } from '../runner/stats.js'
  * same row on the same extended client, PostgreSQL on loopback. The overhead target is two Redis
  * round trips (acquire, release) plus 10 % of the plain read.
  *
+ * Beside it: the same `withLock` with the lock in PostgreSQL itself (`PostgresStore` on a pool of
+ * its own to the same database), and what users write by hand without cachelock: an interactive
+ * `$transaction` that reads the row with `SELECT … FOR UPDATE`.
+ * And the same `withLock` on a model with a fence column, whose read is the claim.
+ *
  * Compiled as an entry point of its own (see compile.ts): the Prisma adapter is young, and if its
  * sources do not compile, only this case is skipped.
  */
@@ -32,6 +37,11 @@ export async function runPrismaCase(
   const locks = createLockManager({ store: new RedisStore(redis), prefix: `${namespace}:` })
   const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: urls.postgres }, { schema }) })
   const db = prisma.$extends(lockExtension({ locks }))
+  const lockPool = new pg.Pool({ connectionString: urls.postgres, max: 2 })
+  const pgLocks = createLockManager({ store: new PostgresStore(lockPool, { table: 'cachelock_bench_locks' }), prefix: `${namespace}:` })
+  const dbPg = prisma.$extends(lockExtension({ locks: pgLocks }))
+  // The same table with a fence column: withLock's read becomes the claim (UPDATE … RETURNING).
+  const fenced = prisma.$extends(lockExtension({ locks, models: { Order: { fence: 'lockFence' } } }))
   try {
     const { id } = await db.order.create({ data: { total: 42 } })
     const contenders = [
@@ -39,9 +49,28 @@ export async function runPrismaCase(
       latencyContender('plain', 'findUnique', () => db.order.findUnique({ where: { id } }), settings),
       latencyContender('withLock', 'withLock + read', () => db.order.withLock(id, (order) => order), settings),
       latencyContender(
+        'withLock-pg',
+        'withLock + read, lock in PostgreSQL (PostgresStore)',
+        () => dbPg.order.withLock(id, (order) => order),
+        settings,
+      ),
+      latencyContender(
+        'for-update',
+        'hand-written $transaction + SELECT … FOR UPDATE',
+        () => prisma.$transaction((tx) => tx.$queryRawUnsafe(`SELECT * FROM "${schema}"."Order" WHERE id = $1 FOR UPDATE`, id)),
+        settings,
+      ),
+      latencyContender(
         'withLock-no-tx',
         'withLock + read, transaction: false',
         () => db.order.withLock(id, (order) => order, { transaction: false }),
+        settings,
+      ),
+      latencyContender('withLock-fenced', 'withLock + claim (fence column)', () => fenced.order.withLock(id, (order) => order), settings),
+      latencyContender(
+        'withLock-fenced-no-tx',
+        'withLock + claim, transaction: false',
+        () => fenced.order.withLock(id, (order) => order, { transaction: false }),
         settings,
       ),
     ]
@@ -58,6 +87,9 @@ export async function runPrismaCase(
         row.extra['overhead µs'] = summarize(overhead(row.id)).median
         row.extra['overhead in Redis RTs'] = summarize(inRoundTrips(row.id)).median
       }
+      // The claim's cost: the fenced call against the same call on the unfenced model, paired by round.
+      if (row.id === 'withLock-fenced') row.extra['vs unfenced'] = ratio(samples, row.id, 'withLock').median
+      if (row.id === 'withLock-fenced-no-tx') row.extra['vs unfenced'] = ratio(samples, row.id, 'withLock-no-tx').median
     }
     // Per round: overhead ÷ (2 round trips + 10 % of the plain read); ≤ 1 meets the target.
     const budgetShare = (id: string) =>
@@ -80,11 +112,19 @@ export async function runPrismaCase(
           `batches of ~${settings.batchMs} ms, ${settings.rounds} interleaved rounds.`,
         'withLock (defaults) = acquire (1 Redis round trip) + BEGIN + read + ownership check before commit (1 Redis round trip) ' +
           '+ COMMIT + release (1 Redis round trip). "transaction: false" leaves out BEGIN/COMMIT, for scale.',
+        "With a fence column the read is the claim, one UPDATE … RETURNING that raises the fence to the lock's token and " +
+          'returns the row (a PostgreSQL row write where the plain read was a SELECT); "vs unfenced" is its cost, paired by round.',
+        'With PostgresStore the three lock round trips go to PostgreSQL on a pool of their own (2 connections): acquire, the ' +
+          'ownership check (an owner-checked UPDATE), release. The hand-written alternative is BEGIN + SELECT … FOR UPDATE + COMMIT: ' +
+          'a row lock that needs no lock service, but holds a connection while waiting and gives no fencing token, no lost-lock ' +
+          'check, no ttl (a stuck transaction holds the row until the server kills it).',
       ],
     }
   } finally {
     await prisma.$disconnect()
     await locks.close()
+    await pgLocks.close()
+    await lockPool.end()
     redis.disconnect()
     await dropSchema(urls.postgres, schema)
   }

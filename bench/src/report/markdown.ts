@@ -34,6 +34,8 @@ function machineLine(machine: MachineInfo, results: BenchResults): string {
     machine.redis && `Redis ${machine.redis}`,
     machine.memcached && `memcached ${machine.memcached}`,
     machine.postgres && `PostgreSQL ${machine.postgres}`,
+    machine.mariadb && `MariaDB ${machine.mariadb}`,
+    machine.sqlite && `SQLite ${machine.sqlite} (in process)`,
   ].filter(Boolean)
   const load = machine.loadAverage
   return (

@@ -14,6 +14,8 @@ export type LockErrorCode =
   | 'LOCK_ORDER'
   /** An ORM adapter refused a write to a row whose lock another flow holds. */
   | 'LOCK_HELD'
+  /** An ORM adapter refused a write made without the row's lock from an entity loaded before a lock holder wrote the row. */
+  | 'LOCK_STALE_ENTITY'
   /** A Redis grant or renewal did not reach `waitReplicas` replicas in time (`LockNotReplicatedError`). */
   | 'LOCK_NOT_REPLICATED'
   | 'LOCK_INVALID_ARGUMENT'

@@ -5,6 +5,7 @@ import type { FieldInfo, ModelInfo } from './model-info.js'
 import { pinnedValues, targetsRow } from './row-match.js'
 
 type Args = Record<string, unknown>
+type Write = (args: Args | undefined) => Promise<unknown>
 /** What Prisma hands a query extension's `$allOperations`. */
 export interface QueryParams {
   operation: string
@@ -24,6 +25,9 @@ const MAX_INT = 2_147_483_647
  * the lock is gone), and its transaction refuses to commit even if `fn` caught the error.
  *
  * Writes reach here through the extended client or its transaction clients, `tx` and `db` alike.
+ * Inside a transaction, a write to the locked row runs in that transaction whichever of the two
+ * sent it: the claim (see `claimRow`) holds the row's lock there, so a write sent through `db`, on
+ * another connection, would wait for the transaction it is part of until that timed out.
  * Writes through a client without the extension, raw SQL and nested relation writes are not fenced.
  */
 export function fenceWrites(state: ExtensionState, model: ModelInfo): (params: QueryParams) => Promise<unknown> {
@@ -39,21 +43,24 @@ export function fenceWrites(state: ExtensionState, model: ModelInfo): (params: Q
     const where = { ...given, AND: [...asArray(given.AND), { [fence.name]: { lte: token } }] }
     const set = (data: unknown) => ({ ...(data as Args), [fence.name]: token })
     const refuseIfLost = (cause: unknown) => rejectIfLost(scope, row, `${model.name}.${operation}`, fence, token, cause)
+    const send: QueryParams['query'] = scope.inTransaction
+      ? (sent) => runInternal(() => (scope.client as Record<string, Record<string, Write>>)[model.property]![operation]!(sent))
+      : query
 
     switch (operation) {
       case 'create':
         // A create naming a locked row: one locked before it existed (`missing: 'allow'`). It starts
         // at the token; a stale holder's create meets the newer holder's row as a unique violation.
-        return guard(() => query({ ...args, data: set(args?.data) }), 'P2002', refuseIfLost)
+        return guard(() => send({ ...args, data: set(args?.data) }), 'P2002', refuseIfLost)
       case 'update':
-        return guard(() => query({ ...args, where, data: set(args?.data) }), 'P2025', refuseIfLost)
+        return guard(() => send({ ...args, where, data: set(args?.data) }), 'P2025', refuseIfLost)
       case 'delete':
-        return guard(() => query({ ...args, where }), 'P2025', refuseIfLost)
+        return guard(() => send({ ...args, where }), 'P2025', refuseIfLost)
       case 'upsert':
-        return upsert(scope, row, model, args ?? {}, where, set, query, refuseIfLost)
+        return upsert(scope, row, model, args ?? {}, where, set, send, refuseIfLost)
       default: {
         const data = operation === 'deleteMany' ? {} : { data: set(args?.data) }
-        const result = await query({ ...args, where, ...data })
+        const result = await send({ ...args, where, ...data })
         const count = Array.isArray(result) ? result.length : (result as { count?: number }).count
         if (count === 0) await refuseIfLost(undefined)
         return result
@@ -150,7 +157,7 @@ function findRow(
   return found
 }
 
-function fenceValue(model: ModelInfo, fence: FieldInfo, lock: Lock): number | bigint {
+export function fenceValue(model: ModelInfo, fence: FieldInfo, lock: Lock): number | bigint {
   const token = lock.fencingToken
   if (fence.type === 'BigInt') return BigInt(token)
   if (token > MAX_INT) {
@@ -166,6 +173,6 @@ function asArray(value: unknown): unknown[] {
   return value === undefined ? [] : Array.isArray(value) ? value : [value]
 }
 
-function isPrismaError(error: unknown, code: string): boolean {
+export function isPrismaError(error: unknown, code: string): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === code
 }

@@ -39,10 +39,13 @@ export interface ModelLockOptions {
    */
   by?: string
   /**
-   * An `Int` or `BigInt` column that fences writes: inside `withLock`, an update, upsert or delete
-   * of the locked row only applies while the column is <= the lock's fencing token, and sets it to
-   * the token, in the same statement. A holder that lost its lock to a newer one then writes
-   * nothing and gets `LockLostError`. Add the column with `lockFence BigInt @default(0)`.
+   * An `Int` or `BigInt` column that fences writes. `withLock` reads the row by claiming it: one
+   * `UPDATE … SET fence = token WHERE … AND fence <= token RETURNING …`, rejecting before `fn` when
+   * a newer holder has claimed it. Inside `withLock`, an update, upsert or delete of the locked row
+   * only applies while the column is <= the lock's fencing token, and sets it to the token, in the
+   * same statement. A holder that lost its lock to a newer one then writes nothing and gets
+   * `LockLostError`, so a read-modify-write loses no update to it. Add the column with
+   * `lockFence BigInt @default(0)`.
    * @default undefined (no fencing)
    */
   fence?: string

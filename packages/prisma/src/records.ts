@@ -1,4 +1,5 @@
 import type { Lock } from '@cachelock/core'
+import { claimRow } from './fence-claim.js'
 import type { LockScope } from './lock-scope.js'
 import type { ModelInfo } from './model-info.js'
 import type { RecordTarget } from './record-target.js'
@@ -17,24 +18,31 @@ export interface LockRequest {
 type Delegate = {
   findUnique(args: object): Promise<Record<string, unknown> | null>
   findUniqueOrThrow(args: object): Promise<Record<string, unknown>>
+  update(args: object): Promise<Record<string, unknown>>
 }
 
 /**
  * Read the records fresh through the scope's client (inside its transaction, so `fn` sees what the
  * last holder committed and what an enclosing call wrote), register the rows for fencing and the
  * pre-commit check, and return the call of `fn`. A missing record rejects here, before `fn`.
+ *
+ * On a model with a fence column the read is the claim (see `claimRow`): one statement that raises
+ * the row's fence to the lock's token and returns the row. Rows are claimed in the order of their
+ * lock names, as the locks were taken, so two claims never wait on each other's rows crosswise.
  */
 export async function prepare(request: LockRequest, scope: LockScope, lockOf: (name: string) => Lock): Promise<() => Promise<unknown>> {
   const { model, targets } = request
   const delegate = (scope.client as Record<string, Delegate>)[model.property]!
   const records = new Map<string, Record<string, unknown> | null>()
-  for (const target of targets) {
-    if (records.has(target.name)) continue
-    records.set(target.name, await read(delegate, model, target, request.missing))
-  }
-  for (const [name, record] of records) {
-    const target = targets.find((candidate) => candidate.name === name)!
-    scope.rows.push({ model, lock: lockOf(name), values: target.values, record })
+  const distinct = [...new Map(targets.map((target) => [target.name, target])).values()].sort((a, b) =>
+    a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+  )
+  for (const target of distinct) {
+    const readRow = () => read(delegate, model, target, request.missing)
+    const lock = lockOf(target.name)
+    const record = model.fence ? await claimRow(delegate, model, target, lock, readRow) : await readRow()
+    records.set(target.name, record)
+    scope.rows.push({ model, lock, values: target.values, record })
   }
   const list = targets.map((target) => records.get(target.name) ?? null)
   const locks = targets.map((target) => lockOf(target.name))

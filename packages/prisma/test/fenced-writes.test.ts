@@ -71,9 +71,10 @@ onEveryDatabaseAndStore('fenced_writes', (setup) => {
     expect(outcomeB).toMatchObject({ status: 'fulfilled' })
     await ended
     expect(await db.order.findUniqueOrThrow({ where: { id } })).toMatchObject({ total: 10, note: null })
-    // A's transaction rolled back when its lock expired (issue 13 §3), B wrote meanwhile, and A's
-    // later write was refused with the loss: fn learns of it at the write (before calling a payment
-    // API, say), not only at commit.
+    // A claimed the row first thing in its transaction; its transaction rolled back when its lock
+    // expired (issue 13 §3), releasing the row to B's claim (which waits in the database if it
+    // comes first), and A's later write was refused with the loss: fn learns of it at the write
+    // (before calling a payment API, say), not only at commit.
     expect(caught).toEqual([outcomeA.status === 'rejected' && outcomeA.reason])
   })
 
@@ -103,6 +104,25 @@ onEveryDatabaseAndStore('fenced_writes', (setup) => {
     expect(tokens[0]! < tokens[1]! && tokens[1]! < tokens[2]!).toBe(true)
     await db.order.withLock(id, (_, { tx }) => tx.order.delete({ where: { id } }))
     expect(await db.order.count()).toBe(0)
+  })
+
+  test('inside a transaction, a write to the locked row through db runs in the transaction, not behind its row lock', async () => {
+    const { db } = setup()
+    const { id } = await db.order.create({ data: {} })
+    const error = await db.order
+      .withLock(
+        id,
+        async () => {
+          // On PostgreSQL the claim holds the row's lock in withLock's transaction: sent on another
+          // connection, this write would wait for it until the transaction timed out.
+          await db.order.update({ where: { id }, data: { total: 5 } })
+          throw new Error('fn failed')
+        },
+        { transaction: { timeout: 5000 } },
+      )
+      .catch((caught: unknown) => caught)
+    expect(error).toMatchObject({ message: 'fn failed' })
+    expect((await db.order.findUniqueOrThrow({ where: { id } })).total).toBe(0)
   })
 
   test('a stale upsert and a stale delete are refused too (and the upsert creates no second row)', async () => {

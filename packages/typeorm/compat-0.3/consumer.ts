@@ -1,6 +1,6 @@
 import 'reflect-metadata'
 import { createLockManager, type LockHandle } from '@cachelock/core'
-import { LockModel, LockedRowError, installModelLocks, lockableRepository, withModelLock } from '@cachelock/typeorm'
+import { LockModel, LockedRowError, StaleEntityError, installModelLocks, lockableRepository, withModelLock } from '@cachelock/typeorm'
 import { Column, DataSource, Entity, PrimaryGeneratedColumn, type EntityManager } from 'typeorm'
 
 // Every call of the README, type-checked against TypeORM 0.3's declarations.
@@ -32,5 +32,6 @@ export async function usage(dataSource: DataSource): Promise<void> {
   const fresh: number = await withModelLock(new Product(), (product) => product.stock)
   const error: unknown = new Error()
   if (error instanceof LockedRowError) console.log(error.lockName, error.operation)
+  if (error instanceof StaleEntityError) console.log(error.lockName, error.entity, error.code)
   console.log(stock, maybe, rows, locked, fresh)
 }

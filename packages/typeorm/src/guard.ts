@@ -1,6 +1,7 @@
 import { LockError, resolveLockManager, type LockManager } from '@cachelock/core'
 import type { EntityManager, EntityMetadata, ObjectLiteral } from 'typeorm'
 import { LockedRowError, type GuardedOperation } from './errors.js'
+import { checkLoadedFence } from './loaded-fence.js'
 import { claimFence, stampFence } from './fence.js'
 import { DEFAULT_GUARD_TIMEOUT } from './options.js'
 import { entityWhere, lockName, modelLockOf } from './model-lock.js'
@@ -27,7 +28,8 @@ export interface GuardedWrite {
  *   the token; otherwise the row is claimed, see `claimFence`). Held by the writer but lost
  *   meanwhile: `LockLostError`, so work done under a lost lock does not go through.
  * - held by anyone else: `LockedRowError` (unless the model opted out with `guard: false`).
- * - free: allowed.
+ * - free: allowed; on a fenced model, only if the row's fence has not moved since the entity was
+ *   loaded (see `checkLoadedFence`).
  * - unknown (the store failed, or did not answer within `guardTimeout`): refused with a `LockError`
  *   (`LOCK_STORE_ERROR`, the store's error as `cause`). Fail closed: a write the guard cannot check
  *   might overwrite a holder's work.
@@ -41,10 +43,12 @@ export async function guardWrite(installation: Installation, write: GuardedWrite
   const wheres = [entityWhere(model, write.entity), entityWhere(model, write.databaseEntity)].filter((w) => w !== undefined)
   const names = [...new Set(wheres.map((where) => lockName(model, where, 'entity')))]
   const locks = resolveLockManager(installation.locks, 'options.locks')
+  let held = false
   const others: string[] = []
   for (const name of names) {
     const mine = ownedLock(locks, name, write.manager.queryRunner)
     if (mine) {
+      held = true
       if (mine.signal.aborted) throw mine.signal.reason
       if (!model.fence) continue
       if (write.operation === 'insert') {
@@ -61,6 +65,7 @@ export async function guardWrite(installation: Installation, write: GuardedWrite
   }
   if (others.length > 0)
     await refuseIfLocked(locks, others, model.entity, write.operation, installation.guardTimeout ?? DEFAULT_GUARD_TIMEOUT)
+  if (!held && model.fence && write.operation !== 'insert') await checkLoadedFence(write, model)
 }
 
 /**

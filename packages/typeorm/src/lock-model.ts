@@ -11,11 +11,13 @@ export interface LockModelOptions {
    */
   guard?: boolean
   /**
-   * The property of an integer column (use `bigint`: tokens can exceed 2^31) that fences writes:
-   * inside `withLock`, every write to the locked row first runs
-   * `UPDATE … SET fence = token WHERE <row> AND (fence IS NULL OR fence <= token)` in the write's
-   * transaction, so a holder that lost its lock to a newer one writes nothing and gets
-   * `LockLostError`.
+   * The property of an integer column (use `bigint`: tokens can exceed 2^31) that fences writes.
+   * `withLock` and `lock()` claim the row before it is read, and every write to the locked row
+   * claims it again in the write's transaction:
+   * `UPDATE … SET fence = token WHERE <row> AND (fence IS NULL OR fence <= token)`. A holder that
+   * lost its lock to a newer one then writes nothing and gets `LockLostError`, so a
+   * read-modify-write loses no update to it. A save or remove of this entity made without the lock
+   * is checked against the fence value the entity was loaded with (`StaleEntityError`).
    * @default undefined (no fencing)
    * @example @LockModel('sku', { fence: 'lockFence' })
    */

@@ -148,7 +148,12 @@ function prepareLock(repository: Repository<ObjectLiteral>, input: unknown, opti
 
 async function takeLock(manager: EntityManager, prepared: ReturnType<typeof prepareLock>): Promise<LockHandle> {
   const { locks, name, model, where, until, queryRunner, acquireOptions } = prepared
-  if (until === 'release') return locks.acquire(name, acquireOptions)
+  if (until === 'release') {
+    const handle = await locks.acquire(name, acquireOptions)
+    // Claimed before the caller reads, as withLock does: see claimFence.
+    if (model.fence) await claimFence(manager, model, where, handle).catch((error: unknown) => released(handle, error))
+    return handle
+  }
   // The transaction's registry entry keeps the handle reachable until the transaction ends.
   const handle = await locks.acquire(name, { releaseOnFinalize: false, ...acquireOptions })
   try {
@@ -161,4 +166,9 @@ async function takeLock(manager: EntityManager, prepared: ReturnType<typeof prep
   }
   addTransactionLock(queryRunner!, handle)
   return handle
+}
+
+async function released(handle: LockHandle, error: unknown): Promise<never> {
+  await handle.release().catch(() => undefined)
+  throw error
 }

@@ -48,9 +48,14 @@ export class LostTransaction {
       return Promise.reject(signal.reason as Error)
     }
     return new Promise<T>((resolve, reject) => {
-      const lost = () => reject(signal.reason as Error)
+      // One turn later: a loss found by fn's own flow (a fenced claim or write that asked the store)
+      // rejects the work within this turn with an error that says why (a newer holder claimed the
+      // row), and that error is the one to report. Work that completes after the loss never resolves.
+      const lost = () => void setImmediate(() => reject(signal.reason as Error))
       signal.addEventListener('abort', lost, { once: true })
-      work.then(resolve, reject).finally(() => signal.removeEventListener('abort', lost))
+      work
+        .then((value) => (signal.aborted ? reject(signal.reason as Error) : resolve(value)), reject)
+        .finally(() => signal.removeEventListener('abort', lost))
     })
   }
 

@@ -7,8 +7,8 @@ import { portOf } from './env.js'
 const run = promisify(execFile)
 const root = fileURLToPath(new URL('../../..', import.meta.url))
 
-/** A server a fault-injection test stops and starts: the standalone Redis, or one memcached. */
-export type Server = { kind: 'redis'; url: string } | { kind: 'memcached'; url: string }
+/** A server a fault-injection test stops and starts: the standalone Redis, one memcached, PostgreSQL or MariaDB. */
+export type Server = { kind: 'redis' | 'memcached' | 'postgres' | 'mariadb'; url: string }
 
 /**
  * `scripts/services.sh stop|start` for the one server `server.url` points at. The port comes from
@@ -17,8 +17,9 @@ export type Server = { kind: 'redis'; url: string } | { kind: 'memcached'; url: 
  */
 async function services(command: 'stop' | 'start', server: Server): Promise<void> {
   const port = portOf(server.url)
-  const target = server.kind === 'redis' ? 'redis' : `memcached:${port}`
-  const env = server.kind === 'redis' ? { ...process.env, CACHELOCK_TEST_REDIS_PORT: String(port) } : process.env
+  const target = server.kind === 'memcached' ? `memcached:${port}` : server.kind
+  const portVariable = { redis: 'CACHELOCK_TEST_REDIS_PORT', postgres: 'CACHELOCK_TEST_PG_PORT', mariadb: 'CACHELOCK_TEST_MARIADB_PORT' }
+  const env = server.kind === 'memcached' ? process.env : { ...process.env, [portVariable[server.kind]]: String(port) }
   await run('bash', ['scripts/services.sh', command, target], { cwd: root, env, timeout: 90_000 })
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { OpenStore, createLockManager } from '@cachelock/core'
+import { OpenStore, createLockManager, type LockStore } from '@cachelock/core'
 import { lockStoreContract } from '@cachelock/core/testing'
 
 lockStoreContract({ describe, it }, 'OpenStore', () => new OpenStore(), { exclusive: false })
@@ -12,5 +12,19 @@ describe('OpenStore', () => {
     expect(b.fencingToken).toBeGreaterThan(a.fencingToken)
     await a.release()
     await b.release()
+  })
+
+  it('answers as if every lock were released at once and never expired, and shows no holder', async () => {
+    const store: LockStore = new OpenStore()
+    expect(await store.release('k', 'a')).toBe(true)
+    expect(await store.extend('k', 'a', 1000)).toBe(true)
+    expect(await store.forceRelease('k')).toBe(false)
+    expect(await store.holders('k')).toEqual([])
+
+    const locks = createLockManager({ store })
+    const held = await locks.acquire('x')
+    await held.extend(60_000)
+    expect(await locks.isLocked('x')).toBe(false)
+    await held.release()
   })
 })

@@ -21,9 +21,24 @@ export const PG_URL = process.env['CACHELOCK_TEST_PG_URL'] ?? 'postgresql://post
 /** Both generated clients have the same API; the tests use the SQLite client's type for both. */
 export type TestClient = PrismaClient
 
+export interface ConnectOptions {
+  connections?: number
+  onQuery?: (sql: string) => void
+}
+
 export interface TestDatabase {
   readonly kind: DatabaseKind
   readonly prisma: TestClient
+  /**
+   * Another client on the same database, with connections of its own (as another process has), at
+   * most `connections` of them (PostgreSQL), telling `onQuery` every SQL statement it sends;
+   * closed by `close`.
+   */
+  connect(options?: ConnectOptions): TestClient
+  /** Where the tables are, for `connectTo`: the SQLite file, or the PostgreSQL schema. */
+  readonly location: string
+  /** PostgreSQL: the schema the tables are in. */
+  readonly schema?: string
   /** Empty every table and restart the ids. */
   reset(): Promise<void>
   /** A writer with its own connection, as another process has (the caller closes it). */
@@ -47,10 +62,17 @@ async function openSqlite(label: string): Promise<TestDatabase> {
   const setup = await new PrismaBetterSqlite3({ url }).connect()
   await setup.executeScript(migration('sqlite'))
   await setup.dispose()
-  const prisma = new PrismaClient({ adapter: new PrismaBetterSqlite3({ url }) })
+  const prisma = connectTo('sqlite', url)
+  const others: TestClient[] = []
   return {
     kind: 'sqlite',
     prisma,
+    location: url,
+    connect(options) {
+      const other = connectTo('sqlite', url, options)
+      others.push(other)
+      return other
+    },
     otherWriter: () => sqliteWriter(url),
     async reset() {
       await prisma.$executeRawUnsafe('PRAGMA foreign_keys = OFF')
@@ -59,7 +81,7 @@ async function openSqlite(label: string): Promise<TestDatabase> {
       await prisma.$executeRawUnsafe('PRAGMA foreign_keys = ON')
     },
     async close() {
-      await prisma.$disconnect()
+      for (const client of [prisma, ...others]) await client.$disconnect()
       rmSync(dir, { recursive: true, force: true })
     },
   }
@@ -73,20 +95,58 @@ async function openPostgres(label: string): Promise<TestDatabase> {
     `DROP SCHEMA IF EXISTS "${schema}" CASCADE; CREATE SCHEMA "${schema}"; SET search_path TO "${schema}";\n${migration('postgresql')}`,
   )
   await admin.end()
-  const prisma = new PostgresClient({ adapter: new PrismaPg({ connectionString: PG_URL }, { schema }) }) as unknown as TestClient
+  const prisma = connectTo('postgresql', schema)
+  const others: TestClient[] = []
   return {
     kind: 'postgresql',
     prisma,
+    location: schema,
+    schema,
+    connect(options) {
+      const other = connectTo('postgresql', schema, options)
+      others.push(other)
+      return other
+    },
     otherWriter: () => postgresWriter(PG_URL, schema),
     async reset() {
       await prisma.$executeRawUnsafe(`TRUNCATE ${tables.map((table) => `"${schema}"."${table}"`).join(', ')} RESTART IDENTITY CASCADE`)
     },
     async close() {
-      await prisma.$disconnect()
+      for (const other of [prisma, ...others]) await other.$disconnect()
       const drop = new pg.Client({ connectionString: PG_URL })
       await drop.connect()
       await drop.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)
       await drop.end()
     },
   }
+}
+
+/**
+ * A client on tables another client made: `location` is the SQLite file or the PostgreSQL schema
+ * (`TestDatabase.location`). Other processes (the reliability suite's workers) connect with it.
+ */
+export function connectTo(kind: DatabaseKind, location: string, options?: ConnectOptions): TestClient {
+  const log = logOption(options)
+  const client =
+    kind === 'sqlite'
+      ? new PrismaClient({ adapter: new PrismaBetterSqlite3({ url: location }), ...log })
+      : (new PostgresClient({
+          adapter: new PrismaPg(
+            { connectionString: PG_URL, ...(options?.connections ? { max: options.connections } : {}) },
+            { schema: location },
+          ),
+          ...log,
+        }) as unknown as TestClient)
+  return logged(client, options)
+}
+
+function logOption(options: ConnectOptions | undefined): { log?: [{ emit: 'event'; level: 'query' }] } {
+  return options?.onQuery ? { log: [{ emit: 'event', level: 'query' }] } : {}
+}
+
+function logged(client: TestClient, options: ConnectOptions | undefined): TestClient {
+  const onQuery = options?.onQuery
+  if (onQuery)
+    (client as unknown as { $on(event: 'query', listener: (e: { query: string }) => void): void }).$on('query', (e) => onQuery(e.query))
+  return client
 }

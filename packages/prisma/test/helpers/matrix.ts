@@ -22,6 +22,8 @@ export interface Setup {
   readonly storeKind: StoreKind
   readonly store: LockStore
   readonly prisma: TestClient
+  /** The database as opened: another client on it (`connect()`), its PostgreSQL schema. */
+  readonly opened: TestDatabase
   /** A writer with its own connection, as another process has (the caller closes it). */
   readonly otherWriter: () => OtherWriter
   /** A fresh manager (own prefix) for each test. */
@@ -62,6 +64,7 @@ export function onEveryDatabaseAndStore(
         storeKind,
         store,
         prisma: opened.prisma,
+        opened,
         otherWriter: () => opened.otherWriter(),
         locks,
         db: extend(opened.prisma, locks),

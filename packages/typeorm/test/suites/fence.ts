@@ -62,7 +62,9 @@ export function fenceSuite(env: Env) {
         const [a, b] = [await env.process(), await env.process()]
         const fenced = await race('fenced', write, a, b)
         expect(fenced.a).toBeInstanceOf(LockLostError)
-        expect(fenced.a.message).toMatch(/a newer holder has written this FencedProduct row/)
+        expect(fenced.a.message).toMatch(
+          /was lost \(expired\): a newer holder has claimed this FencedProduct row \(its lockFence is \d+, past this holder.s fencing token \d+\)/,
+        )
         expect(fenced.row).toMatchObject({ note: 'B after nobody', stock: 2 })
         expect(Number(fenced.row!.lockFence)).toBeGreaterThan(0)
 

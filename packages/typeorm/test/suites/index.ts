@@ -3,6 +3,7 @@ import { ormVersion } from '../support/orm.js'
 import type { Env } from '../support/env.js'
 import { badInputSuite } from './bad-input.js'
 import { fenceSuite } from './fence.js'
+import { fenceClaimSuite } from './fence-claim.js'
 import { guardSuite } from './guard.js'
 import { installSuite } from './install.js'
 import { keepAliveSuite } from './keep-alive.js'
@@ -11,6 +12,7 @@ import { lostLockSuite } from './lost-lock.js'
 import { lostRollbackSuite } from './lost-rollback.js'
 import { missingRowsSuite } from './missing-rows.js'
 import { namesSuite } from './names.js'
+import { unlockedWritesSuite } from './unlocked-writes.js'
 import { untilTransactionSuite } from './until-transaction.js'
 import { withLockSuite } from './with-lock.js'
 
@@ -29,6 +31,10 @@ export function adapterSuites(env: Env): void {
   badInputSuite(env)
   // Issue 10: safety beyond the lock.
   fenceSuite(env)
+  // Issue 22: the claim before the read.
+  fenceClaimSuite(env)
+  // Issue 13 §5: unlocked saves of a fenced entity.
+  unlockedWritesSuite(env)
   lostLockSuite(env)
   missingRowsSuite(env)
   lockOrderSuite(env)

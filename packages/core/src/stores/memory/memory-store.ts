@@ -31,6 +31,14 @@ interface Entry {
 const SWEEP_EVERY = 1024
 
 /**
+ * @internal How many names the store keeps state for: lock entries, and subscriber sets. Dropping
+ * what a name no longer needs (the sweep of expired names, an unsubscribe) is invisible to every
+ * store operation; the tests that prove nothing grows per name read this. Not exported from the
+ * package.
+ */
+export let storedNames: (store: MemoryStore) => { locks: number; listened: number }
+
+/**
  * Locks in this process's memory: the embedded default, for development, tests and single-process
  * apps. Every `LockManager` given the same instance shares its locks (and wakes on each other's
  * releases); separate processes do not. Operations are synchronous inside, so atomic.
@@ -42,6 +50,10 @@ export class MemoryStore implements LockStore {
   // One counter for every key: strictly increasing per key too, and nothing kept per released name.
   #fence = 0
   #operations = 0
+
+  static {
+    storedNames = (store) => ({ locks: store.#entries.size, listened: store.#listeners.size })
+  }
 
   constructor(options: MemoryStoreOptions = {}) {
     this.#now = options.now ?? (() => performance.now())

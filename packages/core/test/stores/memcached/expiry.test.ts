@@ -49,4 +49,24 @@ describe('memcached ttls', () => {
     await until(async () => (await store.holders(key)).length === 0, 'the lock to expire', 1500)
     expect(performance.now() - sent).toBeLessThan(2200)
   })
+
+  it('keeps a lock of 1400 ms at least 1400 ms, wherever in memcached’s second it was taken', async () => {
+    // 1400 ms is where rounding up (3 s sent) and rounding down or to nearest (2 s sent) disagree.
+    // 2 s sent lives between 1 and 2 s, depending on where in memcached's once-a-second tick it
+    // was stored: too short in about 40 % of that second. Ten locks taken 100 ms apart cover it.
+    const store = openStore(URL_ONE)
+    const ttlMs = 1400
+    const lives = async (index: number) => {
+      await sleep(index * 100)
+      const key = uniqueKey(`lifetime-${ttlMs}-${index}`)
+      const sent = performance.now()
+      expect((await store.acquire(request(key, { ttlMs }))).granted).toBe(true)
+      await sleep(ttlMs - (performance.now() - sent) + 10)
+      const goneAtTtl = (await store.holders(key)).length === 0
+      await until(async () => (await store.holders(key)).length === 0, 'the lock to expire', 5000)
+      return goneAtTtl ? [`lock ${index}`] : []
+    }
+    const goneEarly = (await Promise.all(Array.from({ length: 10 }, (_, index) => lives(index)))).flat()
+    expect(goneEarly, 'locks gone before their ttl').toEqual([])
+  })
 })
