@@ -1,6 +1,6 @@
 import { createStore, MemoryStore, type LockStore } from '@cachelock/core'
 // The servers `scripts/services.sh start` runs, as `scripts/services.sh env` names them.
-import { CLUSTER_URL, MEMCACHED_URL, REDIS_URL } from '../reliability/support/env.js'
+import { CLUSTER_URL, MEMCACHED_URL, MYSQL_URL, PG_URL, REDIS_URL, SQLITE_URL } from '../reliability/support/env.js'
 
 /** A store the Web Locks conformance suite runs on. */
 export interface ConformanceStore {
@@ -32,4 +32,8 @@ export const CONFORMANCE_STORES: readonly ConformanceStore[] = [
   fromUrl('RedisStore (standalone)', REDIS_URL),
   fromUrl('RedisStore (Cluster)', CLUSTER_URL),
   fromUrl('MemcachedStore', MEMCACHED_URL),
+  fromUrl('PostgresStore', PG_URL),
+  fromUrl('MysqlStore (MariaDB)', MYSQL_URL),
+  // One file per test run that both clients open, as two processes on one host would.
+  fromUrl('SqliteStore', SQLITE_URL),
 ]

@@ -1,17 +1,17 @@
 import { describeName, storeError } from './errors.js'
-import { publish } from './events.js'
 import type { Lease } from './lease.js'
 import { LockHandle } from './lock-handle.js'
 import { Lock } from './lock.js'
 import { GrantOrder } from './grant-order.js'
 import { NameQueue, type QueueHost } from './name-queue.js'
-import { eventBase, notAcquired, waitInQueue, type Unavailable } from './pending-request.js'
+import { notAcquired, waitInQueue, type Unavailable } from './pending-request.js'
 import { observeRequest, type RequestOrigin } from './request-outcome.js'
 import type { AcquireOptions, LockManagerOptions, LockOptions } from './options.js'
 import { resolveManagerOptions, resolveRequestOptions, type ManagerDefaults, type ResolvedRequest } from './resolve-options.js'
 import { StoreDeadline } from './store-deadline.js'
+import { Steals } from './steal.js'
 import type { Holder, LockMode, LockStore } from './store.js'
-import { clientIdOf, newClientId, newOwnerToken } from './tokens.js'
+import { clientIdOf, newClientId } from './tokens.js'
 import { checkFunction, checkName, invalid } from './validate.js'
 
 /** One entry of `query()`. */
@@ -56,6 +56,7 @@ export class LockManager {
   readonly #queues = new Map<string, NameQueue>()
   readonly #host: QueueHost
   readonly #deadline: StoreDeadline
+  readonly #steals: Steals
   // Holds leases, never handles: a handle must stay collectable for its finalizer to run.
   readonly #finalizers = new FinalizationRegistry<Lease>((lease) => lease.finalize())
 
@@ -77,6 +78,7 @@ export class LockManager {
         if (this.#queues.get(queue.name) === queue) this.#queues.delete(queue.name)
       },
     }
+    this.#steals = new Steals({ store: this.store, deadline: this.#deadline, clientId: this.clientId, queue: (name) => this.#queue(name) })
   }
 
   /**
@@ -258,34 +260,12 @@ export class LockManager {
     const { signal } = options
     if (signal?.aborted) return Promise.reject(signal.reason)
     const queue = this.#queue(name)
-    if (options.steal) return this.#steal(queue, options)
+    if (options.steal) return this.#steals.steal(name, options)
     const once = options.ifAvailable || options.timeout === 0
     const giveUp = () => (unavailable === 'null' ? null : Promise.reject(notAcquired(name, options.timeout)))
     if (once && !queue.available(options.mode)) return Promise.resolve().then(giveUp)
 
     return waitInQueue(queue, name, options, once, unavailable)
-  }
-
-  async #steal(queue: NameQueue, options: ResolvedRequest): Promise<Lease> {
-    const owner = newOwnerToken(this.clientId)
-    const sentAt = performance.now()
-    let fencingToken: number
-    try {
-      ;({ fencingToken } = await this.#deadline.bound(
-        'steal',
-        queue.name,
-        () => this.store.steal({ key: queue.key, owner, ttlMs: options.ttl, clientId: this.clientId }),
-        // Taken after the caller heard it failed: nobody will use it.
-        { keepAlive: true, late: () => void this.store.release(queue.key, owner).catch(() => undefined) },
-      ))
-    } catch (cause) {
-      queue.checkIdle()
-      throw storeError('steal', queue.name, cause)
-    }
-    for (const lease of [...queue.held]) lease.markLost('stolen')
-    const lease = queue.lease(owner, 'exclusive', fencingToken, options.ttl, options.autoExtend, sentAt)
-    publish('acquired', () => ({ ...eventBase(lease), waitMs: performance.now() - sentAt, stolen: true }))
-    return lease
   }
 
   /** The holders of `key`, bounded by `storeTimeout`; a failure is a `LockError` naming `name`. */

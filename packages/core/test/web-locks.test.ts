@@ -151,6 +151,42 @@ describe('Web Locks semantics', () => {
     release()
   })
 
+  it('steals in call order, after the attempts sent before them, whatever order the store would run them in', async () => {
+    // A store on a connection pool can run a steal ahead of an acquire sent first: here the
+    // acquire is held back while both steals could reach the store.
+    const store = new FlakyStore()
+    const locks = createLockManager({ store })
+    const never = new Promise<void>(() => undefined)
+    store.paused.add('acquire')
+    const first = locks.request('a', () => never).catch((error: unknown) => error)
+    const firstSteal = locks.request('a', { steal: true }, () => never).catch((error: unknown) => error)
+    let thief: Lock | undefined
+    const secondSteal = locks.request('a', { steal: true }, (lock) => {
+      thief = lock
+      return never
+    })
+    await tick()
+    store.resume()
+    // The grant sent first lands first and is stolen, then the first steal's, by the last caller.
+    expect(await first).toMatchObject({ name: 'AbortError' })
+    expect(await firstSteal).toMatchObject({ name: 'AbortError' })
+    while (!thief) await tick()
+    expect(thief.signal.aborted).toBe(false)
+    expect(await locks.query()).toMatchObject({ held: [{ name: 'a', mode: 'exclusive' }], pending: [] })
+    void secondSteal
+  })
+
+  it('keeps track of a thief whose victim was the name’s last holder: query() shows it, the next steal takes from it', async () => {
+    const locks = createLockManager()
+    const victim = await locks.acquire('a')
+    const never = new Promise<void>(() => undefined)
+    const thief = locks.request('a', { steal: true }, () => never).catch((error: unknown) => error)
+    while (!victim.signal.aborted) await tick()
+    expect((await locks.query()).held).toEqual([{ name: 'a', mode: 'exclusive', clientId: locks.clientId }])
+    expect(await locks.request('a', { steal: true }, () => 'again')).toBe('again')
+    expect(await thief).toMatchObject({ name: 'AbortError' })
+  })
+
   it('accepts any string as a name, the empty one too, except those starting with "-"', async () => {
     const locks = createLockManager()
     for (const name of ['', ' ', 'a-b', '\uD800', '日本', 'x'.repeat(5000)])
