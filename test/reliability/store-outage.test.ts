@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis'
 import { afterAll, describe, expect, test, vi } from 'vitest'
 import { createLockManager, LockError, RedisStore, type LockManager, type LockManagerOptions } from '@cachelock/core'
-import { MEMCACHED_URL_ONE, REDIS_URL, uniquePrefix } from './support/env.js'
+import { MEMCACHED_URL_ONE, MYSQL_URL, PG_URL, REDIS_URL, uniquePrefix } from './support/env.js'
 import { report } from './support/report.js'
 import { withServerDown, withServerFrozen, type Server } from './support/services.js'
 import { nowMs, SLACK_MS, sleep } from './support/timing.js'
@@ -55,8 +55,13 @@ const targets: Target[] = [
     server: { kind: 'memcached', url: MEMCACHED_URL_ONE },
     options: () => ({ store: MEMCACHED_URL_ONE }),
   },
-  // Nothing ever answers, so no error arrives by itself: only storeTimeout ends each attempt.
+  { name: 'postgres (URL client)', outage: 'stopped', server: { kind: 'postgres', url: PG_URL }, options: () => ({ store: PG_URL }) },
+  { name: 'mariadb (URL client)', outage: 'stopped', server: { kind: 'mariadb', url: MYSQL_URL }, options: () => ({ store: MYSQL_URL }) },
+  // Nothing ever answers, so no error arrives by itself: only storeTimeout ends each attempt (the
+  // database stores' own queryTimeoutMs, 10 s, is only a backstop).
   { name: 'redis (URL client)', outage: 'frozen', server: { kind: 'redis', url: REDIS_URL }, options: () => ({ store: REDIS_URL }) },
+  { name: 'postgres (URL client)', outage: 'frozen', server: { kind: 'postgres', url: PG_URL }, options: () => ({ store: PG_URL }) },
+  { name: 'mariadb (URL client)', outage: 'frozen', server: { kind: 'mariadb', url: MYSQL_URL }, options: () => ({ store: MYSQL_URL }) },
 ]
 
 interface Outcome {
