@@ -16,7 +16,7 @@ vi.setConfig({ testTimeout: 90_000 })
  * would hide a lost request behind a timeout.
  */
 const stores: LockStore[] = []
-afterAll(() => Promise.all(stores.map((store) => store.close?.())))
+afterAll(() => Promise.all(stores.map(async (store) => store.close?.())))
 
 test('memcached: no request is lost while the sockets given up on during a freeze close', async () => {
   const store = createStore(MEMCACHED_URL_ONE)

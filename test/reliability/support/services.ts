@@ -77,12 +77,14 @@ export async function withServerFrozen<T>(server: Server, body: () => Promise<T>
 /** The processes serving `server`'s port, checked against their command lines. */
 function serverPids(server: Server): number[] {
   const port = portOf(server.url)
-  const [pidFile, marker] = {
-    redis: [`.services/redis-${port}/redis.pid`, `:${port}`],
-    memcached: [`.services/memcached-${port}/memcached.pid`, `-p ${port} `],
-    postgres: ['.services/pg/data/postmaster.pid', `-p ${port} `],
-    mariadb: [`.services/mariadb-${port}/mariadb.pid`, `--port=${port} `],
-  }[server.kind]
+  const [pidFile, marker]: readonly [string, string] = (
+    {
+      redis: [`.services/redis-${port}/redis.pid`, `:${port}`],
+      memcached: [`.services/memcached-${port}/memcached.pid`, `-p ${port} `],
+      postgres: ['.services/pg/data/postmaster.pid', `-p ${port} `],
+      mariadb: [`.services/mariadb-${port}/mariadb.pid`, `--port=${port} `],
+    } as const
+  )[server.kind]
   const pid = Number(readFileSync(`${root}/${pidFile}`, 'utf8').split('\n')[0]!.trim())
   // The pidfile must name the daemon serving this port (memcached writes it only after binding).
   const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ')
