@@ -17,7 +17,8 @@ export interface LockOptions {
   /**
    * Take the lock whoever holds it. The previous holder's `signal` aborts with `LockLostError`:
    * at once in this process (`reason: 'stolen'`), at its next renewal elsewhere (`reason:
-   * 'expired'`: the store only tells it the lock is no longer its own). Exclusive only.
+   * 'expired'`: the store only tells it the lock is no longer its own). Exclusive only. Comes after
+   * this manager's store attempts for the name that are out, and after its earlier steals.
    * @default false
    */
   steal?: boolean
