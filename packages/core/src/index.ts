@@ -76,5 +76,13 @@ export { recordLockHandle, runInRecordLock } from './records/record-handle.js'
 export type { RecordLockHandle } from './records/record-handle.js'
 export { withRecordLocks } from './records/record-scope.js'
 export type { RecordLockOptions } from './records/record-scope.js'
+export {
+  transactionLock,
+  transactionLockFailure,
+  transactionLockQuery,
+  transactionLockRequest,
+  transactionLockStatement,
+} from './records/transaction-lock.js'
+export type { TransactionLock, TransactionLockRequest, TransactionLockStatement } from './records/transaction-lock.js'
 // For adapter and store authors: the validation messages every cachelock package uses.
 export { checkOptions, describeValue, invalid as invalidArgument } from './validate.js'
