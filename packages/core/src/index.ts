@@ -12,6 +12,7 @@ export {
   LockNotOwnedError,
   LockNotReplicatedError,
   LockOrderError,
+  StoreTimeoutError,
 } from './errors.js'
 export type { LockErrorCode, LockLostReason } from './errors.js'
 export { configure, defaultLockManager, resolveLockManager } from './config.js'

@@ -27,25 +27,32 @@ export interface ManagerDefaults {
   releaseOnFinalize: boolean
 }
 
+/** A manager's options after validation: the request defaults, and what only the manager uses. */
+export interface ResolvedManager extends ManagerDefaults {
+  storeTimeout: number
+}
+
 export const DEFAULT_TTL = 30_000
 export const DEFAULT_SLEEP = 100
+export const DEFAULT_STORE_TIMEOUT = 2000
 export const DEFAULT_PREFIX = 'lock:'
 
 /** The keys of `LockOptions`: what adapters pass through to core (anything else is refused). */
 export const lockOptionNames: ReadonlySet<string> = new Set(['mode', 'ifAvailable', 'steal', 'signal', 'timeout', 'ttl', 'autoExtend'])
 const requestOptionNames = lockOptionNames
 const acquireOptionNames = new Set([...requestOptionNames, 'releaseOnFinalize'])
-export const managerOptionNames = new Set(['store', 'prefix', 'sleep', 'ttl', 'autoExtend', 'timeout', 'releaseOnFinalize'])
+export const managerOptionNames = new Set(['store', 'prefix', 'sleep', 'storeTimeout', 'ttl', 'autoExtend', 'timeout', 'releaseOnFinalize'])
 const storeMethods = ['acquire', 'release', 'extend', 'steal', 'forceRelease', 'holders'] as const
 
 /** Validate a manager's options (throws `InvalidLockArgumentError`) and fill in the defaults. */
-export function resolveManagerOptions(options: LockManagerOptions | undefined, argument: string): ManagerDefaults {
+export function resolveManagerOptions(options: LockManagerOptions | undefined, argument: string): ResolvedManager {
   const given = checkOptions(options, argument, managerOptionNames) as LockManagerOptions
   const prefix = given.prefix ?? DEFAULT_PREFIX
   if (typeof prefix !== 'string') throw invalid(`${argument}.prefix`, 'a string', prefix)
   const resolved = {
     prefix,
     sleep: given.sleep === undefined ? DEFAULT_SLEEP : checkDuration(given.sleep, `${argument}.sleep`),
+    storeTimeout: given.storeTimeout === undefined ? DEFAULT_STORE_TIMEOUT : checkDuration(given.storeTimeout, `${argument}.storeTimeout`),
     ttl: given.ttl === undefined ? DEFAULT_TTL : checkDuration(given.ttl, `${argument}.ttl`),
     autoExtend: given.autoExtend === undefined ? true : checkBoolean(given.autoExtend, `${argument}.autoExtend`),
     timeout: given.timeout === undefined ? undefined : checkDuration(given.timeout, `${argument}.timeout`, { zero: true }),
