@@ -1,7 +1,8 @@
 import { LockLostError, storeError, type LockLostReason } from './errors.js'
 import { publish } from './events.js'
 import type { StoreDeadline } from './store-deadline.js'
-import type { LockMode, LockStore } from './store.js'
+import type { Renewable, RenewalBatch } from './renewal-batch.js'
+import type { LockMode, LockStore, Renewal } from './store.js'
 
 export interface LeaseInit {
   store: LockStore
@@ -17,8 +18,12 @@ export interface LeaseInit {
   autoExtend: boolean
   /** `performance.now()` when the store call that granted it was sent: the ttl counts from there. */
   confirmedAt: number
+  /** When it was granted, for how long it was held (default `confirmedAt`; a handover is confirmed for less than its ttl). */
+  grantedAt?: number
   /** Called once when this lease stops being held here (released, lost, finalized). */
   onEnd: (lease: Lease) => void
+  /** The manager's renewal timer; without it, the lease renews on a timer of its own. */
+  renewals?: RenewalBatch
 }
 
 type LeaseState = 'held' | 'released' | 'lost'
@@ -31,7 +36,7 @@ type LeaseState = 'held' | 'released' | 'lost'
  * dropped can be collected and its lock released (the renewal timer stops renewing an unreachable
  * handle's lock, so even without a finalizer the lock expires within ttl).
  */
-export class Lease {
+export class Lease implements Renewable {
   readonly name: string
   readonly key: string
   readonly mode: LockMode
@@ -45,6 +50,7 @@ export class Lease {
   readonly #controller = new AbortController()
   readonly #autoExtend: boolean
   readonly #onEnd: (lease: Lease) => void
+  readonly #renewals: RenewalBatch | undefined
   #ttl: number
   #confirmedAt: number
   #state: LeaseState = 'held'
@@ -69,8 +75,9 @@ export class Lease {
     this.#ttl = init.ttl
     this.#autoExtend = init.autoExtend
     this.#confirmedAt = init.confirmedAt
-    this.grantedAt = init.confirmedAt
+    this.grantedAt = init.grantedAt ?? init.confirmedAt
     this.#onEnd = init.onEnd
+    this.#renewals = init.renewals
     this.#schedule()
   }
 
@@ -146,6 +153,11 @@ export class Lease {
       if (automatic) throw cause
       throw storeError('extend', this.name, cause)
     }
+    return this.#extended(ttl, sentAt, kept, automatic)
+  }
+
+  /** The store answered a renewal sent at `sentAt`. */
+  #extended(ttl: number, sentAt: number, kept: boolean, automatic: boolean): boolean {
     if (this.#state !== 'held') return false
     if (!kept) {
       this.markLost('expired')
@@ -156,6 +168,29 @@ export class Lease {
     this.#schedule()
     publish('extended', () => ({ ...this.#eventBase(), ttlMs: ttl, automatic }))
     return true
+  }
+
+  /** @internal For `RenewalBatch`: the automatic renewal is due; what to send, if anything. */
+  renewalDue(): Renewal | undefined {
+    if (!this.#renewalStarts()) return undefined
+    return { key: this.key, owner: this.owner, ttlMs: this.#ttl }
+  }
+
+  /** @internal For `RenewalBatch`: the store's answer to the renewal `renewalDue` gave. */
+  renewalAnswered(sentAt: number, outcome: { kept: boolean } | { error: unknown }): void {
+    this.#renewalSentAt = undefined
+    if ('error' in outcome) return this.#renewalFailed(outcome.error)
+    this.#lastRenewalError = undefined
+    this.#extended(this.#ttl, sentAt, outcome.kept, true)
+  }
+
+  /**
+   * Renew now, with the loss deadline armed: for a lock the store confirmed for less than its ttl
+   * (a handover), which must be renewed to it before anyone relies on the rest.
+   */
+  renewNow(): void {
+    this.#clearTimer()
+    void this.#renew()
   }
 
   /** Abort the signal with `LockLostError` and stop tracking. Idempotent. */
@@ -217,6 +252,8 @@ export class Lease {
 
   #renewIn(delay: number): void {
     if (this.#renewal !== undefined) clearTimeout(this.#renewal)
+    const due = performance.now() + Math.max(0, delay)
+    if (this.#renewals) return this.#renewals.schedule(this, due, due - this.#ttl / 30)
     this.#renewal = setTimeout(() => void this.#renew(), Math.max(0, delay))
     this.#renewal.unref()
   }
@@ -232,31 +269,42 @@ export class Lease {
   }
 
   async #renew(): Promise<void> {
-    this.#renewal = undefined
-    if (this.#state !== 'held') return
-    if (this.#handle && this.#handle.deref() === undefined) {
-      this.finalize()
-      return
-    }
-    // From here a renewal may hang: the loss deadline bounds it, and stays armed while retries fail.
-    this.#armDeadline()
-    this.#renewalSentAt = performance.now()
+    if (!this.#renewalStarts()) return
     try {
       await this.extend(this.#ttl, true)
       this.#lastRenewalError = undefined
     } catch (cause) {
-      if (this.#state !== 'held') return
-      publish('storeError', () => ({ name: this.name, operation: 'renew', error: cause }))
-      // The store did not answer. The lock may still be ours until the loss deadline: keep trying.
-      this.#lastRenewalError = cause
-      const remaining = this.#confirmedAt + this.#ttl - performance.now()
-      this.#renewIn(Math.min(this.#ttl / 3, Math.max(remaining, 0)))
+      this.#renewalFailed(cause)
     } finally {
       this.#renewalSentAt = undefined
     }
   }
 
+  /** Whether an automatic renewal goes out now (and, if so, with the loss deadline armed). */
+  #renewalStarts(): boolean {
+    this.#renewal = undefined
+    if (this.#state !== 'held') return false
+    if (this.#handle && this.#handle.deref() === undefined) {
+      this.finalize()
+      return false
+    }
+    // From here a renewal may hang: the loss deadline bounds it, and stays armed while retries fail.
+    this.#armDeadline()
+    this.#renewalSentAt = performance.now()
+    return true
+  }
+
+  #renewalFailed(cause: unknown): void {
+    if (this.#state !== 'held') return
+    publish('storeError', () => ({ name: this.name, operation: 'renew', error: cause }))
+    // The store did not answer. The lock may still be ours until the loss deadline: keep trying.
+    this.#lastRenewalError = cause
+    const remaining = this.#confirmedAt + this.#ttl - performance.now()
+    this.#renewIn(Math.min(this.#ttl / 3, Math.max(remaining, 0)))
+  }
+
   #clearTimer(): void {
+    this.#renewals?.cancel(this)
     if (this.#renewal !== undefined) clearTimeout(this.#renewal)
     if (this.#lossTimer !== undefined) clearTimeout(this.#lossTimer)
     this.#renewal = undefined

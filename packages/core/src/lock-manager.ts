@@ -8,6 +8,7 @@ import { notAcquired, waitInQueue, type Unavailable } from './pending-request.js
 import { observeRequest, type RequestOrigin } from './request-outcome.js'
 import type { AcquireOptions, LockManagerOptions, LockOptions } from './options.js'
 import { resolveManagerOptions, resolveRequestOptions, type ManagerDefaults, type ResolvedRequest } from './resolve-options.js'
+import { RenewalBatch } from './renewal-batch.js'
 import { StoreDeadline } from './store-deadline.js'
 import { Steals } from './steal.js'
 import type { Holder, LockMode, LockStore } from './store.js'
@@ -72,6 +73,7 @@ export class LockManager {
       store: this.store,
       deadline: this.#deadline,
       order: new GrantOrder(),
+      renewals: new RenewalBatch(this.store, this.#deadline),
       clientId: this.clientId,
       sleep: this.sleep,
       idle: (queue) => {

@@ -1,9 +1,11 @@
 import { storeError, StoreTimeoutError } from './errors.js'
 import type { GrantOrder } from './grant-order.js'
+import { usable } from './handover.js'
 import { Lease } from './lease.js'
+import type { RenewalBatch } from './renewal-batch.js'
 import { timedOutInTrouble, type PendingRequest } from './pending-request.js'
 import type { StoreDeadline } from './store-deadline.js'
-import type { AcquireResult, LockMode, LockStore, Unsubscribe } from './store.js'
+import type { AcquireResult, Handover, LockMode, LockStore, Unsubscribe } from './store.js'
 import { newOwnerToken } from './tokens.js'
 
 /** What the queue needs from its manager. */
@@ -13,6 +15,8 @@ export interface QueueHost {
   readonly deadline: StoreDeadline
   /** Delivers grants in the order their attempts were sent, across this manager's names. */
   readonly order: GrantOrder
+  /** Sends the leases' automatic renewals together. */
+  readonly renewals?: RenewalBatch
   readonly clientId: string
   readonly sleep: number
   /** The queue has nothing pending, held or running: the manager may forget it. */
@@ -68,6 +72,8 @@ export class NameQueue {
   #failure: { error: unknown } | undefined
   /** How many attempts for this name the store has answered (granted or refused). */
   #answers = 0
+  /** The exclusive request whose last attempt the store refused, with its owner: a release may hand it the lock. */
+  #parked: { request: PendingRequest; owner: string } | undefined
   #unsubscribe: Unsubscribe | undefined
 
   constructor(host: QueueHost, name: string, key: string) {
@@ -117,7 +123,7 @@ export class NameQueue {
   }
 
   /** Make a lease for a grant and track it here until it ends. */
-  lease(owner: string, mode: LockMode, fencingToken: number, ttl: number, autoExtend: boolean, sentAt: number): Lease {
+  lease(owner: string, mode: LockMode, fencingToken: number, ttl: number, autoExtend: boolean, sentAt: number, grantedAt?: number): Lease {
     const lease = new Lease({
       store: this.#host.store,
       deadline: this.#host.deadline,
@@ -130,6 +136,8 @@ export class NameQueue {
       ttl,
       autoExtend,
       confirmedAt: sentAt,
+      ...(this.#host.renewals ? { renewals: this.#host.renewals } : {}),
+      ...(grantedAt === undefined ? {} : { grantedAt }),
       onEnd: (ended) => {
         this.held.delete(ended)
         this.#poke()
@@ -209,6 +217,7 @@ export class NameQueue {
     const { store, deadline, clientId, sleep } = this.#host
     const owner = newOwnerToken(clientId)
     const sentAt = performance.now()
+    this.#parked = undefined // the store replaces what it parked for this manager with this attempt
     const attempt: Attempt = { sentAt, answersBefore: this.#answers }
     this.#inFlight.set(request, attempt)
     this.#host.order.sent(request)
@@ -256,13 +265,7 @@ export class NameQueue {
         this.#giveBack(owner)
         this.#host.order.answered(request)
       } else {
-        const lease = this.lease(owner, request.mode, result.fencingToken, request.ttl, request.autoExtend, sentAt)
-        this.#remove(request)
-        this.#host.order.answered(request, () => {
-          // Aborted while its turn came: nobody will use it.
-          if (request.settled) lease.release().catch(() => undefined)
-          else request.grant(lease)
-        })
+        this.#deliver(request, this.lease(owner, request.mode, result.fencingToken, request.ttl, request.autoExtend, sentAt))
       }
       this.#next()
       return
@@ -271,6 +274,7 @@ export class NameQueue {
     if (request.once) {
       this.#settle(request, () => request.unavailable())
     } else if (!request.settled) {
+      if (request.mode === 'exclusive') this.#parked = { request, owner }
       this.#subscribe()
       const jittered = this.#host.sleep * (0.5 + Math.random() / 2)
       this.#pauseFor(Math.max(1, Math.min(jittered, (result.retryInMs ?? Infinity) + 1)))
@@ -339,7 +343,36 @@ export class NameQueue {
 
   #subscribe(): void {
     if (this.#unsubscribe || !this.#host.store.onRelease) return
-    this.#unsubscribe = this.#host.store.onRelease(this.key, () => this.#poke())
+    this.#unsubscribe = this.#host.store.onRelease(this.key, (handover) => this.#wokenBy(handover))
+  }
+
+  /** A store wake-up: with a handover to the parked request, that request holds the lock already (see handover.ts). */
+  #wokenBy(handover: Handover | undefined): void {
+    const parked = this.#parked
+    if (handover === undefined || this.#inFlight.size > 0) return this.#poke()
+    if (parked?.owner !== handover.owner) return // handed to another manager: held again, and its release wakes us
+    this.#parked = undefined
+    const { request } = parked
+    if (!usable(handover, request, this.pending[0]) || !this.#locallyGrantable('exclusive')) return this.#poke()
+    clearTimeout(this.#retryTimer)
+    this.#retryTimer = undefined
+    this.#newRound()
+    this.#refused = false
+    const { owner, fencingToken, heldUntil } = handover
+    const lease = this.lease(owner, 'exclusive', fencingToken, request.ttl, request.autoExtend, heldUntil - request.ttl, performance.now())
+    lease.renewNow()
+    this.#host.order.sent(request)
+    this.#deliver(request, lease)
+    this.#next()
+  }
+
+  /** Hand `lease` to `request` once the grants before it are delivered (or give it back: aborted while its turn came). */
+  #deliver(request: PendingRequest, lease: Lease): void {
+    this.#remove(request)
+    this.#host.order.answered(request, () => {
+      if (request.settled) lease.release().catch(() => undefined)
+      else request.grant(lease)
+    })
   }
 
   #unsubscribeNow(): void {

@@ -1,0 +1,66 @@
+import { afterEach, describe, expect, test } from 'vitest'
+import { createLockManager, type LockManager } from '../src/lock-manager.js'
+import type { Renewal } from '../src/store.js'
+import { MemoryStore } from '../src/stores/memory/memory-store.js'
+
+/** A memory store that renews in batches and counts its calls. */
+class BatchingStore extends MemoryStore {
+  batches: number[] = []
+  singles = 0
+
+  override extend(key: string, owner: string, ttlMs: number): Promise<boolean> {
+    this.singles++
+    return super.extend(key, owner, ttlMs)
+  }
+
+  async extendMany(renewals: readonly Renewal[]): Promise<boolean[]> {
+    this.batches.push(renewals.length)
+    return Promise.all(renewals.map((r) => super.extend(r.key, r.owner, r.ttlMs)))
+  }
+}
+
+const managers: LockManager[] = []
+afterEach(async () => {
+  await Promise.all(managers.splice(0).map((m) => m.close()))
+})
+
+const until = async (predicate: () => boolean, timeoutMs = 10_000) => {
+  const deadline = Date.now() + timeoutMs
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+}
+
+describe('renewals of one manager', () => {
+  test('locks whose renewals fall due together are renewed in one store call', async () => {
+    const store = new BatchingStore()
+    const locks = createLockManager({ store, ttl: 300 })
+    managers.push(locks)
+    const handles = await Promise.all(Array.from({ length: 200 }, (_, i) => locks.acquire(`held:${i}`)))
+    // Every lock renewed at least twice (every ttl/3, 100 ms).
+    await until(() => store.batches.reduce((a, b) => a + b, 0) >= 400)
+    expect(store.singles).toBe(0)
+    // 200 locks taken in one burst fall due within a thirtieth of the ttl of each other, mostly.
+    expect(store.batches.length).toBeLessThan(200)
+    expect(Math.max(...store.batches)).toBeGreaterThan(20)
+    expect(handles.every((h) => h.held)).toBe(true)
+    await Promise.all(handles.map((h) => h.release()))
+  })
+
+  test('a store without extendMany is renewed one extend per lock, and the locks stay held', async () => {
+    let extends_ = 0
+    const store = new (class extends MemoryStore {
+      override extend(key: string, owner: string, ttlMs: number): Promise<boolean> {
+        extends_++
+        return super.extend(key, owner, ttlMs)
+      }
+    })()
+    const locks = createLockManager({ store, ttl: 300 })
+    managers.push(locks)
+    const handles = await Promise.all(Array.from({ length: 20 }, (_, i) => locks.acquire(`plain:${i}`)))
+    await until(() => extends_ >= 60)
+    expect(handles.every((h) => h.held && !h.signal.aborted)).toBe(true)
+    await Promise.all(handles.map((h) => h.release()))
+  })
+})
