@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, test, vi } from 'vitest'
 import { createLockManager, RedisStore } from '@cachelock/core'
+import { redisClient } from './support/redis-clients.js'
 import { CACHE_STORES, uniquePrefix } from './support/env.js'
 import { clientOf, observe } from './support/inspect.js'
 import { stopAll, Worker } from './support/processes.js'
@@ -30,7 +31,8 @@ describe.each(REDIS_STORES)('a handed-over lock whose waiter died, on $name', (t
   test(`expires within the claim (${GRACE_MS} ms), not the waiter's ttl (${TTL} ms)`, async () => {
     const prefix = uniquePrefix('handover')
     const observer = observe(target.url, prefix)
-    const holder = createLockManager({ store: target.url, prefix, sleep: SLEEP })
+    const holderClient = redisClient(target.url)
+    const holder = createLockManager({ store: new RedisStore(holderClient, { handOver: true }), prefix, sleep: SLEEP })
     const next = createLockManager({ store: target.url, prefix, sleep: SLEEP })
     const key = observer.locks.keyFor('job')
     const store = observer.locks.store as RedisStore
@@ -69,6 +71,7 @@ describe.each(REDIS_STORES)('a handed-over lock whose waiter died, on $name', (t
       await stopAll(workers)
       await observer.locks.forceRelease('job').catch(() => undefined)
       await Promise.all([holder.close(), next.close(), observer.close()])
+      holderClient.disconnect()
     }
   })
 })

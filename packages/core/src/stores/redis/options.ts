@@ -9,6 +9,7 @@ const storeOptionNames = new Set([
   'subscriberIdleMs',
   'waiterLivenessPolls',
   'handoffGraceMs',
+  'handOver',
   'waitReplicas',
   'waitTimeoutMs',
   'closeClient',
@@ -26,6 +27,7 @@ export function checkRedisStoreOptions(options: unknown, known: ReadonlySet<stri
   check('commandTimeoutMs', { zero: true })
   check('subscriberIdleMs', { zero: true })
   check('handoffGraceMs', { zero: true })
+  if (given.handOver !== undefined) checkBoolean(given.handOver, 'options.handOver')
   check('fenceTtlFactor', { max: 1000 })
   check('waiterLivenessPolls', { max: 1000 })
   check('waitTimeoutMs')
@@ -85,6 +87,14 @@ export interface RedisStoreOptions {
    * @default 500
    */
   handoffGraceMs?: number
+  /**
+   * Grant a released lock to the longest-waiting manager inside the release script (a claim of at
+   * most `handoffGraceMs` until it renews), saving the waiter's acquire round trip. Off by default
+   * for now: while a waiter that just gave up still holds its turn, the lock shows as held (its
+   * claim) right after a release, for up to `handoffGraceMs`.
+   * @default false
+   */
+  handOver?: boolean
   /**
    * Replicas that must acknowledge a grant before the caller is told it holds the lock (Redis
    * `WAIT`, sent behind the grant script in the same round trip). Redis replicates asynchronously:

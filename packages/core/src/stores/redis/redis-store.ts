@@ -59,6 +59,7 @@ export class RedisStore implements LockStore {
   readonly #fenceTtlFactor: number
   readonly #livenessPolls: number
   readonly #graceMs: number
+  readonly #handOver: boolean
   readonly #closeClient: boolean
   readonly #waitReplicas: number
   readonly #waitTimeoutMs: number
@@ -87,6 +88,7 @@ export class RedisStore implements LockStore {
     this.#fenceTtlFactor = options.fenceTtlFactor ?? 10
     this.#livenessPolls = options.waiterLivenessPolls ?? 2
     this.#graceMs = options.handoffGraceMs ?? 500
+    this.#handOver = options.handOver ?? false
     this.#closeClient = options.closeClient ?? false
   }
 
@@ -143,7 +145,12 @@ export class RedisStore implements LockStore {
   /** Owner-checked delete (one `EVALSHA`); publishes a wake-up when the lock is free and awaited. */
   async release(key: string, owner: string): Promise<boolean> {
     const keys = this.#keys(key)
-    return this.#scripts.call(RELEASE, keys, { owner, channel: keys.channel, grace: wholeMs(this.#graceMs) })
+    return this.#scripts.call(RELEASE, keys, {
+      owner,
+      channel: keys.channel,
+      grace: wholeMs(this.#graceMs),
+      handover: this.#handOver ? '1' : '0',
+    })
   }
 
   /** Owner-checked `PEXPIRE` (one `EVALSHA`). */

@@ -10,7 +10,7 @@ afterAll(closeAll)
  * the short claim surely lasts. Holder and waiter are separate clients, like two app servers.
  */
 describe.each(MODES)('handover on release, %s', (mode) => {
-  const holderStore = storeFor(mode)
+  const holderStore = storeFor(mode, { handOver: true })
   const waiterStore = storeFor(mode)
 
   /** A holder, and a waiter (client `w`) that was refused twice, so it parked its request. */

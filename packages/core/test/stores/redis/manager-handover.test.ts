@@ -14,7 +14,7 @@ afterAll(closeAll)
 describe.each(MODES)('a manager waiting on %s', (mode) => {
   test('is granted the handed-over lock without an attempt, and renews it to its ttl at once', async () => {
     const prefix = `handover-${uniqueKey('m')}:`
-    const holder = createLockManager({ store: storeFor(mode), prefix })
+    const holder = createLockManager({ store: storeFor(mode, { handOver: true }), prefix })
     const waiterStore = storeFor(mode)
     const attempts: AcquireRequest[] = []
     const acquire = waiterStore.acquire.bind(waiterStore)

@@ -226,11 +226,12 @@ describe.each(MODES)('RedisStore on %s', (mode) => {
     expect(await exists(keys.shared)).toBe(0)
     expect(await exists(keys.fence)).toBe(1)
 
-    // With a waiter: the release hands the lock to its parked request, for its turn at most.
-    await store.acquire(r)
+    // With a waiter and handOver: the release hands the lock to its parked request, for its turn at most.
+    const handing = storeFor(mode, { handOver: true })
+    await handing.acquire(r)
     const waiter = request(key, { clientId: 'c1', waiting: true })
-    await store.acquire(waiter)
-    await store.release(key, r.owner)
+    await handing.acquire(waiter)
+    await handing.release(key, r.owner)
     expect(await raw.get(keys.exclusive as string)).toBe(waiter.owner)
     // The claim and the waiter's entries expire with its liveness (2 polls + 100 ms).
     for (const k of [keys.exclusive, keys.parked, keys.alive, keys.queue]) expect(await raw.pttl(k as string)).toBeLessThanOrEqual(300)

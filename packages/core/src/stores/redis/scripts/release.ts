@@ -30,7 +30,7 @@ import { CLOCK, FENCE, WAKE, defineScript } from './lua.js'
 export const RELEASE = defineScript({
   name: 'release',
   keys: ['exclusive', 'shared', 'fence', 'queue', 'alive', 'parked'],
-  args: ['owner', 'channel', 'grace'],
+  args: ['owner', 'channel', 'grace', 'handover'],
   body: `
 ${CLOCK}
 ${FENCE}
@@ -53,7 +53,7 @@ else
 end
 local now = math.floor(us / 1000)
 
-while redis.call('EXISTS', queue) == 1 do
+while handover == '1' and redis.call('EXISTS', queue) == 1 do
   local head = redis.call('ZRANGE', queue, 0, 0)[1]
   local deadline = tonumber(redis.call('ZSCORE', alive, head))
   if deadline and deadline > now then
