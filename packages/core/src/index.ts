@@ -21,25 +21,6 @@ export { createStore } from './create-store.js'
 export { MemoryStore } from './stores/memory/memory-store.js'
 export type { MemoryStoreOptions } from './stores/memory/memory-store.js'
 export { OpenStore } from './stores/open/open-store.js'
-export { RedisStore, RedisTimeoutError, redisStoreFromUrl } from './stores/redis/index.js'
-export type { RedisClient, RedisPipeline, RedisStoreFromUrlOptions, RedisStoreOptions, RedisSubscriber } from './stores/redis/index.js'
-export { MemcachedStatusError, MemcachedStore, memcachedStoreFromUrl } from './stores/memcached/index.js'
-export type { MemcachedClient, MemcachedStoreOptions, MemcachedStoreFromUrlOptions } from './stores/memcached/index.js'
-export { PostgresStore, postgresStoreFromUrl } from './stores/postgres/index.js'
-export type {
-  PgListenClient,
-  PgNotification,
-  PgPoolLike,
-  PgQueryable,
-  PgResult,
-  PostgresStoreFromUrlOptions,
-  PostgresStoreOptions,
-} from './stores/postgres/index.js'
-export { MysqlStore, mysqlStoreFromUrl } from './stores/mysql/index.js'
-export type { MysqlPoolLike, MysqlQueryable, MysqlResultHeader, MysqlStoreFromUrlOptions, MysqlStoreOptions } from './stores/mysql/index.js'
-export { SqliteStore, sqliteStoreFromUrl } from './stores/sqlite/index.js'
-export type { SqliteDatabase, SqliteStatement, SqliteStoreFromUrlOptions, SqliteStoreOptions } from './stores/sqlite/index.js'
-export { DatabaseTimeoutError } from './stores/sql/deadline.js'
 export type {
   AcquireRequest,
   AcquireResult,

@@ -1,7 +1,6 @@
 import type { AcquireOptions, LockManagerOptions } from './options.js'
-import { createStore } from './create-store.js'
-import { ImplicitMemoryStore } from './implicit-store.js'
 import type { LockMode, LockStore } from './store.js'
+import { storeFromSource } from './store-source.js'
 import { checkBoolean, checkDuration, checkMode, checkOptions, checkSignal, invalid, notSupported } from './validate.js'
 
 /** A request's options after validation, with the manager's defaults filled in. */
@@ -53,9 +52,8 @@ export function resolveManagerOptions(options: LockManagerOptions | undefined, a
       given.releaseOnFinalize === undefined ? true : checkBoolean(given.releaseOnFinalize, `${argument}.releaseOnFinalize`),
   }
   // The store last: a store URL opens a connection, which bad options elsewhere must not leave open.
-  // No store: memory, refused in production (see ImplicitMemoryStore).
-  const store =
-    given.store === undefined ? new ImplicitMemoryStore() : typeof given.store === 'string' ? createStore(given.store) : given.store
+  // A URL or no store at all: the store-creation module knows which store that is.
+  const store = given.store === undefined || typeof given.store === 'string' ? storeFromSource(given.store) : given.store
   if (typeof store !== 'object' || store === null || storeMethods.some((method) => typeof store[method] !== 'function')) {
     throw invalid(`${argument}.store`, `a LockStore (an object with ${storeMethods.join(', ')})`, store)
   }
