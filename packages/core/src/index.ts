@@ -3,7 +3,10 @@ export type { LockInfo, LockManagerSnapshot } from './lock-manager.js'
 export { Lock } from './lock.js'
 export { LockHandle } from './lock-handle.js'
 export type { AcquireOptions, LockManagerOptions, LockOptions } from './options.js'
-export { lockOptionNames } from './resolve-options.js'
+export { lockOptionNames, lockOptionTable } from './lock-option-table.js'
+export type { LockOptionName, LockOptionRule } from './lock-option-table.js'
+export { splitLockOptions } from './split-lock-options.js'
+export type { SplitLockOptions } from './split-lock-options.js'
 export {
   InvalidLockArgumentError,
   LockError,
@@ -57,4 +60,4 @@ export type { RecordLockHandle } from './records/record-handle.js'
 export { withRecordLocks } from './records/record-scope.js'
 export type { RecordLockOptions } from './records/record-scope.js'
 // For adapter and store authors: the validation messages every cachelock package uses.
-export { checkOptions, describeValue, invalid as invalidArgument } from './validate.js'
+export { checkOptions, describeValue, invalid as invalidArgument, invalidShape } from './validate.js'

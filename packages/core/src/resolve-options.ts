@@ -1,7 +1,8 @@
+import { acquireOptionNames, lockOptionNames, lockOptionTable, managerDefaultNames, type LockOptionName } from './lock-option-table.js'
 import type { AcquireOptions, LockManagerOptions } from './options.js'
 import type { LockMode, LockStore } from './store.js'
 import { storeFromSource } from './store-source.js'
-import { checkBoolean, checkDuration, checkMode, checkOptions, checkSignal, invalid, notSupported } from './validate.js'
+import { checkDuration, checkOptions, invalid, notSupported } from './validate.js'
 
 /** A request's options after validation, with the manager's defaults filled in. */
 export interface ResolvedRequest {
@@ -26,15 +27,11 @@ export interface ManagerDefaults {
   releaseOnFinalize: boolean
 }
 
-export const DEFAULT_TTL = 30_000
 export const DEFAULT_SLEEP = 100
 export const DEFAULT_PREFIX = 'lock:'
 
-/** The keys of `LockOptions`: what adapters pass through to core (anything else is refused). */
-export const lockOptionNames: ReadonlySet<string> = new Set(['mode', 'ifAvailable', 'steal', 'signal', 'timeout', 'ttl', 'autoExtend'])
-const requestOptionNames = lockOptionNames
-const acquireOptionNames = new Set([...requestOptionNames, 'releaseOnFinalize'])
-export const managerOptionNames = new Set(['store', 'prefix', 'sleep', 'ttl', 'autoExtend', 'timeout', 'releaseOnFinalize'])
+export const managerOptionNames = new Set<string>(['store', 'prefix', 'sleep', ...managerDefaultNames])
+const acquireNames = [...acquireOptionNames]
 const storeMethods = ['acquire', 'release', 'extend', 'steal', 'forceRelease', 'holders'] as const
 
 /** Validate a manager's options (throws `InvalidLockArgumentError`) and fill in the defaults. */
@@ -45,11 +42,9 @@ export function resolveManagerOptions(options: LockManagerOptions | undefined, a
   const resolved = {
     prefix,
     sleep: given.sleep === undefined ? DEFAULT_SLEEP : checkDuration(given.sleep, `${argument}.sleep`),
-    ttl: given.ttl === undefined ? DEFAULT_TTL : checkDuration(given.ttl, `${argument}.ttl`),
-    autoExtend: given.autoExtend === undefined ? true : checkBoolean(given.autoExtend, `${argument}.autoExtend`),
-    timeout: given.timeout === undefined ? undefined : checkDuration(given.timeout, `${argument}.timeout`, { zero: true }),
-    releaseOnFinalize:
-      given.releaseOnFinalize === undefined ? true : checkBoolean(given.releaseOnFinalize, `${argument}.releaseOnFinalize`),
+    ...(Object.fromEntries(
+      managerDefaultNames.map((name) => [name, optionValue(given, name, argument, lockOptionTable[name].default)]),
+    ) as Pick<ManagerDefaults, 'ttl' | 'autoExtend' | 'timeout' | 'releaseOnFinalize'>),
   }
   // The store last: a store URL opens a connection, which bad options elsewhere must not leave open.
   // A URL or no store at all: the store-creation module knows which store that is.
@@ -71,20 +66,17 @@ export function resolveRequestOptions(
   defaults: ManagerDefaults,
   handle: boolean,
 ): ResolvedRequest {
-  const given = checkOptions(options, argument, handle ? acquireOptionNames : requestOptionNames) as AcquireOptions
-  const resolved: ResolvedRequest = {
-    mode: given.mode === undefined ? 'exclusive' : checkMode(given.mode, `${argument}.mode`),
-    ifAvailable: given.ifAvailable === undefined ? false : checkBoolean(given.ifAvailable, `${argument}.ifAvailable`),
-    steal: given.steal === undefined ? false : checkBoolean(given.steal, `${argument}.steal`),
-    signal: given.signal === undefined ? undefined : checkSignal(given.signal, `${argument}.signal`),
-    timeout: given.timeout === undefined ? defaults.timeout : checkDuration(given.timeout, `${argument}.timeout`, { zero: true }),
-    ttl: given.ttl === undefined ? defaults.ttl : checkDuration(given.ttl, `${argument}.ttl`),
-    autoExtend: given.autoExtend === undefined ? defaults.autoExtend : checkBoolean(given.autoExtend, `${argument}.autoExtend`),
-    releaseOnFinalize:
-      given.releaseOnFinalize === undefined
-        ? defaults.releaseOnFinalize
-        : checkBoolean(given.releaseOnFinalize, `${argument}.releaseOnFinalize`),
+  const given = checkOptions(options, argument, handle ? acquireOptionNames : lockOptionNames) as AcquireOptions
+  const resolved = {} as Record<LockOptionName, unknown>
+  for (const name of acquireNames) {
+    const rule = lockOptionTable[name]
+    resolved[name] = optionValue(given, name, argument, rule.managerDefault ? defaults[name as keyof ManagerDefaults] : rule.default)
   }
+  return checkCombinations(resolved as unknown as ResolvedRequest, argument)
+}
+
+/** The combinations Web Locks refuses. */
+function checkCombinations(resolved: ResolvedRequest, argument: string): ResolvedRequest {
   if (resolved.steal && resolved.ifAvailable) {
     throw notSupported(`${argument}.steal`, '`steal` and `ifAvailable` cannot be combined (Web Locks NotSupportedError)')
   }
@@ -98,4 +90,10 @@ export function resolveRequestOptions(
     )
   }
   return resolved
+}
+
+/** A given option checked by its rule in the table, or `fallback` when it is not given. */
+function optionValue(given: object, name: LockOptionName, argument: string, fallback: unknown): unknown {
+  const value = (given as Record<string, unknown>)[name]
+  return value === undefined ? fallback : lockOptionTable[name].check(value, `${argument}.${name}`)
 }

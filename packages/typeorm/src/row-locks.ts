@@ -1,5 +1,6 @@
 import {
   InvalidLockArgumentError,
+  invalidShape,
   heldRecordLocks,
   withRecordLocks,
   type HeldRecordLock,
@@ -65,8 +66,7 @@ const contextOwner = Symbol.for('cachelock.typeorm.withLock')
 export async function withRowLocks(call: RowLockCall): Promise<unknown> {
   const fn = checkFn<(rows: unknown, manager: EntityManager, locks: unknown) => unknown>(call.fn)
   const options = checkWithLockOptions(call.options, call.extraOptions)
-  if (call.many && call.inputs.length === 0)
-    throw new InvalidLockArgumentError(call.argument, `Expected \`${call.argument}\` to be a non-empty array of rows, got an empty array`)
+  if (call.many && call.inputs.length === 0) throw invalidShape(call.argument, 'a non-empty array of rows', 'an empty array')
   const dataSource = call.manager.connection
   const model = modelLockOf(dataSource.getMetadata(call.target))
   const installation = installationOf(dataSource)
