@@ -7,7 +7,11 @@ const stores = ['redis', 'memcached', 'postgres', 'mysql', 'sqlite'] as const
 export default defineConfig([
   {
     entry: {
+      // Three audiences: the app (index), store authors (store-kit, and the contract suite in
+      // testing), adapter authors (adapter-kit).
       index: 'src/index.ts',
+      'store-kit': 'src/store-kit.ts',
+      'adapter-kit': 'src/adapter-kit.ts',
       testing: 'src/testing/index.ts',
       // Each store is a leaf entry (`@cachelock/core/redis`, …), which `createStore()` also loads
       // lazily, at a store's first operation.

@@ -4,14 +4,11 @@ import {
   createLockManager,
   createStore,
   defaultLockManager,
-  encodeRecordValue,
   InvalidLockArgumentError,
   LockManager,
   Locked,
-  modelLockName,
-  recordLockName,
-  resolveLockManager,
 } from '@cachelock/core'
+import { encodeRecordValue, modelLockName, recordLockName, resolveLockManager } from '@cachelock/core/adapter-kit'
 import { MemcachedStore, memcachedStoreFromUrl } from '@cachelock/core/memcached'
 import { CLUSTER_URL, MEMCACHED_URL, REDIS_URL } from './support/env.js'
 import { describeOutcome, outcomeOf } from './support/outcome.js'

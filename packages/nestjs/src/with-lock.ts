@@ -1,15 +1,5 @@
-import {
-  LockError,
-  LockManager,
-  LockNotAcquiredError,
-  invalidArgument,
-  lockDecorator,
-  splitLockOptions,
-  type Lock,
-  type LockedCall,
-  type LockedKey,
-  type LockOptions,
-} from '@cachelock/core'
+import { LockError, LockManager, LockNotAcquiredError, type Lock, type LockedKey, type LockOptions } from '@cachelock/core'
+import { invalidArgument, lockDecorator, splitLockOptions, type LockedCall } from '@cachelock/core/adapter-kit'
 import { Inject, Logger } from '@nestjs/common'
 import { describeError } from './describe-error.js'
 

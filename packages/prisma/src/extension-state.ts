@@ -1,4 +1,4 @@
-import { invalidShape, modelLockName } from '@cachelock/core'
+import { invalidShape, modelLockName } from '@cachelock/core/adapter-kit'
 import { Prisma } from '@prisma/client/extension'
 import { describeModel, type ModelInfo } from './model-info.js'
 import { schemaUniques, type SchemaUniques } from './schema-uniques.js'

@@ -1,4 +1,4 @@
-import { invalidArgument, invalidShape, modelLockName } from '@cachelock/core'
+import { invalidArgument, invalidShape, modelLockName } from '@cachelock/core/adapter-kit'
 import type { ModelLockOptions } from './options.js'
 import { describeUniques, isUniqueKey, type SchemaUniques } from './schema-uniques.js'
 

@@ -1,4 +1,5 @@
-import { checkOptions, invalidArgument, resolveLockManager, splitLockOptions, type LockManager, type LockOptions } from '@cachelock/core'
+import type { LockManager, LockOptions } from '@cachelock/core'
+import { checkOptions, invalidArgument, resolveLockManager, splitLockOptions } from '@cachelock/core/adapter-kit'
 
 /**
  * How long a `withLock` transaction may run before Prisma rolls it back, in ms. Prisma's own

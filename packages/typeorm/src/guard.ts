@@ -1,4 +1,5 @@
-import { LockError, resolveLockManager, type LockManager } from '@cachelock/core'
+import { LockError, type LockManager } from '@cachelock/core'
+import { resolveLockManager } from '@cachelock/core/adapter-kit'
 import type { EntityManager, EntityMetadata, ObjectLiteral } from 'typeorm'
 import { LockedRowError, type GuardedOperation } from './errors.js'
 import { checkLoadedFence } from './loaded-fence.js'

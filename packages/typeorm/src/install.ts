@@ -1,4 +1,5 @@
-import { checkOptions as checkKnownOptions, invalidArgument, resolveLockManager, type LockManager } from '@cachelock/core'
+import type { LockManager } from '@cachelock/core'
+import { checkOptions as checkKnownOptions, invalidArgument, resolveLockManager } from '@cachelock/core/adapter-kit'
 import type { DataSource, EntitySubscriberInterface } from 'typeorm'
 import { modelLockOf } from './model-lock.js'
 import { DEFAULT_GUARD_TIMEOUT } from './options.js'

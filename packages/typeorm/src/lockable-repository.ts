@@ -1,11 +1,5 @@
-import {
-  InvalidLockArgumentError,
-  checkLockOrder,
-  recordLockHandle,
-  type Lock,
-  type LockHandle,
-  type RecordLockHandle,
-} from '@cachelock/core'
+import { InvalidLockArgumentError, type Lock, type LockHandle } from '@cachelock/core'
+import { checkLockOrder, recordLockHandle, type RecordLockHandle } from '@cachelock/core/adapter-kit'
 import type { EntityManager, ObjectLiteral, Repository } from 'typeorm'
 import { claimFence } from './fence.js'
 import { installationOf, locksOf } from './install.js'

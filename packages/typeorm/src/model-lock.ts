@@ -1,4 +1,5 @@
-import { InvalidLockArgumentError, describeValue, invalidShape, recordLockName } from '@cachelock/core'
+import { InvalidLockArgumentError } from '@cachelock/core'
+import { describeValue, invalidShape, recordLockName } from '@cachelock/core/adapter-kit'
 import type { EntityMetadata, ObjectLiteral } from 'typeorm'
 import { lockModelConfig } from './registry.js'
 

@@ -1,4 +1,5 @@
-import { invalidArgument, splitLockOptions, type AcquireOptions, type LockOptions } from '@cachelock/core'
+import type { AcquireOptions, LockOptions } from '@cachelock/core'
+import { invalidArgument, splitLockOptions } from '@cachelock/core/adapter-kit'
 
 /** Options of `withLock` / `withModelLock`: core's lock options, plus how the row is handled. */
 export interface WithLockOptions extends LockOptions {

@@ -1,12 +1,5 @@
-import {
-  InvalidLockArgumentError,
-  invalidShape,
-  heldRecordLocks,
-  withRecordLocks,
-  type HeldRecordLock,
-  type Lock,
-  type LockManager,
-} from '@cachelock/core'
+import { InvalidLockArgumentError, type Lock, type LockManager } from '@cachelock/core'
+import { invalidShape, heldRecordLocks, withRecordLocks, type HeldRecordLock } from '@cachelock/core/adapter-kit'
 import type { DataSource, EntityManager, EntityTarget, ObjectLiteral, QueryRunner } from 'typeorm'
 import { claimFence } from './fence.js'
 import { fencedManager, type FenceClaim } from './fenced-manager.js'

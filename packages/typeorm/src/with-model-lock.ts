@@ -1,4 +1,5 @@
-import { InvalidLockArgumentError, invalidArgument, type Lock } from '@cachelock/core'
+import { InvalidLockArgumentError, type Lock } from '@cachelock/core'
+import { invalidArgument } from '@cachelock/core/adapter-kit'
 import type { DataSource, EntityManager, ObjectLiteral } from 'typeorm'
 import { installedDataSources } from './install.js'
 import { entityWhere, modelLockOf } from './model-lock.js'
