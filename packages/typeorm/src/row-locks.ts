@@ -30,7 +30,7 @@ export interface RowLockCall {
  * already holds (or any other row, while the outer transaction runs) joins the outer transaction
  * instead of opening a second one beside it.
  */
-interface RowLockContext {
+interface LockScope {
   readonly owner: typeof contextOwner
   readonly dataSource: DataSource
   manager: EntityManager | undefined
@@ -77,8 +77,8 @@ export async function withRowLocks(call: RowLockCall): Promise<unknown> {
   // become visible only when it commits: the new locks join its block and are held until then.
   const runner = call.manager.queryRunner
   const outer = outerLock(locks, dataSource, runner)
-  const transaction = (outer?.context as RowLockContext | undefined)?.transaction ?? new LostTransaction()
-  const context: RowLockContext = { owner: contextOwner, dataSource, manager: undefined, transaction }
+  const transaction = (outer?.context as LockScope | undefined)?.transaction ?? new LostTransaction()
+  const context: LockScope = { owner: contextOwner, dataSource, manager: undefined, transaction }
   if (runner?.isTransactionActive && !outer) {
     // A transaction the caller started commits after this call returns: locks released here would
     // let another holder read the rows' old values and overwrite these writes.
@@ -131,7 +131,7 @@ export async function withRowLocks(call: RowLockCall): Promise<unknown> {
 function outerLock(locks: LockManager, dataSource: DataSource, bound: QueryRunner | undefined): HeldRecordLock | undefined {
   return heldRecordLocks(locks)
     .filter((held) => {
-      const context = held.context as Partial<RowLockContext> | null
+      const context = held.context as Partial<LockScope> | null
       const runner = context?.owner === contextOwner && context.dataSource === dataSource ? context.manager?.queryRunner : undefined
       return runner !== undefined && !runner.isReleased && runner.isTransactionActive && (bound === undefined || bound === runner)
     })
@@ -145,6 +145,6 @@ function outerLock(locks: LockManager, dataSource: DataSource, bound: QueryRunne
  */
 function outerManager(manager: EntityManager, locks: LockManager, dataSource: DataSource): EntityManager {
   if (manager.queryRunner) return manager
-  const context = outerLock(locks, dataSource, undefined)?.context as RowLockContext | undefined
+  const context = outerLock(locks, dataSource, undefined)?.context as LockScope | undefined
   return context?.manager ?? manager
 }
