@@ -5,7 +5,7 @@ import { LockedRowError, type GuardedOperation } from './errors.js'
 import { checkLoadedFence } from './loaded-fence.js'
 import { claimFence, stampFence } from './fence.js'
 import { DEFAULT_GUARD_TIMEOUT } from './options.js'
-import { entityWhere, lockName, modelLockOf } from './model-lock.js'
+import { entityWhere, lockName, modelLockOf } from './row-key.js'
 import { ownedLock } from './owned-locks.js'
 import type { Installation } from './registry.js'
 

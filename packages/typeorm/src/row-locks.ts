@@ -5,7 +5,7 @@ import { claimFence } from './fence.js'
 import { fencedManager, type FenceClaim } from './fenced-manager.js'
 import { installationOf, locksOf } from './install.js'
 import { LostTransaction } from './lost-transaction.js'
-import { lockName, lockWhere, modelLockOf } from './model-lock.js'
+import { lockName, lockWhere, modelLockOf } from './row-key.js'
 import { checkFn, checkWithLockOptions } from './options.js'
 
 /** One call of `withLock` (repository) or `withModelLock`, after the caller named the rows. */
