@@ -1,147 +1,271 @@
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { beforeAll, describe, expect, it } from 'vitest'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { contendedLockOutcome, contendedLockScript, serverUrl } from './support/contended-lock.js'
+import { consumerSource } from './support/packaging-consumer.js'
+import { installLines, runInstallLines, type InstallLine, type InstalledApp } from './support/install-lines.js'
+import {
+  loadBothWays,
+  loadEntry,
+  npmApp,
+  pack,
+  publicPackages,
+  root,
+  runIn,
+  workspaceRange,
+  type Manifest,
+  type Packed,
+} from './support/npm-app.js'
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
-const packages = readdirSync(join(root, 'packages'))
-  .map((dir) => join(root, 'packages', dir))
-  .filter((dir) => existsSync(join(dir, 'package.json')) && JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).scripts?.build)
-  .map((dir) => ({ dir, pkg: JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) }))
+// The packages as a user gets them: packed by the release flow (pnpm pack, as `pnpm publish` and
+// `changeset publish` pack), installed with npm from the tarballs into an app outside the
+// workspace, beside the peers a user installs from the registry. Then every entry is imported from
+// ESM and CommonJS, a consumer is type-checked against the published types, and real locks run.
 
-/** A scratch project outside the workspace whose node_modules holds the built packages, as an app would. */
-let app: string
+const work = mkdtempSync(join(tmpdir(), 'cachelock-packaging-'))
+const app = join(work, 'app')
+let packed: Packed[] = []
+
+// What an app using every package installs. ioredis 5: TypeORM (0.3 and 1.x) declares an optional
+// peer on ioredis ^5, so npm refuses ioredis 6 beside it (cachelock takes either; the README says
+// so). TypeORM 0.3: the line @nestjs/typeorm 11 supports, and within the TypeORM adapter's range.
+const peers = [
+  'ioredis@^5.4.0',
+  `memjs@${workspaceRange('memjs')}`,
+  `@types/memjs@${workspaceRange('@types/memjs')}`,
+  `@prisma/client@${workspaceRange('@prisma/client')}`,
+  `typeorm@${workspaceRange('typeorm', 'nestjs')}`,
+  ...['@nestjs/common', '@nestjs/core', '@nestjs/typeorm', 'reflect-metadata', 'rxjs', '@types/node'].map(
+    (name) => `${name}@${workspaceRange(name)}`,
+  ),
+]
 
 beforeAll(() => {
-  execFileSync('pnpm', ['-r', '--filter', './packages/**', 'run', 'build'], { cwd: root, stdio: 'pipe' })
-  app = mkdtempSync(join(tmpdir(), 'cachelock-app-'))
-  mkdirSync(join(app, 'node_modules', '@cachelock'), { recursive: true })
-  for (const { dir, pkg } of packages) symlinkSync(dir, join(app, 'node_modules', pkg.name))
-}, 240_000)
+  packed = pack(publicPackages(), join(work, 'tarballs'))
+  npmApp(app, [...packed.map(({ tarball }) => tarball), ...peers])
+}, 600_000)
 
-function node(file: string, source: string): string {
-  writeFileSync(join(app, file), source)
-  return execFileSync(process.execPath, [join(app, file)], { cwd: app, encoding: 'utf8' }).trim()
-}
+afterAll(() => rmSync(work, { recursive: true, force: true }))
 
-describe.each(packages)('package $pkg.name', ({ dir, pkg }) => {
-  const entries = Object.entries(pkg.exports as Record<string, unknown>).filter(([, target]) => typeof target === 'object')
+describe('the tarballs', () => {
+  it('are every public package, in build order', () => {
+    expect(packed.map(({ pkg }) => pkg.name)).toEqual(['@cachelock/core', '@cachelock/prisma', '@cachelock/typeorm', '@cachelock/nestjs'])
+  })
 
-  it('declares what a published package needs', () => {
-    expect(pkg.sideEffects).toBe(false)
-    expect(pkg.files).toEqual(['dist'])
-    expect(pkg.engines.node).toBe('>=20.19')
-    for (const [, target] of entries as [string, Record<string, Record<string, string>>][]) {
-      for (const branch of ['import', 'require']) {
-        expect(Object.keys(target[branch]!)[0]).toBe('types')
-        for (const file of Object.values(target[branch]!)) expect(existsSync(join(dir, file)), file).toBe(true)
+  it('hold a LICENSE, a README, package.json and every file their exports and bin name', () => {
+    for (const { pkg, files } of packed) {
+      const named = [
+        ...Object.values(pkg.bin ?? {}),
+        ...Object.values(pkg.exports).flatMap((target) =>
+          typeof target === 'string' ? [target] : [...Object.values(target.import), ...Object.values(target.require)],
+        ),
+      ]
+      expect(files, pkg.name).toEqual(
+        expect.arrayContaining(['LICENSE', 'README.md', 'package.json', ...named.map((file) => file.slice(2))]),
+      )
+      expect(files.filter((file) => !file.startsWith('dist/')).sort(), pkg.name).toEqual(['LICENSE', 'README.md', 'package.json'])
+    }
+  })
+
+  it('name their workspace dependencies by version, not `workspace:`', () => {
+    for (const { pkg, published } of packed) {
+      const ranges = { ...published.dependencies, ...published.peerDependencies }
+      expect(JSON.stringify(published), pkg.name).not.toContain('workspace:')
+      for (const [name, range] of Object.entries(ranges).filter(([name]) => name.startsWith('@cachelock/')))
+        expect(range, `${pkg.name} → ${name}`).toBe(`^${packed.find((entry) => entry.pkg.name === name)!.pkg.version}`)
+    }
+  })
+
+  it('declare what a published package needs', () => {
+    for (const { pkg } of packed) {
+      expect(pkg.sideEffects).toBe(false)
+      expect(pkg.files).toEqual(['dist'])
+      expect(pkg.engines?.node).toBe('>=20.19')
+      expect(pkg.publishConfig?.access).toBe('public')
+      for (const target of Object.values(pkg.exports))
+        if (typeof target !== 'string') for (const branch of [target.import, target.require]) expect(Object.keys(branch)[0]).toBe('types')
+    }
+  })
+})
+
+describe('installed with npm', () => {
+  it('every entry loads the same classes through import and require', () => {
+    for (const { pkg } of packed) {
+      for (const subpath of Object.keys(pkg.exports).filter((key) => key !== './package.json')) {
+        const specifier = pkg.name + subpath.slice(1)
+        expect(loadBothWays(app, specifier), specifier).toEqual([])
       }
     }
   })
 
-  it.each(entries.map(([subpath]) => subpath))('entry %s loads the same classes through import and require', (subpath) => {
-    const specifier = pkg.name + subpath.slice(1)
-    const out = node(
-      'both.mjs',
-      `import { createRequire } from 'node:module'
-       const esm = await import(${JSON.stringify(specifier)})
-       const cjs = createRequire(import.meta.url)(${JSON.stringify(specifier)})
-       const names = Object.keys(cjs).filter((n) => n !== '__esModule')
-       const differ = names.filter((n) => esm[n] !== cjs[n])
-       console.log(JSON.stringify({ names: names.length, esmNames: Object.keys(esm).length, differ }))`,
-    )
-    const result = JSON.parse(out) as { names: number; esmNames: number; differ: string[] }
-    expect(result.differ).toEqual([])
-    expect(result.names).toBeGreaterThan(0)
-    expect(result.esmNames).toBe(result.names)
-  })
-
-  it('type-checks a consumer in both module systems', () => {
-    const specifiers = entries.map(([subpath]) => pkg.name + subpath.slice(1))
-    const imports = specifiers.map((s, i) => `import * as m${i} from '${s}'\nexport const k${i}: string[] = Object.keys(m${i})`).join('\n')
-    writeFileSync(join(app, 'consumer.mts'), imports)
-    writeFileSync(join(app, 'consumer.cts'), imports)
+  it('type-checks a consumer of every entry in both module systems, library types included', () => {
+    writeFileSync(join(app, 'consumer.mts'), consumerSource)
+    writeFileSync(join(app, 'consumer.cts'), consumerSource)
     writeFileSync(
       join(app, 'tsconfig.json'),
       JSON.stringify({
         compilerOptions: {
           module: 'nodenext',
           moduleResolution: 'nodenext',
+          target: 'es2022',
           strict: true,
           noEmit: true,
           skipLibCheck: false,
+          experimentalDecorators: true,
+          emitDecoratorMetadata: true,
           types: ['node'],
-          typeRoots: [join(root, 'node_modules', '@types')],
         },
         files: ['consumer.mts', 'consumer.cts'],
       }),
     )
     const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc')
-    expect(() => execFileSync(process.execPath, [tsc, '-p', app], { encoding: 'utf8', stdio: 'pipe' })).not.toThrow()
-  }, 60_000)
-})
+    const result = (() => {
+      try {
+        return execFileSync(process.execPath, [tsc, '-p', app], { encoding: 'utf8', stdio: 'pipe' })
+      } catch (error) {
+        return (error as { stdout: string }).stdout
+      }
+    })()
+    expect(result).toBe('')
+  }, 180_000)
 
-it('core: an error thrown by the CommonJS side is an instance of the ESM side’s class', () => {
-  const out = node(
-    'identity.mjs',
-    `import { createRequire } from 'node:module'
-     import { LockError, InvalidLockArgumentError, createLockManager } from '@cachelock/core'
-     const cjs = createRequire(import.meta.url)('@cachelock/core')
-     const error = await cjs.createLockManager().acquire('-bad').catch((e) => e)
-     const manager = createLockManager()
-     console.log(JSON.stringify([error instanceof InvalidLockArgumentError, error instanceof LockError, manager instanceof cjs.LockManager]))`,
-  )
-  expect(JSON.parse(out)).toEqual([true, true, true])
-})
+  it('core: an error made by the CommonJS side is an instance of the ESM side’s class', () => {
+    const out = runIn(
+      app,
+      'identity.mjs',
+      `import { createRequire } from 'node:module'
+       import { LockError, InvalidLockArgumentError, createLockManager } from '@cachelock/core'
+       const cjs = createRequire(import.meta.url)('@cachelock/core')
+       const error = await cjs.createLockManager().acquire('-bad').catch((e) => e)
+       const manager = createLockManager()
+       console.log(JSON.stringify([error instanceof InvalidLockArgumentError, error instanceof LockError, manager instanceof cjs.LockManager]))`,
+    )
+    expect(JSON.parse(out)).toEqual([true, true, true])
+  })
 
-it('core: the `cachelock` bin runs from the installed package and loads the library by name', () => {
-  const core = packages.find(({ pkg }) => pkg.name === '@cachelock/core')!
-  const bin = join(app, 'node_modules', '@cachelock', 'core', core.pkg.bin.cachelock as string)
-  expect(readFileSync(bin, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true)
-  expect(execFileSync(process.execPath, [bin, '--version'], { cwd: app, encoding: 'utf8' })).toBe(`${core.pkg.version}\n`)
-  // The bundle holds only the CLI: the library (and its classes) come from the main entry.
-  expect(readFileSync(bin, 'utf8')).toContain('require("@cachelock/core")')
-  const refused = (() => {
-    try {
-      execFileSync(process.execPath, [bin, 'list', '--url', 'memory://'], { cwd: app, encoding: 'utf8', stdio: 'pipe' })
-    } catch (error) {
-      return error as { status: number; stderr: string }
+  it.each(['memory', 'redis'])('core: a real lock on the %s store, from ESM and from CommonJS', (store) => {
+    const env = { ...process.env, ...(store === 'redis' ? { STORE_URL: serverUrl('CACHELOCK_TEST_REDIS_URL') } : {}) }
+    for (const moduleSystem of ['esm', 'cjs'] as const) {
+      const out = runIn(app, `lock.${moduleSystem === 'esm' ? 'mjs' : 'cjs'}`, contendedLockScript(moduleSystem), env)
+      expect(JSON.parse(out), moduleSystem).toEqual(contendedLockOutcome)
     }
-  })()
-  expect(refused).toMatchObject({ status: 2, stderr: expect.stringMatching(/^cachelock: memory:\/\/ is a store inside one process/) })
+  })
+
+  it('core: the `cachelock` bin runs from the installed package and loads the library by name', () => {
+    const core = packed.find(({ pkg }) => pkg.name === '@cachelock/core')!
+    const bundle = join(app, 'node_modules', '@cachelock', 'core', core.pkg.bin!.cachelock!)
+    expect(readFileSync(bundle, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true)
+    // The bundle holds only the CLI: the library (and its classes) come from the main entry.
+    expect(readFileSync(bundle, 'utf8')).toContain('require("@cachelock/core")')
+    // What `npx cachelock` runs: the link npm made.
+    const bin = join(app, 'node_modules', '.bin', 'cachelock')
+    expect(execFileSync(bin, ['--version'], { cwd: app, encoding: 'utf8' })).toBe(`${core.pkg.version}\n`)
+    const refused = (() => {
+      try {
+        execFileSync(bin, ['list', '--url', 'memory://'], { cwd: app, encoding: 'utf8', stdio: 'pipe' })
+      } catch (error) {
+        return error as { status: number; stderr: string }
+      }
+    })()
+    expect(refused).toMatchObject({ status: 2, stderr: expect.stringMatching(/^cachelock: memory:\/\/ is a store inside one process/) })
+  })
+
+  it('nestjs: boots a Nest application, with DI that needs no decorator metadata', () => {
+    // The build (esbuild) emits no `design:paramtypes`: every injection in the package must name its token.
+    const out = runIn(
+      app,
+      'nest.mjs',
+      `import 'reflect-metadata'
+       import { createRequire } from 'node:module'
+       import { Injectable, Module } from '@nestjs/common'
+       import { NestFactory } from '@nestjs/core'
+       import { LockManager } from '@cachelock/core'
+       import { CachelockModule, InjectLocks, WithLock } from '@cachelock/nestjs'
+       const cjs = createRequire(import.meta.url)('@cachelock/nestjs')
+       class Jobs {
+         constructor(locks) { this.locks = locks }
+         async run() { return this.locks.isLocked('nightly') }
+       }
+       InjectLocks()(Jobs, undefined, 0)
+       // What TypeScript's __decorate does with a method decorator's result.
+       const descriptor = Object.getOwnPropertyDescriptor(Jobs.prototype, 'run')
+       Object.defineProperty(Jobs.prototype, 'run', WithLock('nightly', { skipIfLocked: true })(Jobs.prototype, 'run', descriptor) ?? descriptor)
+       Injectable()(Jobs)
+       class AppModule {}
+       Module({ imports: [cjs.CachelockModule.forRoot({ store: 'memory://' })], providers: [Jobs] })(AppModule)
+       const nest = await NestFactory.createApplicationContext(AppModule, { logger: false, abortOnError: false })
+       const jobs = nest.get(Jobs)
+       const result = [jobs.locks === nest.get(LockManager), await jobs.run(), CachelockModule === cjs.CachelockModule]
+       await nest.close()
+       console.log(JSON.stringify(result))`,
+    )
+    expect(JSON.parse(out)).toEqual([true, true, true])
+  })
 })
 
-it('nestjs: the built package boots a Nest application, with DI that needs no decorator metadata', () => {
-  // The build (esbuild) emits no `design:paramtypes`: every injection in the package must name its token.
-  const nest = JSON.stringify(join(root, 'packages', 'nestjs', 'package.json'))
-  const out = node(
-    'nest.mjs',
-    `import { createRequire } from 'node:module'
-     const fromNestjs = createRequire(${nest})
-     fromNestjs('reflect-metadata')
-     const { Injectable, Module } = fromNestjs('@nestjs/common')
-     const { NestFactory } = fromNestjs('@nestjs/core')
-     const { LockManager } = await import('@cachelock/core')
-     const { CachelockModule, InjectLocks, WithLock } = await import('@cachelock/nestjs')
-     const cjs = createRequire(import.meta.url)('@cachelock/nestjs')
-     class Jobs {
-       constructor(locks) { this.locks = locks }
-       async run() { return this.locks.isLocked('nightly') }
-     }
-     InjectLocks()(Jobs, undefined, 0)
-     // What TypeScript's __decorate does with a method decorator's result.
-     const descriptor = Object.getOwnPropertyDescriptor(Jobs.prototype, 'run')
-     Object.defineProperty(Jobs.prototype, 'run', WithLock('nightly', { skipIfLocked: true })(Jobs.prototype, 'run', descriptor) ?? descriptor)
-     Injectable()(Jobs)
-     class AppModule {}
-     Module({ imports: [cjs.CachelockModule.forRoot({ store: 'memory://' })], providers: [Jobs] })(AppModule)
-     const app = await NestFactory.createApplicationContext(AppModule, { logger: false, abortOnError: false })
-     const jobs = app.get(Jobs)
-     const result = [jobs.locks === app.get(LockManager), await jobs.run(), CachelockModule === cjs.CachelockModule]
-     await app.close()
-     console.log(JSON.stringify(result))`,
+// Every README's install lines, run as written: each ```sh block in order in an app of its own
+// (a block that several READMEs show, once), the packed tarballs standing in for the registry's
+// @cachelock packages. Then what the lines installed works: every entry of each @cachelock package
+// loads from ESM and CommonJS (or needs only an optional peer the lines did not install), and each
+// store driver they installed takes a real lock on its real server.
+const readmes = [join(root, 'README.md'), ...readdirSync(join(root, 'packages')).map((name) => join(root, 'packages', name, 'README.md'))]
+const found = readmes.map((readme) => installLines(readme))
+const blocks = new Map<string, { lines: InstallLine[]; shownAt: string[] }>()
+for (const lines of found.flatMap(({ sequences }) => sequences)) {
+  const key = lines.map(({ args }) => `npm install ${args.join(' ')}`).join('; ')
+  const block = blocks.get(key) ?? blocks.set(key, { lines, shownAt: [] }).get(key)!
+  block.shownAt.push(lines[0]!.where)
+}
+const storeUrls: Record<string, (app: string) => string> = {
+  ioredis: () => serverUrl('CACHELOCK_TEST_REDIS_URL'),
+  memjs: () => serverUrl('CACHELOCK_TEST_MEMCACHED_URL'),
+  pg: () => serverUrl('CACHELOCK_TEST_PG_URL'),
+  mysql2: () => serverUrl('CACHELOCK_TEST_MYSQL_URL'),
+  'better-sqlite3': (app) => `sqlite://${join(app, 'locks.db')}`,
+}
+
+describe('the READMEs’ install lines, run with npm', () => {
+  const installs = new Map<string, Promise<InstalledApp>>()
+  beforeAll(() => {
+    // Concurrently: npm mostly waits on the registry (better-sqlite3 compiles, about a minute).
+    const tarballs = new Map(packed.map(({ pkg, tarball }) => [pkg.name, tarball]))
+    ;[...blocks].forEach(([key, { lines }], index) => {
+      const installed = runInstallLines(join(work, `readme-${index}`), lines, tarballs)
+      installed.catch(() => {}) // reported by its own test
+      installs.set(key, installed)
+    })
+  })
+
+  it('are npm install lines in sh blocks, in every package’s README', () => {
+    expect(found.flatMap(({ errors }) => errors)).toEqual([])
+    for (const [index, readme] of readmes.entries()) expect(found[index]!.sequences.length, readme).toBeGreaterThan(0)
+  })
+
+  it.each([...blocks].map(([key, { shownAt }]) => [key, shownAt.join(', ')]))(
+    '%s (%s)',
+    async (key) => {
+      const { dir, lock, dependencies } = await installs.get(key)!
+      const ours = Object.entries(lock.packages).filter(([path]) => /(^|\/)node_modules\/@cachelock\//.test(path))
+      for (const [path, { resolved }] of ours) {
+        // Nothing named @cachelock came from the registry, and there is one copy of each.
+        expect(resolved, path).toMatch(/^file:.*\.tgz$/)
+        expect(path).toMatch(/^node_modules\/@cachelock\/[^/]+$/)
+      }
+      for (const [path] of ours) {
+        const pkg = JSON.parse(readFileSync(join(dir, path, 'package.json'), 'utf8')) as Manifest
+        for (const subpath of Object.keys(pkg.exports).filter((key) => key !== './package.json'))
+          expect(loadEntry(dir, pkg, subpath), pkg.name + subpath.slice(1)).toEqual([])
+      }
+      for (const driver of dependencies.filter((name) => name in storeUrls)) {
+        const env = { ...process.env, STORE_URL: storeUrls[driver]!(dir) }
+        for (const moduleSystem of ['esm', 'cjs'] as const) {
+          const out = runIn(dir, `lock.${moduleSystem === 'esm' ? 'mjs' : 'cjs'}`, contendedLockScript(moduleSystem), env)
+          expect(JSON.parse(out), `${driver} from ${moduleSystem}`).toEqual(contendedLockOutcome)
+        }
+      }
+    },
+    900_000,
   )
-  expect(JSON.parse(out)).toEqual([true, true, true])
 })

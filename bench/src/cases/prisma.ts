@@ -15,7 +15,7 @@ type PrismaCaseModule = {
  */
 export const prismaCase: BenchCase = {
   id: 'prisma',
-  title: 'Prisma: db.order.withLock + read vs findUnique',
+  title: 'Prisma on PostgreSQL: withLock vs findUnique and the hand-written locks',
   needs: ['redis', 'postgres'],
   async run(context) {
     const entry = compiledEntry('prisma-case')

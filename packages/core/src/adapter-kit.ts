@@ -9,6 +9,14 @@ export { recordLockHandle, runInRecordLock } from './records/record-handle.js'
 export type { RecordLockHandle } from './records/record-handle.js'
 export { withRecordLocks } from './records/record-scope.js'
 export type { RecordLockOptions } from './records/record-scope.js'
+export {
+  transactionLock,
+  transactionLockFailure,
+  transactionLockQuery,
+  transactionLockRequest,
+  transactionLockStatement,
+} from './records/transaction-lock.js'
+export type { TransactionLock, TransactionLockRequest, TransactionLockStatement } from './records/transaction-lock.js'
 export { lockOptionNames, lockOptionTable } from './lock-option-table.js'
 export type { LockOptionName, LockOptionRule, LockOptionRules } from './lock-option-table.js'
 export { splitLockOptions } from './split-lock-options.js'

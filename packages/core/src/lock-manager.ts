@@ -78,9 +78,14 @@ export class LockManager {
    * With `ifAvailable`, `callback` gets `null` when the lock is taken.
    */
   request<T>(name: string, callback: (lock: Lock) => T): Promise<Awaited<T>>
-  request<T>(name: string, options: LockOptions & { ifAvailable: true }, callback: (lock: Lock | null) => T): Promise<Awaited<T>>
-  request<T>(name: string, options: LockOptions & { ifAvailable?: false }, callback: (lock: Lock) => T): Promise<Awaited<T>>
-  request<T>(name: string, options: LockOptions, callback: (lock: Lock | null) => T): Promise<Awaited<T>>
+  // One signature with options, not one per `ifAvailable` value: a misspelt option is then
+  // reported on the option, not as a failed overload on `request`. `callback` may get `null`
+  // exactly when `ifAvailable` may be true.
+  request<T, IfAvailable extends boolean | undefined = undefined>(
+    name: string,
+    options: LockOptions & { ifAvailable?: IfAvailable },
+    callback: (lock: true extends IfAvailable ? Lock | null : Lock) => T,
+  ): Promise<Awaited<T>>
   request<T>(name: string, ...rest: unknown[]): Promise<Awaited<T>> {
     const [options, callback] = rest.length >= 2 ? rest : [undefined, rest[0]]
     let resolved: ResolvedRequest

@@ -27,6 +27,10 @@ export class Billing {
   static async nightly(day: string): Promise<string> {
     return day
   }
+
+  // @ts-expect-error on `timout`: a misspelt option is reported on the option
+  @Locked('export', { timout: 5000 })
+  async export(): Promise<void> {}
 }
 
 expectTypeOf<Billing['pay']>().toEqualTypeOf<(id: number) => Promise<number>>()

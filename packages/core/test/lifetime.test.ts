@@ -17,10 +17,12 @@ afterEach(() => {
 describe('ttl, auto-extension and lost locks', () => {
   it('keeps a lock far past its ttl while auto-extending', async () => {
     const store = new MemoryStore()
-    const locks = createLockManager({ store, ttl: 60 })
+    // Four ttls: long enough to need three renewals, with a ttl an event-loop stall of a loaded
+    // 2-core machine (the whole suite runs files in parallel) does not outlast.
+    const locks = createLockManager({ store, ttl: 300 })
     const other = createLockManager({ store })
     const result = await locks.withLock('long', async (lock) => {
-      await sleep(300)
+      await sleep(1200)
       expect(lock.signal.aborted).toBe(false)
       expect(await other.tryAcquire('long')).toBeNull()
       return 'done'

@@ -1,3 +1,4 @@
+import { InvalidLockArgumentError } from '@cachelock/core'
 import { invalidShape, modelLockName } from '@cachelock/core/adapter-kit'
 import { Prisma } from '@prisma/client/extension'
 import { describeModel, type ModelInfo } from './model-info.js'
@@ -14,8 +15,13 @@ export interface PrismaClientLike {
 /** One `prisma.$extends(lockExtension())`: the options, the client it made, what it knows of the models. */
 export class ExtensionState {
   readonly options: ResolvedExtensionOptions
-  /** The client with this extension applied: transactions start here, so `tx` has the lock methods and the fencing. */
+  /** The client with this extension applied, as the app uses it: the lock methods, and the fencing of fenced models' writes. */
   client!: PrismaClientLike
+  /**
+   * `client` with the hook that refuses the queries of a `withLock` whose lock was lost: `withLock`
+   * starts its transaction here (so `tx` has it), and hands it to `fn` as `tx` without one.
+   */
+  scoped!: PrismaClientLike
   readonly #models = new Map<string, ModelInfo>()
   /** The models' unique keys, from the schema text the client carries (when it does). */
   readonly #uniques: SchemaUniques | undefined
@@ -23,6 +29,14 @@ export class ExtensionState {
   /** Checks the configured models against `base`, the client being extended: a typo fails at `$extends`, not at the first lock. */
   constructor(options: ResolvedExtensionOptions, base: PrismaClientLike) {
     this.options = options
+    const provider = (base as { _activeProvider?: unknown })._activeProvider
+    if (options.lockIn === 'transaction' && typeof provider === 'string' && provider !== 'postgresql') {
+      throw new InvalidLockArgumentError(
+        'options.lockIn',
+        `Expected \`options.lockIn\` to be "store" on a ${provider} client: "transaction" takes PostgreSQL advisory locks`,
+        'LOCK_NOT_SUPPORTED',
+      )
+    }
     this.#uniques = schemaUniques(base)
     for (const [name, settings] of options.models) {
       const delegate = base[modelLockName(name)] as { fields?: unknown } | undefined

@@ -15,6 +15,8 @@ export interface QueryParams {
 
 const uniqueWrites = new Set(['update', 'delete', 'upsert'])
 const manyWrites = new Set(['updateMany', 'updateManyAndReturn', 'deleteMany'])
+/** The operations the fencing hook is installed on: every other operation of the model costs nothing. */
+export const fencedOperations: readonly string[] = ['create', ...uniqueWrites, ...manyWrites]
 const MAX_INT = 2_147_483_647
 
 /**

@@ -1,7 +1,8 @@
 import { Prisma } from '@prisma/client/extension'
 import { ExtensionState, type PrismaClientLike } from './extension-state.js'
 import { refuseAfterLoss } from './lock-scope.js'
-import { fenceWrites } from './fenced-writes.js'
+import { fencedOperations, fenceWrites } from './fenced-writes.js'
+import type { ModelsOptions } from './model-options-types.js'
 import { resolveExtensionOptions, type LockExtensionOptions } from './options.js'
 import { isRecordLocked, lockRecord } from './record-lock.js'
 import type { LockExtension } from './types.js'
@@ -16,14 +17,25 @@ import { withLock } from './with-lock.js'
  * ```
  *
  * Apply it last (after your other extensions) and create it inside `$extends(...)`: `fn`'s `tx`
- * then carries the other extensions and is typed as your client.
+ * then carries the other extensions and is typed as your client, and `models` is checked against
+ * it (model names, `by` a unique field, `fence` an integer field).
  */
-export function lockExtension<C = unknown, const O extends LockExtensionOptions = LockExtensionOptions>(options?: O): LockExtension<C, O> {
-  const resolved = resolveExtensionOptions(options)
+export function lockExtension<C = unknown, const M extends ModelsOptions<C> = ModelsOptions<C>>(
+  options?: Omit<LockExtensionOptions, 'models'> & { models?: M },
+): LockExtension<C, M> {
+  const resolved = resolveExtensionOptions(options as LockExtensionOptions | undefined)
   const extension = Prisma.defineExtension((client) => {
     const base = client as unknown as PrismaClientLike
     const state = new ExtensionState(resolved, base)
-    const query = Object.fromEntries(state.fencedModels.map((model) => [model.property, { $allOperations: fenceWrites(state, model) }]))
+    // Hooks cost every query they are installed on (Prisma clones its arguments and wraps it in two
+    // more promises), so the client the app uses has only those that can act on it: the fencing
+    // hook, on the writes of fenced models. The rest live on the client withLock runs fn with.
+    const query = Object.fromEntries(
+      state.fencedModels.map((model) => {
+        const fence = fenceWrites(state, model)
+        return [model.property, Object.fromEntries(fencedOperations.map((operation) => [operation, fence]))]
+      }),
+    )
     state.client = base.$extends({
       name: '@cachelock/prisma',
       model: {
@@ -40,9 +52,10 @@ export function lockExtension<C = unknown, const O extends LockExtensionOptions 
           },
         },
       },
-      query: { ...query, $allOperations: refuseAfterLoss(state) },
+      query,
     })
+    state.scoped = state.client.$extends({ name: '@cachelock/prisma:scope', query: { $allOperations: refuseAfterLoss(state) } })
     return state.client as never
   })
-  return extension as unknown as LockExtension<C, O>
+  return extension as unknown as LockExtension<C, M>
 }

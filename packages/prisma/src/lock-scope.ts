@@ -33,6 +33,8 @@ export class LockScope {
   /** Aborted with the `LockLostError` of the first lock of the scope that is lost. */
   readonly #lost = new AbortController()
   readonly #watched = new Map<Lock, () => void>()
+  /** What else ends with the transaction (the locks a transaction holds itself, `lockIn: 'transaction'`). */
+  readonly #onEnd: (() => void)[] = []
 
   constructor(owner: ExtensionState, inTransaction: boolean) {
     this.owner = owner
@@ -101,9 +103,15 @@ export class LockScope {
     })
   }
 
+  /** Call `ended` when the transaction has committed or rolled back. */
+  atEnd(ended: () => void): void {
+    this.#onEnd.push(ended)
+  }
+
   /** The transaction has committed or rolled back; its locks are released by the block that owns them. */
   end(): void {
     this.#alive = false
+    for (const ended of this.#onEnd.splice(0)) ended()
     for (const [lock, lost] of this.#watched) lock.signal.removeEventListener('abort', lost)
     this.#watched.clear()
   }
@@ -137,10 +145,12 @@ export function liveScopes(owner: object): LockScope[] {
 }
 
 /**
- * The query hook of every operation: a query made in the flow of a `withLock` whose lock was lost
- * (its transaction rolled back, `fn` still running) is refused with that `LockLostError`, through
- * `tx` and the client alike. Otherwise Prisma would answer `tx` queries with "transaction closed",
- * and the client's would run outside any transaction, unprotected.
+ * The query hook of every operation of the client `withLock` runs `fn` with (`tx`): a query made in
+ * the flow of a `withLock` whose lock was lost (its transaction rolled back, `fn` still running) is
+ * refused with that `LockLostError`, instead of Prisma's "transaction closed". It is not on the
+ * client the app uses, where it would cost every query: a write to a fenced row sent through that
+ * client is routed into the transaction and refused there; any other query sent through it runs
+ * outside the transaction, as it always did.
  */
 export function refuseAfterLoss(
   owner: object,

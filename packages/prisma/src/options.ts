@@ -77,6 +77,18 @@ export interface LockExtensionOptions {
    * @default false
    */
   strictLockOrder?: boolean
+  /**
+   * Where `withLock` holds record locks. `'store'`: in the lock manager's store (Redis, memcached,
+   * a database store, …), taken before the transaction starts, with a ttl, renewal and the
+   * lost-lock check before commit. `'transaction'` (PostgreSQL only): in `withLock`'s own
+   * transaction, as `pg_advisory_xact_lock(hashtextextended(name, 0))`, released by its COMMIT or
+   * ROLLBACK: no store, no extra connection or round trip to one, safe behind PgBouncer's
+   * transaction pooling, and it cannot be lost while the transaction lives. See the README for
+   * what each mode guarantees.
+   * @example lockExtension({ lockIn: 'transaction' })
+   * @default 'store'
+   */
+  lockIn?: 'store' | 'transaction'
 }
 
 /** Options of `db.model.withLock()`: every core lock option, plus the adapter's own. */
@@ -107,6 +119,7 @@ export interface ResolvedExtensionOptions {
   models: ReadonlyMap<string, ModelLockOptions>
   transaction: false | TransactionOptions
   strictLockOrder: boolean
+  lockIn: 'store' | 'transaction'
 }
 
 /** A `withLock` call's options after validation, split into the core's and the adapter's. */
@@ -119,7 +132,7 @@ export interface ResolvedWithLockOptions {
 
 // Core's lock options come from its table (splitLockOptions): checked up front, as request() would.
 const withLockOwnOptions = ['missing', 'strictLockOrder', 'transaction'] as const
-const extensionOptionNames = new Set(['locks', 'models', 'strictLockOrder', 'transaction'])
+const extensionOptionNames = new Set(['locks', 'lockIn', 'models', 'strictLockOrder', 'transaction'])
 const modelOptionNames = new Set(['by', 'fence'])
 const transactionOptionNames = new Set(['isolationLevel', 'maxWait', 'timeout'])
 
@@ -143,7 +156,14 @@ export function resolveExtensionOptions(options: LockExtensionOptions | undefine
     models,
     transaction: resolveTransaction(given.transaction, 'options.transaction', { timeout: DEFAULT_TRANSACTION_TIMEOUT }),
     strictLockOrder: given.strictLockOrder === undefined ? false : checkBoolean(given.strictLockOrder, 'options.strictLockOrder'),
+    lockIn: checkLockIn(given.lockIn),
   }
+}
+
+function checkLockIn(value: unknown): 'store' | 'transaction' {
+  if (value === undefined) return 'store'
+  if (value !== 'store' && value !== 'transaction') throw invalidArgument('options.lockIn', '"store" or "transaction"', value)
+  return value
 }
 
 /** Validate `withLock()`'s options against the extension's defaults. */

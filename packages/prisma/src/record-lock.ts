@@ -2,6 +2,7 @@ import { LockNotAcquiredError, type AcquireOptions } from '@cachelock/core'
 import { recordLockClaimed, recordLockHandle, type RecordLockHandle } from '@cachelock/core/adapter-kit'
 import type { ModelCall } from './extension-state.js'
 import { resolveTarget } from './record-target.js'
+import { isLockedInTransaction, noHandleInTransactionMode } from './transaction-locks.js'
 
 /**
  * `db.model.lock(where, options)`: the record's lock as a `LockHandle` (the same name `withLock`
@@ -11,6 +12,7 @@ import { resolveTarget } from './record-target.js'
  */
 export async function lockRecord(call: ModelCall, where: unknown, options: unknown): Promise<RecordLockHandle> {
   const { name } = resolveTarget(call.model, where, 'where')
+  if (call.state.options.lockIn === 'transaction') throw noHandleInTransactionMode()
   const manager = call.state.options.manager()
   // A handle is a plain lock, not reentrant: asked for inside withLock on the same record (held, or
   // being taken by a nested call of this flow) it would wait for its own holder; say so instead.
@@ -23,8 +25,12 @@ export async function lockRecord(call: ModelCall, where: unknown, options: unkno
   return recordLockHandle(manager, await manager.acquire(name, options as AcquireOptions | undefined))
 }
 
-/** `db.model.isLocked(where)`: whether anyone holds the record's lock right now (a snapshot). */
+/**
+ * `db.model.isLocked(where)`: whether anyone holds the record's lock right now (a snapshot). With
+ * `lockIn: 'transaction'`, whether any transaction holds it (PostgreSQL's `pg_locks`).
+ */
 export async function isRecordLocked(call: ModelCall, where: unknown): Promise<boolean> {
   const { name } = resolveTarget(call.model, where, 'where')
+  if (call.state.options.lockIn === 'transaction') return isLockedInTransaction(call.state, name)
   return call.state.options.manager().isLocked(name)
 }

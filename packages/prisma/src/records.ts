@@ -15,7 +15,7 @@ export interface LockRequest {
   readonly missing: 'reject' | 'allow'
 }
 
-type Delegate = {
+export type Delegate = {
   findUnique(args: object): Promise<Record<string, unknown> | null>
   findUniqueOrThrow(args: object): Promise<Record<string, unknown>>
   update(args: object): Promise<Record<string, unknown>>
@@ -34,23 +34,38 @@ export async function prepare(request: LockRequest, scope: LockScope, lockOf: (n
   const { model, targets } = request
   const delegate = (scope.client as Record<string, Delegate>)[model.property]!
   const records = new Map<string, Record<string, unknown> | null>()
-  const distinct = [...new Map(targets.map((target) => [target.name, target])).values()].sort((a, b) =>
-    a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
-  )
-  for (const target of distinct) {
+  for (const target of distinctTargets(targets)) {
     const readRow = () => read(delegate, model, target, request.missing)
     const lock = lockOf(target.name)
     const record = model.fence ? await claimRow(delegate, model, target, lock, readRow) : await readRow()
     records.set(target.name, record)
     scope.rows.push({ model, lock, values: target.values, record })
   }
+  return callOf(request, scope, records, lockOf)
+}
+
+/** The call of `fn` with the records read and their locks, in the order the caller gave them. */
+export function callOf(
+  request: LockRequest,
+  scope: LockScope,
+  records: ReadonlyMap<string, Record<string, unknown> | null>,
+  lockOf: (name: string) => Lock,
+): () => Promise<unknown> {
+  const { targets } = request
   const list = targets.map((target) => records.get(target.name) ?? null)
   const locks = targets.map((target) => lockOf(target.name))
   const context = request.many ? { tx: scope.client, locks } : { tx: scope.client, lock: locks[0]! }
   return async () => await request.fn(request.many ? list : list[0], context)
 }
 
-async function read(
+/** The distinct targets of a request, in the order of their lock names (the order they are locked and claimed in). */
+export function distinctTargets(targets: readonly RecordTarget[]): RecordTarget[] {
+  return [...new Map(targets.map((target) => [target.name, target])).values()].sort((a, b) =>
+    a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+  )
+}
+
+export async function read(
   delegate: Delegate,
   model: ModelInfo,
   target: RecordTarget,

@@ -63,40 +63,39 @@ export type RecordId<T, Models> =
 /** What names one record: a bare `by` value or a unique where. */
 export type RecordTarget<T, Models> = RecordId<T, Models> | UniqueWhere<T>
 
-type Rejecting = WithLockOptions & { missing?: 'reject' }
-type Allowing = WithLockOptions & { missing: 'allow' }
+type Missing = NonNullable<WithLockOptions['missing']>
+/** The record as `fn` gets it: `null` too when `missing` may be `'allow'`. */
+type Found<T, M extends Missing> = 'allow' extends M ? LockedRecord<T> | null : LockedRecord<T>
+
+/**
+ * `where` as given, with keys a unique where does not have mapped to `never`: `where` is a type
+ * parameter (whether it is an array decides `fn`'s type), and a type parameter gets no excess
+ * property check, so a typo beside a valid key (`{ id: 1, stauts: 'new' }`) is caught here.
+ */
+type Exactly<W, Where> = W extends Date | Uint8Array
+  ? W
+  : { [K in keyof W]: W extends readonly unknown[] ? Exactly<W[K], Where> : K extends keyof UnionKeys<Where> ? W[K] : never }
+type UnionKeys<U> = { [K in U extends unknown ? keyof U : never]: unknown }
 
 /** The methods `lockExtension()` adds to every model. */
 export interface LockModelMethods<C, Models> {
   /**
    * Lock the record, read it fresh, run `fn(record, { tx, lock })` in a transaction, confirm the
    * lock is still held, commit, release. Resolves with `fn`'s result.
+   *
+   * With an array of records, they are locked in one canonical order and `fn(records, { tx, locks })`
+   * gets them in the order given (a tuple for an array literal: `([from, to]) => …`). With `missing: 'allow'`, `fn` receives `null` for a record that
+   * does not exist (yet).
+   *
+   * One signature, not one per shape: a mistake in `options` is then reported on the option itself.
    */
-  withLock<T, R>(
+  withLock<T, const W extends RecordTarget<T, Models> | readonly RecordTarget<T, Models>[], R, M extends Missing = 'reject'>(
     this: T,
-    where: RecordTarget<T, Models>,
-    fn: (record: LockedRecord<T>, context: WithLockContext<C, Models>) => R,
-    options?: Rejecting,
-  ): Promise<Awaited<R>>
-  /** With `missing: 'allow'`, `fn` receives `null` when the record does not exist (yet). */
-  withLock<T, R>(
-    this: T,
-    where: RecordTarget<T, Models>,
-    fn: (record: LockedRecord<T> | null, context: WithLockContext<C, Models>) => R,
-    options: Allowing,
-  ): Promise<Awaited<R>>
-  /** Several records, locked in one canonical order; `fn` gets them in the order given. */
-  withLock<T, R>(
-    this: T,
-    where: readonly RecordTarget<T, Models>[],
-    fn: (records: LockedRecord<T>[], context: WithLocksContext<C, Models>) => R,
-    options?: Rejecting,
-  ): Promise<Awaited<R>>
-  withLock<T, R>(
-    this: T,
-    where: readonly RecordTarget<T, Models>[],
-    fn: (records: (LockedRecord<T> | null)[], context: WithLocksContext<C, Models>) => R,
-    options: Allowing,
+    where: W & Exactly<W, UniqueWhere<T>>,
+    fn: W extends readonly unknown[]
+      ? (records: { -readonly [I in keyof W]: Found<T, M> }, context: WithLocksContext<C, Models>) => R
+      : (record: Found<T, M>, context: WithLockContext<C, Models>) => R,
+    options?: WithLockOptions & { missing?: M },
   ): Promise<Awaited<R>>
   /**
    * Take the record's lock and hold it until the handle is released (or its `await using` block
@@ -108,17 +107,14 @@ export interface LockModelMethods<C, Models> {
   isLocked<T>(this: T, where: RecordTarget<T, Models>): Promise<boolean>
 }
 
-/** The `models` option's type, as far as the options literal tells it. */
-export type ModelsOf<O> = O extends { models: infer M } ? M : Record<string, ModelLockOptions>
-
 type Empty = Record<never, never>
 
 /** The extension arguments Prisma reads off the value `lockExtension()` returns. */
-export interface LockExtensionArgs<C, O> {
+export interface LockExtensionArgs<C, Models> {
   $extends: {
     extArgs: {
       result: Empty
-      model: { $allModels: { [K in keyof LockModelMethods<C, ModelsOf<O>>]: () => LockModelMethods<C, ModelsOf<O>>[K] } }
+      model: { $allModels: { [K in keyof LockModelMethods<C, Models>]: () => LockModelMethods<C, Models>[K] } }
       query: Empty
       client: Empty
     }
@@ -131,4 +127,5 @@ export interface LockExtensionArgs<C, O> {
  * new methods. The first signature lets TypeScript infer `C` from `$extends`'s parameter (when the
  * call is written inside it); the second accepts any client when `C` was given or is unknown.
  */
-export type LockExtension<C, O> = ((client: C) => LockExtensionArgs<C, O>) & ((client: unknown) => LockExtensionArgs<C, O>)
+export type LockExtension<C, Models = Record<string, ModelLockOptions>> = ((client: C) => LockExtensionArgs<C, Models>) &
+  ((client: unknown) => LockExtensionArgs<C, Models>)

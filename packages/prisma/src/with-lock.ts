@@ -5,6 +5,7 @@ import { LockScope, runInScope } from './lock-scope.js'
 import { resolveWithLockOptions, type ResolvedWithLockOptions, type TransactionOptions, type WithLockOptions } from './options.js'
 import { prepare, type LockRequest } from './records.js'
 import { resolveTarget } from './record-target.js'
+import { withTransactionLocks } from './transaction-locks.js'
 
 /**
  * `db.model.withLock(where, fn, options)`:
@@ -23,6 +24,8 @@ import { resolveTarget } from './record-target.js'
  * the transaction already holds are not locked again, so nested calls on the same record do not
  * deadlock and branches of a `Promise.all` share the lock. A joined call whose record is missing
  * rejects before `fn`, and its lock stays with the transaction until it ends.
+ *
+ * With `lockIn: 'transaction'` the locks are the transaction's own instead (see `withTransactionLocks`).
  */
 export async function withLock(call: ModelCall, where: unknown, fn: unknown, options: unknown): Promise<unknown> {
   const { state, model } = call
@@ -33,6 +36,8 @@ export async function withLock(call: ModelCall, where: unknown, fn: unknown, opt
   const resolved = resolveWithLockOptions(options as WithLockOptions | undefined, state.options)
   const request: LockRequest = { model, targets, many, fn: fn as LockRequest['fn'], missing: resolved.missing }
 
+  if (state.options.lockIn === 'transaction')
+    return withTransactionLocks(call, request, resolved, () => onTransactionClient(model.property))
   const names = [...new Set(targets.map((target) => target.name))].sort()
   const manager = state.options.manager()
   const join = enclosingTransaction(state, manager)
@@ -85,8 +90,8 @@ async function run(
   }
   try {
     return resolved.transaction === false
-      ? await body(scope.owner.client)
-      : await scope.owner.client.$transaction(body, transactionArgs(resolved.transaction))
+      ? await body(scope.owner.scoped)
+      : await scope.owner.scoped.$transaction(body, transactionArgs(resolved.transaction))
   } finally {
     // Before the locks are released: work that outlives fn must neither join nor be fenced by it.
     // An fn still running after its lost lock rolled the transaction back stays fenced until it

@@ -106,11 +106,11 @@ onEveryDatabaseAndStore('with_lock', (setup) => {
       db.order.withLock(
         [from, to],
         async ([source, target], { tx, locks }) => {
-          expect([source!.id, target!.id]).toEqual([from, to])
+          expect([source.id, target.id]).toEqual([from, to])
           expect(locks.map((lock) => lock.name)).toEqual([`order:id:${from}`, `order:id:${to}`])
           await sleep(1)
-          await tx.order.update({ where: { id: from }, data: { total: source!.total - 1 } })
-          await tx.order.update({ where: { id: to }, data: { total: target!.total + 1 } })
+          await tx.order.update({ where: { id: from }, data: { total: source.total - 1 } })
+          await tx.order.update({ where: { id: to }, data: { total: target.total + 1 } })
         },
         { timeout: 10_000 },
       )

@@ -7,6 +7,7 @@ import { claimFence, stampFence } from './fence.js'
 import { DEFAULT_GUARD_TIMEOUT } from './options.js'
 import { entityWhere, lockName, modelLockOf } from './row-key.js'
 import { ownedLock } from './owned-locks.js'
+import { lockedByOthers, transactionHeldLock } from './transaction-row-locks.js'
 import type { Installation } from './registry.js'
 
 /** One entity write, as the subscriber sees it. */
@@ -43,11 +44,13 @@ export async function guardWrite(installation: Installation, write: GuardedWrite
   if (!model.decorated) return
   const wheres = [entityWhere(model, write.entity), entityWhere(model, write.databaseEntity)].filter((w) => w !== undefined)
   const names = [...new Set(wheres.map((where) => lockName(model, where, 'entity')))]
-  const locks = resolveLockManager(installation.locks, 'options.locks')
+  // lockIn: 'transaction': the writer's locks are its transaction's, and another's show in pg_locks.
+  const inTransaction = installation.lockIn === 'transaction'
+  const locks = inTransaction ? undefined : resolveLockManager(installation.locks, 'options.locks')
   let held = false
   const others: string[] = []
   for (const name of names) {
-    const mine = ownedLock(locks, name, write.manager.queryRunner)
+    const mine = locks ? ownedLock(locks, name, write.manager.queryRunner) : transactionHeldLock(write.manager.queryRunner, name)
     if (mine) {
       held = true
       if (mine.signal.aborted) throw mine.signal.reason
@@ -64,8 +67,12 @@ export async function guardWrite(installation: Installation, write: GuardedWrite
     }
     if (model.guard) others.push(name)
   }
-  if (others.length > 0)
+  if (others.length > 0 && locks)
     await refuseIfLocked(locks, others, model.entity, write.operation, installation.guardTimeout ?? DEFAULT_GUARD_TIMEOUT)
+  if (others.length > 0 && !locks) {
+    const at = (await lockedByOthers(write.manager, others)).indexOf(true)
+    if (at !== -1) throw new LockedRowError(others[at]!, model.entity, write.operation)
+  }
   if (!held && model.fence && write.operation !== 'insert') await checkLoadedFence(write, model)
 }
 

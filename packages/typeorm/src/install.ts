@@ -1,4 +1,4 @@
-import type { LockManager } from '@cachelock/core'
+import { InvalidLockArgumentError, type LockManager } from '@cachelock/core'
 import { checkOptions as checkKnownOptions, invalidArgument, resolveLockManager } from '@cachelock/core/adapter-kit'
 import type { DataSource, EntitySubscriberInterface } from 'typeorm'
 import { modelLockOf } from './row-key.js'
@@ -31,9 +31,18 @@ export interface InstallModelLocksOptions {
    * @default 1000
    */
   guardTimeout?: number
+  /**
+   * Where row locks are held. `'store'`: in the lock manager's store, taken before the transaction
+   * starts, with a ttl, renewal and the lost-lock check before commit. `'transaction'` (PostgreSQL
+   * only): in the transaction `fn` runs in, as `pg_advisory_xact_lock(hashtextextended(name, 0))`,
+   * released by its COMMIT or ROLLBACK: no store, no extra connection, safe behind PgBouncer's
+   * transaction pooling, and it cannot be lost while the transaction lives (see the README).
+   * @default 'store'
+   */
+  lockIn?: 'store' | 'transaction'
 }
 
-const optionNames = new Set(['locks', 'strictLockOrder', 'guardTimeout'])
+const optionNames = new Set(['locks', 'strictLockOrder', 'guardTimeout', 'lockIn'])
 
 /**
  * Add the model-lock subscriber to a data source, before or after `initialize()`, and check every
@@ -51,16 +60,24 @@ const optionNames = new Set(['locks', 'strictLockOrder', 'guardTimeout'])
  */
 export function installModelLocks<D extends DataSource>(dataSource: D, options?: InstallModelLocksOptions): D {
   checkDataSource(dataSource)
-  const { locks, strictLockOrder, guardTimeout } = checkOptions(options)
+  const { locks, strictLockOrder, guardTimeout, lockIn } = checkOptions(options)
+  if (lockIn === 'transaction' && dataSource.options.type !== 'postgres') {
+    throw new InvalidLockArgumentError(
+      'options.lockIn',
+      `Expected \`options.lockIn\` to be "store" on a ${dataSource.options.type} data source: "transaction" takes PostgreSQL advisory locks`,
+      'LOCK_NOT_SUPPORTED',
+    )
+  }
   const existing = registry.installations.get(dataSource)
   if (existing) {
     existing.locks = locks
     existing.strictLockOrder = strictLockOrder
     existing.guardTimeout = guardTimeout
+    existing.lockIn = lockIn
     if (dataSource.isInitialized) validateModels(dataSource)
     return dataSource
   }
-  const installation: Installation = { locks, strictLockOrder, guardTimeout, subscriber: undefined as never }
+  const installation: Installation = { locks, strictLockOrder, guardTimeout, lockIn, subscriber: undefined as never }
   ;(installation as { subscriber: object }).subscriber = new ModelLockSubscriber(installation)
   registry.installations.set(dataSource, installation)
   registry.installed.add(new WeakRef(dataSource))
@@ -126,15 +143,16 @@ function checkDataSource(dataSource: unknown): asserts dataSource is DataSource 
   if (!looksLikeOne) throw invalidArgument('dataSource', 'a TypeORM DataSource', dataSource)
 }
 
-function checkOptions(options: unknown): Pick<Installation, 'locks' | 'strictLockOrder' | 'guardTimeout'> {
-  if (options === undefined) return { locks: undefined, strictLockOrder: false, guardTimeout: DEFAULT_GUARD_TIMEOUT }
+function checkOptions(options: unknown): Pick<Installation, 'locks' | 'strictLockOrder' | 'guardTimeout' | 'lockIn'> {
+  if (options === undefined) return { locks: undefined, strictLockOrder: false, guardTimeout: DEFAULT_GUARD_TIMEOUT, lockIn: 'store' }
   checkKnownOptions(options, 'options', optionNames)
-  const { locks, strictLockOrder = false, guardTimeout = DEFAULT_GUARD_TIMEOUT } = options as InstallModelLocksOptions
+  const { locks, strictLockOrder = false, guardTimeout = DEFAULT_GUARD_TIMEOUT, lockIn = 'store' } = options as InstallModelLocksOptions
+  if (lockIn !== 'store' && lockIn !== 'transaction') throw invalidArgument('options.lockIn', '"store" or "transaction"', lockIn)
   if (typeof strictLockOrder !== 'boolean') throw invalidArgument('options.strictLockOrder', 'a boolean', strictLockOrder)
   if (typeof guardTimeout !== 'number' || !Number.isFinite(guardTimeout) || guardTimeout <= 0 || guardTimeout > MAX_TIMER_MS)
     throw invalidArgument('options.guardTimeout', `a finite number of milliseconds > 0 and <= ${MAX_TIMER_MS}`, guardTimeout)
   if (locks !== undefined) resolveLockManager(locks, 'options.locks')
-  return { locks, strictLockOrder, guardTimeout }
+  return { locks, strictLockOrder, guardTimeout, lockIn }
 }
 
 // What a Node timer holds (2^31 - 1 ms); longer ones fire at once.

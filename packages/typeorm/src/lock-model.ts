@@ -33,6 +33,9 @@ export interface LockModelOptions {
 
 const optionNames = new Set(['guard', 'fence', 'model'])
 
+/** The property names `field` gives: itself, or each of an array's. */
+type FieldNames<Field> = Field extends readonly string[] ? Field[number] : Field
+
 /**
  * Mark an entity as lockable per row. `field` names the unique property that identifies a row in
  * lock names (`product:sku:A-1`); several properties for a compound unique; none for the primary key.
@@ -46,9 +49,13 @@ const optionNames = new Set(['guard', 'fence', 'model'])
  * Works with `experimentalDecorators` (TypeORM's mode, with or without `emitDecoratorMetadata`),
  * with standard decorators, and applied by hand in plain JavaScript: `LockModel('sku')(Product)`.
  * The field is checked against the entity's metadata when the data source is installed (or, before
- * that, on first use): a property that is not a unique column is an error naming both.
+ * that, on first use): a property that is not a unique column is an error naming both. In
+ * TypeScript, a field (or `fence`) the class does not have is already a type error on the decorator.
  */
-export function LockModel(field?: string | readonly string[], options?: LockModelOptions): (target: Class, context?: unknown) => void {
+export function LockModel<const Field extends string | readonly string[] = never, const Fence extends string = never>(
+  field?: Field,
+  options?: LockModelOptions & { fence?: Fence },
+): <Target extends Class<Record<FieldNames<Field> | Fence, unknown>>>(target: Target, context?: unknown) => void {
   const fields = checkFields(field)
   const { guard, fence, model } = checkOptions(options)
   return (target: Class, context?: unknown) => {

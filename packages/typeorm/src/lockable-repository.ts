@@ -7,6 +7,7 @@ import { lockName, lockWhere, modelLockOf } from './row-key.js'
 import { checkLockRowOptions, type LockRowOptions, type WithLockOptions } from './options.js'
 import { addTransactionLock, ownedLock, transactionHeld } from './owned-locks.js'
 import { withRowLocks } from './row-locks.js'
+import { isLockedInTransaction } from './transaction-row-locks.js'
 
 /**
  * A row as the lock methods take it: an object of the lock field(s) (`{ sku: 'A-1' }`), or for a
@@ -14,44 +15,50 @@ import { withRowLocks } from './row-locks.js'
  */
 export type LockWhere<Entity> = { [K in keyof Entity]?: Entity[K] } | string | number | bigint | boolean | Date | Uint8Array
 
-type Allow = WithLockOptions & { missing: 'allow' }
-type Reject = WithLockOptions & { missing?: 'reject' }
+// The entity is read off `this` (not inferred from `fn` as well): for a union of repositories it is
+// the union of their entities, and a row type given to `fn` cannot change it.
+type EntityOf<Repo> = Repo extends Repository<infer Entity> ? Entity : never
+type Missing = NonNullable<WithLockOptions['missing']>
+/** What `fn` gets besides the row: `null` when `missing` may be `'allow'`. */
+type Absent<M extends Missing> = 'allow' extends M ? null : never
+
+/**
+ * `where` as given, with keys the entity does not have mapped to `never`: `where` is a type
+ * parameter (whether it is an array decides `fn`'s type), and a type parameter gets no excess
+ * property check, so a typo beside a valid key (`{ sku: 'A-1', skuu: 1 }`) is caught here.
+ */
+type ExactWhere<W, Entity> = W extends Date | Uint8Array
+  ? W
+  : [keyof Entity] extends [never] // an entity typed `object`: nothing to check against
+    ? W
+    : { [K in keyof W]: W extends readonly unknown[] ? ExactWhere<W[K], Entity> : K extends keyof Entity ? W[K] : never }
 
 /** The methods `repository.extend(lockableRepository)` adds. */
 export interface LockableRepository {
-  /**
-   * Lock the rows (in sorted order, whatever order they are given in), read them fresh, and run
-   * `fn(rows, manager, locks)` in a transaction; rows and locks come in the order given.
-   */
-  withLock<Entity extends ObjectLiteral, T>(
-    this: Repository<Entity>,
-    where: readonly LockWhere<Entity>[],
-    fn: (rows: Entity[], manager: EntityManager, locks: Lock[]) => T,
-    options?: Reject,
-  ): Promise<Awaited<T>>
-  withLock<Entity extends ObjectLiteral, T>(
-    this: Repository<Entity>,
-    where: readonly LockWhere<Entity>[],
-    fn: (rows: (Entity | null)[], manager: EntityManager, locks: Lock[]) => T,
-    options: Allow,
-  ): Promise<Awaited<T>>
   /**
    * Lock the row, read it fresh, run `fn(row, manager, lock)` in a transaction on `manager`, confirm
    * the lock is still held before the commit (else `LockLostError` and a rollback), release it
    * after, and resolve with `fn`'s result. A missing row rejects with `EntityNotFoundError` before
    * `fn` runs, unless `missing: 'allow'` (then `fn` gets `null`).
+   *
+   * With an array, the rows are locked in sorted order (whatever order they are given in) and
+   * `fn(rows, manager, locks)` gets rows and locks in the order given (a tuple for an array
+   * literal: `([a, b]) => …`).
+   *
+   * One signature, not one per shape: a mistake in `options` is then reported on the option itself.
    */
-  withLock<Entity extends ObjectLiteral, T>(
-    this: Repository<Entity>,
-    where: LockWhere<Entity>,
-    fn: (row: Entity, manager: EntityManager, lock: Lock) => T,
-    options?: Reject,
-  ): Promise<Awaited<T>>
-  withLock<Entity extends ObjectLiteral, T>(
-    this: Repository<Entity>,
-    where: LockWhere<Entity>,
-    fn: (row: Entity | null, manager: EntityManager, lock: Lock) => T,
-    options: Allow,
+  withLock<
+    Repo extends Repository<ObjectLiteral>,
+    const W extends LockWhere<EntityOf<Repo>> | readonly LockWhere<EntityOf<Repo>>[],
+    T,
+    M extends Missing = 'reject',
+  >(
+    this: Repo,
+    where: W & ExactWhere<W, EntityOf<Repo>>,
+    fn: W extends readonly unknown[]
+      ? (rows: { -readonly [I in keyof W]: EntityOf<Repo> | Absent<M> }, manager: EntityManager, locks: Lock[]) => T
+      : (row: EntityOf<Repo> | Absent<M>, manager: EntityManager, lock: Lock) => T,
+    options?: WithLockOptions & { missing?: M },
   ): Promise<Awaited<T>>
   /**
    * Take the row's lock and return its handle, held until you release it or, with
@@ -92,6 +99,13 @@ export const lockableRepository: LockableRepository = {
   },
 
   async lock(this: Repository<ObjectLiteral>, where: unknown, options?: LockRowOptions): Promise<RecordLockHandle> {
+    if (installationOf(this.manager.connection)?.lockIn === 'transaction') {
+      throw new InvalidLockArgumentError(
+        'options.lockIn',
+        "lock() returns a handle held until you release it, and a lock held by a transaction (lockIn: 'transaction') has none: use withLock (on a repository bound to your transaction, it holds the lock until that transaction ends)",
+        'LOCK_NOT_SUPPORTED',
+      )
+    }
     const prepared = prepareLock(this, where, options)
     return recordLockHandle(prepared.locks, await takeLock(this.manager, prepared))
   },
@@ -99,7 +113,9 @@ export const lockableRepository: LockableRepository = {
   isLocked(this: Repository<ObjectLiteral>, where: unknown): Promise<boolean> {
     try {
       const model = modelLockOf(this.metadata)
-      return locksOf(this.manager.connection).isLocked(lockName(model, lockWhere(model, where, 'where'), 'where'))
+      const name = lockName(model, lockWhere(model, where, 'where'), 'where')
+      if (installationOf(this.manager.connection)?.lockIn === 'transaction') return isLockedInTransaction(this.manager, name)
+      return locksOf(this.manager.connection).isLocked(name)
     } catch (error) {
       return Promise.reject(error)
     }

@@ -27,6 +27,8 @@ export interface Installation {
   strictLockOrder: boolean
   /** ms the guard waits for the store before refusing a write it cannot check (unset in an older copy's installation). */
   guardTimeout?: number
+  /** Where row locks are held (unset in an older copy's installation: `'store'`). */
+  lockIn?: 'store' | 'transaction'
   /** The subscriber instance in `dataSource.subscribers` (from whichever copy installed first). */
   readonly subscriber: object
 }
@@ -64,5 +66,5 @@ export function lockModelConfig(target: unknown): LockModelConfig | undefined {
   return undefined
 }
 
-/** A class, as decorators receive it (abstract ones included). */
-export type Class = abstract new (...args: any[]) => unknown
+/** A class, as decorators receive it (abstract ones included); `Instance` what it makes. */
+export type Class<Instance = unknown> = abstract new (...args: any[]) => Instance

@@ -7,6 +7,7 @@ import { installationOf, locksOf } from './install.js'
 import { LostTransaction } from './lost-transaction.js'
 import { lockName, lockWhere, modelLockOf } from './row-key.js'
 import { checkFn, checkWithLockOptions } from './options.js'
+import { withTransactionRowLocks } from './transaction-row-locks.js'
 
 /** One call of `withLock` (repository) or `withModelLock`, after the caller named the rows. */
 export interface RowLockCall {
@@ -71,6 +72,8 @@ export async function withRowLocks(call: RowLockCall): Promise<unknown> {
   }
   const wheres = call.inputs.map((input, i) => lockWhere(model, input, call.many ? `${call.argument}[${i}]` : call.argument))
   const names = wheres.map((where, i) => lockName(model, where, call.many ? `${call.argument}[${i}]` : call.argument))
+  if (installation?.lockIn === 'transaction')
+    return withTransactionRowLocks({ manager: call.manager, target: call.target, model, wheres, names, many: call.many, fn, options })
   const locks = locksOf(dataSource)
   const strictLockOrder = options.strictLockOrder ?? installation?.strictLockOrder ?? false
   // Inside another withLock's open transaction, this call's writes join that transaction and

@@ -10,6 +10,7 @@ import type {
 } from 'typeorm'
 import type { GuardedOperation } from './errors.js'
 import { guardWrite } from './guard.js'
+import { endTransactionLocks } from './transaction-row-locks.js'
 import { releaseTransactionLocks, transactionLocks } from './owned-locks.js'
 import type { Installation } from './registry.js'
 
@@ -65,11 +66,15 @@ export class ModelLockSubscriber implements EntitySubscriberInterface {
   }
 
   async afterTransactionCommit(event: TransactionCommitEvent): Promise<void> {
-    if (!event.queryRunner.isTransactionActive) await releaseTransactionLocks(event.queryRunner)
+    if (event.queryRunner.isTransactionActive) return
+    endTransactionLocks(event.queryRunner)
+    await releaseTransactionLocks(event.queryRunner)
   }
 
   async afterTransactionRollback(event: TransactionRollbackEvent): Promise<void> {
-    if (!event.queryRunner.isTransactionActive) await releaseTransactionLocks(event.queryRunner)
+    if (event.queryRunner.isTransactionActive) return
+    endTransactionLocks(event.queryRunner)
+    await releaseTransactionLocks(event.queryRunner)
   }
 
   #guard(operation: GuardedOperation, event: EntityEvent, entity: unknown, databaseEntity: unknown): Promise<void> {

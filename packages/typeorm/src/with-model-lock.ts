@@ -25,15 +25,11 @@ export interface WithModelLockOptions extends WithLockOptions {
  * await withModelLock(product, async (fresh, manager) => { fresh.stock -= 1; await manager.save(fresh) })
  * ```
  */
-export function withModelLock<Entity extends ObjectLiteral, T>(
+// One signature, not one per `missing` value: a misspelt option is reported on the option.
+export function withModelLock<Entity extends ObjectLiteral, T, M extends 'reject' | 'allow' = 'reject'>(
   instance: Entity,
-  fn: (fresh: Entity, manager: EntityManager, lock: Lock) => T,
-  options?: WithModelLockOptions & { missing?: 'reject' },
-): Promise<Awaited<T>>
-export function withModelLock<Entity extends ObjectLiteral, T>(
-  instance: Entity,
-  fn: (fresh: Entity | null, manager: EntityManager, lock: Lock) => T,
-  options: WithModelLockOptions & { missing: 'allow' },
+  fn: (fresh: 'allow' extends M ? Entity | null : Entity, manager: EntityManager, lock: Lock) => T,
+  options?: WithModelLockOptions & { missing?: M },
 ): Promise<Awaited<T>>
 export async function withModelLock(instance: unknown, fn: unknown, options?: WithModelLockOptions): Promise<unknown> {
   if (typeof instance !== 'object' || instance === null || Array.isArray(instance))

@@ -33,7 +33,9 @@ type Mode =
 function compile(mode: Mode, decorator: typeof LockModel): EntityClass {
   const exports: Record<string, EntityClass> = {}
   if (mode === 'plain JavaScript, by hand') {
-    class Gizmo {}
+    class Gizmo {
+      declare sku: string // for TypeScript only, which checks the field exists
+    }
     decorator('sku', { model: 'Gadget' })(Gizmo)
     return Gizmo
   }
@@ -126,7 +128,7 @@ describe('@LockModel', () => {
       [() => LockModel('sku', { model: 7 } as never), 'options.model'],
       [() => LockModel('sku', { gaurd: false } as never), 'options.gaurd'],
       [() => LockModel('sku')('not a class' as never), '@LockModel'],
-      [() => LockModel('sku')(class {}, { kind: 'method', name: 'm' }), '@LockModel'],
+      [() => LockModel()(class {}, { kind: 'method', name: 'm' }), '@LockModel'],
     ]
     for (const [call, argument] of cases) {
       let error: unknown

@@ -11,6 +11,7 @@ export function installSuite(env: Env) {
   function misconfigured() {
     const { Entity, Column, PrimaryGeneratedColumn } = env.orm
     @Entity()
+    // @ts-expect-error: a field the class does not have is a type error too; here it must reach run time
     @LockModel('skuu')
     class BrokenField {
       @PrimaryGeneratedColumn() id!: number
@@ -23,6 +24,7 @@ export function installSuite(env: Env) {
       @Column('varchar') name!: string
     }
     @Entity()
+    // @ts-expect-error: as above, for the fence property
     @LockModel('sku', { fence: 'version' })
     class MissingFence {
       @PrimaryGeneratedColumn() id!: number

@@ -1,0 +1,19 @@
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { expect, test } from 'vitest'
+import { checkReadme } from './support/readme-snippets.js'
+
+// Every ```ts block of the root README compiles as written. It shows TypeORM entities and NestJS
+// providers, so it compiles as their apps do: experimentalDecorators with decorator metadata.
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+
+test('the root README’s code compiles', () => {
+  const result = checkReadme({
+    readme: join(root, 'README.md'),
+    tsconfig: join(root, 'tsconfig.json'),
+    compilerOptions: { experimentalDecorators: true, emitDecoratorMetadata: true },
+  })
+  expect(result.errors).toEqual([])
+  expect(result.compiled).toBeGreaterThan(25)
+  expect(result.fragments).toBe(1)
+}, 240_000)
