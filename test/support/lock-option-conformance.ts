@@ -17,7 +17,7 @@ function thrown(run: () => unknown): InvalidLockArgumentError {
     expect(error).toBeInstanceOf(InvalidLockArgumentError)
     return error as InvalidLockArgumentError
   }
-  return expect.unreachable('accepted') as never
+  return expect.unreachable('accepted')
 }
 
 /**

@@ -1,5 +1,12 @@
 import { InvalidLockArgumentError, LockNotAcquiredError, type Lock } from '@cachelock/core'
-import { transactionLock, transactionLockFailure, transactionLockQuery, transactionLockRequest, transactionLockStatement, type TransactionLockRequest } from '@cachelock/core/adapter-kit'
+import {
+  transactionLock,
+  transactionLockFailure,
+  transactionLockQuery,
+  transactionLockRequest,
+  transactionLockStatement,
+  type TransactionLockRequest,
+} from '@cachelock/core/adapter-kit'
 import type { ExtensionState, ModelCall } from './extension-state.js'
 import { isPrismaError } from './fenced-writes.js'
 import { LockScope, liveScopes, runInScope, runInternal } from './lock-scope.js'

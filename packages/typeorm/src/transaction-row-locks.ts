@@ -1,6 +1,13 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { InvalidLockArgumentError, LockNotAcquiredError, type Lock } from '@cachelock/core'
-import { transactionLock, transactionLockFailure, transactionLockQuery, transactionLockRequest, transactionLockStatement, type TransactionLockRequest } from '@cachelock/core/adapter-kit'
+import {
+  transactionLock,
+  transactionLockFailure,
+  transactionLockQuery,
+  transactionLockRequest,
+  transactionLockStatement,
+  type TransactionLockRequest,
+} from '@cachelock/core/adapter-kit'
 import type { DataSource, EntityManager, EntityTarget, ObjectLiteral, QueryRunner } from 'typeorm'
 import { fencedManager, type FenceClaim } from './fenced-manager.js'
 import type { ModelLock } from './row-key.js'
