@@ -2,7 +2,7 @@ import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '**/dist/**', '**/generated/**', '.services/**', '**/*.d.ts'] },
+  { ignores: ['**/node_modules/**', '**/dist/**', '**/generated/**', '.services/**', '**/*.d.ts', 'test/wpt/web-locks/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -165,16 +165,36 @@ Object.defineProperty(LockError, Symbol.hasInstance, {
 })
 
 /**
+ * A store call did not answer within the manager's `storeTimeout` (or, for a waiting request, the
+ * store gave no answer during its whole `timeout`). It is the `cause` of the `LockError`
+ * (`LOCK_STORE_ERROR`) the caller gets; the call itself may still complete later (a grant that
+ * arrives late is released).
+ */
+export class StoreTimeoutError extends Error {
+  override name = 'StoreTimeoutError'
+  readonly code = 'ETIMEDOUT'
+  /** The store operation: `acquire`, `release`, `extend`, `steal`, `force-release`, `query`. */
+  readonly operation: string
+  readonly timeoutMs: number
+
+  constructor(operation: string, lockName: string, timeoutMs: number) {
+    super(`The store did not answer ${operation} of lock ${describeName(lockName)} within ${timeoutMs} ms`)
+    this.operation = operation
+    this.timeoutMs = timeoutMs
+  }
+}
+
+/**
  * Wrap a store's failure so callers see one error family, with the original as `cause`. A store
  * that threw a `LockError` with a code of its own (e.g. `LockNotReplicatedError`) already said
  * what happened in the library's terms: that error passes through, so callers can branch on it.
  */
-export function storeError(operation: string, lockName: string, cause: unknown): LockError {
+export function storeError(operation: string, lockName: string, cause: unknown, context = ''): LockError {
   // The one place every store failure passes on its way to a caller: observed here, once.
   publish('storeError', () => ({ name: lockName, operation, error: cause }))
   if (cause instanceof LockError && cause.code !== 'LOCK_ERROR') return cause
   const detail = cause instanceof Error ? cause.message : String(cause)
-  return new LockError(`Store failed to ${operation} lock ${describeName(lockName)}: ${detail}`, {
+  return new LockError(`Store failed to ${operation} lock ${describeName(lockName)}${context}: ${detail}`, {
     cause,
     code: 'LOCK_STORE_ERROR',
   })

@@ -14,6 +14,7 @@ export {
   LockNotOwnedError,
   LockNotReplicatedError,
   LockOrderError,
+  StoreTimeoutError,
 } from './errors.js'
 export type { LockErrorCode, LockLostReason } from './errors.js'
 export { configure, defaultLockManager } from './config.js'

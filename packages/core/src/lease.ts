@@ -1,9 +1,12 @@
 import { LockLostError, storeError, type LockLostReason } from './errors.js'
 import { publish } from './events.js'
+import type { StoreDeadline } from './store-deadline.js'
 import type { LockMode, LockStore } from './store.js'
 
 export interface LeaseInit {
   store: LockStore
+  /** Bounds every store call the lease makes (the manager's `storeTimeout`). */
+  deadline: StoreDeadline
   name: string
   key: string
   mode: LockMode
@@ -35,8 +38,10 @@ export class Lease {
   readonly owner: string
   readonly clientId: string
   readonly fencingToken: number
-  readonly grantedAt = performance.now()
+  /** `performance.now()` when the grant was asked for (what `heldMs` in events counts from). */
+  readonly grantedAt: number
   readonly #store: LockStore
+  readonly #deadline: StoreDeadline
   readonly #controller = new AbortController()
   readonly #autoExtend: boolean
   readonly #onEnd: (lease: Lease) => void
@@ -44,10 +49,13 @@ export class Lease {
   #confirmedAt: number
   #state: LeaseState = 'held'
   #renewal: NodeJS.Timeout | undefined
-  #deadline: NodeJS.Timeout | undefined
+  #lossTimer: NodeJS.Timeout | undefined
   #lastRenewalError: unknown
   #renewalSentAt: number | undefined
   #handle: WeakRef<object> | undefined
+  #onLost: ((error: LockLostError) => void) | undefined
+  /** Why the lock was lost, once it was. (Kept here rather than read from `signal`: Node makes the signal only when asked for it.) */
+  #lost: LockLostError | undefined
 
   constructor(init: LeaseInit) {
     this.name = init.name
@@ -57,9 +65,11 @@ export class Lease {
     this.clientId = init.clientId
     this.fencingToken = init.fencingToken
     this.#store = init.store
+    this.#deadline = init.deadline
     this.#ttl = init.ttl
     this.#autoExtend = init.autoExtend
     this.#confirmedAt = init.confirmedAt
+    this.grantedAt = init.confirmedAt
     this.#onEnd = init.onEnd
     this.#schedule()
   }
@@ -76,6 +86,12 @@ export class Lease {
     return this.#ttl
   }
 
+  /** Call `listener` once when the lock is lost (one listener: the request running under it), at once if it already was. */
+  onLost(listener: (error: LockLostError) => void): void {
+    if (this.#lost) listener(this.#lost)
+    else this.#onLost = listener
+  }
+
   /** Tie this lease to a handle: once the handle is unreachable, renewal stops and the lock is released. */
   attachHandle(handle: object): void {
     this.#handle = new WeakRef(handle)
@@ -85,23 +101,34 @@ export class Lease {
    * Release in the store. Resolves `true` when this owner's hold was removed, `false` when it
    * was already gone (and the signal is then aborted, since the work ran unprotected for a while).
    * A store failure rejects with `LockError`; renewal has stopped, so the lock expires within ttl.
+   * `keepAlive` off (a finalizer's release) lets the process exit while the call is out.
    */
-  async release(force = false): Promise<boolean> {
-    if (this.#state !== 'held') return false
+  release(force = false, keepAlive = true): Promise<boolean> {
+    if (this.#state !== 'held') return Promise.resolve(false)
     this.#state = 'released'
     this.#clearTimer()
-    let removed: boolean
-    try {
-      removed = force ? await this.#store.forceRelease(this.key) : await this.#store.release(this.key, this.owner)
-    } catch (cause) {
-      publish('released', () => ({ ...this.#eventBase(), heldMs: performance.now() - this.grantedAt, error: cause }))
-      this.#end()
-      throw storeError('release', this.name, cause)
-    }
-    publish('released', () => ({ ...this.#eventBase(), heldMs: performance.now() - this.grantedAt }))
-    if (!removed && !force) this.#abort('expired')
-    this.#end()
-    return removed || force
+    // One promise, settled by the store call's watcher: releasing is on every lock's path.
+    return new Promise<boolean>((resolve, reject) => {
+      this.#deadline.watch(
+        force ? 'force-release' : 'release',
+        this.name,
+        () => (force ? this.#store.forceRelease(this.key) : this.#store.release(this.key, this.owner)),
+        {
+          keepAlive,
+          value: (removed) => {
+            publish('released', () => ({ ...this.#eventBase(), heldMs: performance.now() - this.grantedAt }))
+            if (!removed && !force) this.#abort('expired')
+            this.#end()
+            resolve(removed || force)
+          },
+          error: (cause) => {
+            publish('released', () => ({ ...this.#eventBase(), heldMs: performance.now() - this.grantedAt, error: cause }))
+            this.#end()
+            reject(storeError('release', this.name, cause))
+          },
+        },
+      )
+    })
   }
 
   /**
@@ -113,7 +140,8 @@ export class Lease {
     const sentAt = performance.now()
     let kept: boolean
     try {
-      kept = await this.#store.extend(this.key, this.owner, ttl)
+      // Renewal is housekeeping: it must not keep a process that is done alive.
+      kept = await this.#deadline.bound('extend', this.name, () => this.#store.extend(this.key, this.owner, ttl), { keepAlive: !automatic })
     } catch (cause) {
       if (automatic) throw cause
       throw storeError('extend', this.name, cause)
@@ -143,7 +171,7 @@ export class Lease {
   finalize(): void {
     if (this.#state !== 'held') return
     const heldMs = performance.now() - this.grantedAt
-    this.release().then(
+    this.release(false, false).then(
       () => publish('finalized', () => ({ ...this.#eventBase(), heldMs })),
       // The failure is already on the `released` channel and the ttl will free the lock; a
       // finalizer has nobody to report to, and must not raise an unhandled rejection.
@@ -152,35 +180,39 @@ export class Lease {
   }
 
   #abort(reason: LockLostReason, cause?: unknown): void {
-    if (this.#controller.signal.aborted) return
+    if (this.#lost) return
     const error = new LockLostError(this.name, reason, { cause })
+    this.#lost = error
     this.#controller.abort(error)
     publish('lost', () => ({ ...this.#eventBase(), error }))
+    const onLost = this.#onLost
+    this.#onLost = undefined
+    onLost?.(error)
   }
 
   #end(): void {
     this.#onEnd(this)
   }
 
-  /** Arm the renewal timer (with `autoExtend`) and the deadline at which the lock is certainly gone. */
+  /** Arm the renewal timer (with `autoExtend`) and the loss deadline at which the lock is certainly gone. */
   #schedule(): void {
     this.#clearTimer()
     if (this.#state !== 'held') return
-    // With autoExtend the deadline is armed when a renewal starts: the renewal is due first
+    // With autoExtend the loss deadline is armed when a renewal starts: the renewal is due first
     // (ttl/3 < ttl), so a lock held briefly, as most are, costs one timer instead of two.
     if (this.#autoExtend) this.#renewIn(this.#ttl / 3)
     else this.#armDeadline()
   }
 
   #armDeadline(): void {
-    if (this.#deadline !== undefined) return
+    if (this.#lossTimer !== undefined) return
     const deadline = this.#confirmedAt + this.#ttl
-    // The deadline does not wait for a renewal call that hangs (a client queueing commands while
+    // The loss deadline does not wait for a renewal call that hangs (a client queueing commands while
     // it reconnects): once a full ttl has passed since the store last confirmed the lock, the
     // store has expired it by its own clock, and the holder must hear so now.
-    this.#deadline = setTimeout(() => this.#expire(), Math.max(0, deadline - performance.now()))
+    this.#lossTimer = setTimeout(() => this.#expire(), Math.max(0, deadline - performance.now()))
     // A held lock must not keep the process alive: an app that is done may exit; the ttl frees it.
-    this.#deadline.unref()
+    this.#lossTimer.unref()
   }
 
   #renewIn(delay: number): void {
@@ -190,7 +222,7 @@ export class Lease {
   }
 
   #expire(): void {
-    this.#deadline = undefined
+    this.#lossTimer = undefined
     // Unreachable only if renewals failed, or one has gone unanswered far longer than a healthy
     // store takes. After an event-loop stall the overdue renewal was only just sent: the lock
     // simply outlived its ttl.
@@ -206,7 +238,7 @@ export class Lease {
       this.finalize()
       return
     }
-    // From here a renewal may hang: the deadline bounds it, and stays armed while retries fail.
+    // From here a renewal may hang: the loss deadline bounds it, and stays armed while retries fail.
     this.#armDeadline()
     this.#renewalSentAt = performance.now()
     try {
@@ -215,7 +247,7 @@ export class Lease {
     } catch (cause) {
       if (this.#state !== 'held') return
       publish('storeError', () => ({ name: this.name, operation: 'renew', error: cause }))
-      // The store did not answer. The lock may still be ours until the deadline: keep trying.
+      // The store did not answer. The lock may still be ours until the loss deadline: keep trying.
       this.#lastRenewalError = cause
       const remaining = this.#confirmedAt + this.#ttl - performance.now()
       this.#renewIn(Math.min(this.#ttl / 3, Math.max(remaining, 0)))
@@ -226,9 +258,9 @@ export class Lease {
 
   #clearTimer(): void {
     if (this.#renewal !== undefined) clearTimeout(this.#renewal)
-    if (this.#deadline !== undefined) clearTimeout(this.#deadline)
+    if (this.#lossTimer !== undefined) clearTimeout(this.#lossTimer)
     this.#renewal = undefined
-    this.#deadline = undefined
+    this.#lossTimer = undefined
   }
 
   #eventBase() {

@@ -1,14 +1,17 @@
-import { LockNotAcquiredError, storeError } from './errors.js'
-import { publish } from './events.js'
+import { describeName, storeError } from './errors.js'
 import type { Lease } from './lease.js'
 import { LockHandle } from './lock-handle.js'
 import { Lock } from './lock.js'
-import { NameQueue, type PendingRequest, type QueueHost } from './name-queue.js'
+import { GrantOrder } from './grant-order.js'
+import { NameQueue, type QueueHost } from './name-queue.js'
+import { notAcquired, waitInQueue, type Unavailable } from './pending-request.js'
 import { observeRequest, type RequestOrigin } from './request-outcome.js'
 import type { AcquireOptions, LockManagerOptions, LockOptions } from './options.js'
 import { resolveManagerOptions, resolveRequestOptions, type ManagerDefaults, type ResolvedRequest } from './resolve-options.js'
-import type { LockMode, LockStore } from './store.js'
-import { clientIdOf, newClientId, newOwnerToken } from './tokens.js'
+import { StoreDeadline } from './store-deadline.js'
+import { Steals } from './steal.js'
+import type { Holder, LockMode, LockStore } from './store.js'
+import { clientIdOf, newClientId } from './tokens.js'
 import { checkFunction, checkName, invalid } from './validate.js'
 
 /** One entry of `query()`. */
@@ -24,9 +27,6 @@ export interface LockManagerSnapshot {
   held: LockInfo[]
   pending: LockInfo[]
 }
-
-/** Give up with `null` (Web Locks `ifAvailable`) or with `LockNotAcquiredError`. */
-type Unavailable = 'null' | 'reject'
 
 /**
  * Distributed locks with the W3C Web Locks API (`navigator.locks`) over a `LockStore`.
@@ -50,9 +50,13 @@ export class LockManager {
   readonly prefix: string
   /** Longest pause between attempts while waiting, in ms. */
   readonly sleep: number
+  /** Longest time one store call may take, in ms. */
+  readonly storeTimeout: number
   readonly #defaults: ManagerDefaults
   readonly #queues = new Map<string, NameQueue>()
   readonly #host: QueueHost
+  readonly #deadline: StoreDeadline
+  readonly #steals: Steals
   // Holds leases, never handles: a handle must stay collectable for its finalizer to run.
   readonly #finalizers = new FinalizationRegistry<Lease>((lease) => lease.finalize())
 
@@ -61,15 +65,20 @@ export class LockManager {
     this.store = resolved.store
     this.prefix = resolved.prefix
     this.sleep = resolved.sleep
+    this.storeTimeout = resolved.storeTimeout
     this.#defaults = resolved
+    this.#deadline = new StoreDeadline(resolved.storeTimeout)
     this.#host = {
       store: this.store,
+      deadline: this.#deadline,
+      order: new GrantOrder(),
       clientId: this.clientId,
       sleep: this.sleep,
       idle: (queue) => {
         if (this.#queues.get(queue.name) === queue) this.#queues.delete(queue.name)
       },
     }
+    this.#steals = new Steals({ store: this.store, deadline: this.#deadline, clientId: this.clientId, queue: (name) => this.#queue(name) })
   }
 
   /**
@@ -131,31 +140,35 @@ export class LockManager {
 
   /** Snapshot: this manager's pending requests, and every holder (any client) of the names it holds or waits for. */
   async query(): Promise<LockManagerSnapshot> {
+    // A request whose store attempt is out is neither pending nor held yet: wait for the answers,
+    // so that what this manager reports of itself is exact. The other clients' holds are read
+    // meanwhile: both are bounded by storeTimeout, and together take no longer than one of them.
     const queues = [...this.#queues.values()]
-    const pending = queues.flatMap((queue) =>
-      queue.pending.map((request) => ({ name: queue.name, mode: request.mode, clientId: this.clientId })),
-    )
-    const holders = await Promise.all(
-      queues.map((queue) =>
-        this.store.holders(queue.key).catch((cause: unknown) => {
-          throw storeError('query', queue.name, cause)
-        }),
-      ),
-    )
-    const held = queues.flatMap((queue, i) =>
-      holders[i]!.map((holder) => ({ name: queue.name, mode: holder.mode, clientId: clientIdOf(holder.owner) })),
-    )
+    const [others] = await Promise.all([
+      Promise.all(queues.map((queue) => this.#holders(queue.name, queue.key))),
+      Promise.all(queues.map((queue) => queue.settled())),
+    ])
+    // This manager's own part is read now, after the store answered: its holds from its leases,
+    // its requests from its queues, both as of the same moment.
+    const held: LockInfo[] = []
+    const pending: LockInfo[] = []
+    for (const queue of this.#queues.values()) {
+      for (const lease of queue.held) held.push({ name: queue.name, mode: lease.mode, clientId: this.clientId })
+      for (const request of queue.pending) pending.push({ name: queue.name, mode: request.mode, clientId: this.clientId })
+    }
+    for (const [i, queue] of queues.entries()) {
+      for (const holder of others[i]!) {
+        const clientId = clientIdOf(holder.owner)
+        if (clientId !== this.clientId) held.push({ name: queue.name, mode: holder.mode, clientId })
+      }
+    }
     return { held, pending }
   }
 
   /** Whether anyone (any client) holds `name` right now. A snapshot: it may change a moment later. */
   async isLocked(name: string): Promise<boolean> {
     checkName(name)
-    try {
-      return (await this.store.holders(this.keyFor(name))).length > 0
-    } catch (cause) {
-      throw storeError('query', name, cause)
-    }
+    return (await this.#holders(name, this.keyFor(name))).length > 0
   }
 
   /** Release `name` whoever holds it. Holders in this manager see their `signal` abort at once, others at their next renewal. */
@@ -163,7 +176,7 @@ export class LockManager {
     checkName(name)
     let released: boolean
     try {
-      released = await this.store.forceRelease(this.keyFor(name))
+      released = await this.#deadline.bound('force-release', name, () => this.store.forceRelease(this.keyFor(name)), { keepAlive: true })
     } catch (cause) {
       throw storeError('force-release', name, cause)
     }
@@ -205,19 +218,42 @@ export class LockManager {
     return handle
   }
 
-  async #run<T>(name: string, options: ResolvedRequest, callback: (lock: Lock | null) => T, unavailable: Unavailable): Promise<Awaited<T>> {
-    const lease = await observeRequest(this.#obtain(name, options, unavailable), this.#origin(name), options)
-    let result: Awaited<T>
-    try {
-      result = await callback(lease ? new Lock(lease) : null)
-    } catch (error) {
-      // The callback's failure is the outcome; a release failure is on the `released` channel
-      // and the ttl frees the lock.
-      await lease?.release().catch(() => undefined)
-      throw error
-    }
-    await lease?.release()
-    return result
+  #run<T>(name: string, options: ResolvedRequest, callback: (lock: Lock | null) => T, unavailable: Unavailable): Promise<Awaited<T>> {
+    // One promise for the whole request, which a steal can reject before the callback settles.
+    return new Promise<Awaited<T>>((resolve, reject) => {
+      observeRequest(this.#obtain(name, options, unavailable), this.#origin(name), options).then((lease) => {
+        if (lease) {
+          // Web Locks: a stolen lock's request rejects at once with an AbortError, although its
+          // callback keeps running; the lock's signal has aborted with the LockLostError to say so.
+          lease.onLost((error) => {
+            if (error.reason === 'stolen')
+              reject(new DOMException(`Lock ${describeName(name)} was stolen`, { name: 'AbortError', cause: error }))
+          })
+        }
+        let outcome: T
+        try {
+          outcome = callback(lease ? new Lock(lease) : null)
+        } catch (error) {
+          outcome = Promise.reject(error) as T
+        }
+        Promise.resolve(outcome).then(
+          (value) => {
+            if (!lease) resolve(value)
+            else lease.release().then(() => resolve(value), reject)
+          },
+          (error: unknown) => {
+            // The callback's failure is the outcome; a release failure is on the `released`
+            // channel and the ttl frees the lock.
+            if (!lease) reject(error)
+            else
+              lease.release().then(
+                () => reject(error),
+                () => reject(error),
+              )
+          },
+        )
+      }, reject)
+    })
   }
 
   /**
@@ -229,71 +265,21 @@ export class LockManager {
     const { signal } = options
     if (signal?.aborted) return Promise.reject(signal.reason)
     const queue = this.#queue(name)
-    if (options.steal) return this.#steal(queue, options)
+    if (options.steal) return this.#steals.steal(name, options)
     const once = options.ifAvailable || options.timeout === 0
     const giveUp = () => (unavailable === 'null' ? null : Promise.reject(notAcquired(name, options.timeout)))
     if (once && !queue.available(options.mode)) return Promise.resolve().then(giveUp)
 
-    return new Promise<Lease | null>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined
-      const finish = () => {
-        request.settled = true
-        if (timer !== undefined) clearTimeout(timer)
-        signal?.removeEventListener('abort', onAbort)
-      }
-      const request: PendingRequest = {
-        mode: options.mode,
-        ttl: options.ttl,
-        autoExtend: options.autoExtend,
-        once,
-        requestedAt: performance.now(),
-        settled: false,
-        grant: (lease) => {
-          finish()
-          publish('acquired', () => ({ ...eventBase(lease), waitMs: performance.now() - request.requestedAt, stolen: false }))
-          resolve(lease)
-        },
-        fail: (error) => {
-          finish()
-          reject(error)
-        },
-        unavailable: () => {
-          finish()
-          if (unavailable === 'null') resolve(null)
-          else reject(notAcquired(name, options.timeout))
-        },
-      }
-      const giveUpWith = (error: unknown) => {
-        if (request.settled) return
-        finish()
-        queue.drop(request)
-        reject(error)
-      }
-      const onAbort = () => giveUpWith(signal!.reason)
-      signal?.addEventListener('abort', onAbort, { once: true })
-      if (options.timeout !== undefined && options.timeout > 0) {
-        const ms = options.timeout
-        timer = setTimeout(() => giveUpWith(notAcquired(name, ms)), ms)
-        timer.unref()
-      }
-      queue.enqueue(request)
-    })
+    return waitInQueue(queue, name, options, once, unavailable)
   }
 
-  async #steal(queue: NameQueue, options: ResolvedRequest): Promise<Lease> {
-    const owner = newOwnerToken(this.clientId)
-    const sentAt = performance.now()
-    let fencingToken: number
+  /** The holders of `key`, bounded by `storeTimeout`; a failure is a `LockError` naming `name`. */
+  async #holders(name: string, key: string): Promise<Holder[]> {
     try {
-      ;({ fencingToken } = await this.store.steal({ key: queue.key, owner, ttlMs: options.ttl, clientId: this.clientId }))
+      return await this.#deadline.bound('query', name, () => this.store.holders(key), { keepAlive: true })
     } catch (cause) {
-      queue.checkIdle()
-      throw storeError('steal', queue.name, cause)
+      throw storeError('query', name, cause)
     }
-    for (const lease of [...queue.held]) lease.markLost('stolen')
-    const lease = queue.lease(owner, 'exclusive', fencingToken, options.ttl, options.autoExtend, sentAt)
-    publish('acquired', () => ({ ...eventBase(lease), waitMs: performance.now() - sentAt, stolen: true }))
-    return lease
   }
 
   #origin(name: string): RequestOrigin {
@@ -316,13 +302,4 @@ function checkIsObject(options: unknown): object {
   if (options === undefined) return {}
   if (typeof options !== 'object' || options === null || Array.isArray(options)) throw invalid('options', 'an options object', options)
   return options
-}
-
-function notAcquired(name: string, timeout: number | undefined): LockNotAcquiredError {
-  const why = timeout ? `timed out after ${timeout} ms` : 'it is held by another holder'
-  return new LockNotAcquiredError(name, `Lock ${JSON.stringify(name)} was not acquired: ${why}`)
-}
-
-function eventBase(lease: Lease) {
-  return { name: lease.name, key: lease.key, mode: lease.mode, clientId: lease.clientId, fencingToken: lease.fencingToken }
 }

@@ -1,42 +1,46 @@
-import { storeError } from './errors.js'
+import { storeError, StoreTimeoutError } from './errors.js'
+import type { GrantOrder } from './grant-order.js'
 import { Lease } from './lease.js'
-import type { LockMode, LockStore, Unsubscribe } from './store.js'
+import { timedOutInTrouble, type PendingRequest } from './pending-request.js'
+import type { StoreDeadline } from './store-deadline.js'
+import type { AcquireResult, LockMode, LockStore, Unsubscribe } from './store.js'
 import { newOwnerToken } from './tokens.js'
 
 /** What the queue needs from its manager. */
 export interface QueueHost {
   readonly store: LockStore
+  /** Bounds every store call (the manager's `storeTimeout`). */
+  readonly deadline: StoreDeadline
+  /** Delivers grants in the order their attempts were sent, across this manager's names. */
+  readonly order: GrantOrder
   readonly clientId: string
   readonly sleep: number
   /** The queue has nothing pending, held or running: the manager may forget it. */
   idle(queue: NameQueue): void
 }
 
-/** One waiting request for a name. */
-export interface PendingRequest {
-  readonly mode: LockMode
-  readonly ttl: number
-  readonly autoExtend: boolean
-  /** Try once; when refused, settle through `unavailable` instead of waiting. */
-  readonly once: boolean
-  readonly requestedAt: number
-  /** Settle when `once` and refused: `null` for Web Locks `ifAvailable`, an error otherwise. */
-  unavailable(): void
-  grant(lease: Lease): void
-  fail(error: unknown): void
-  /** Set once the request is settled (granted, failed, aborted, timed out). */
-  settled: boolean
+/** A store attempt that is out. */
+interface Attempt {
+  readonly sentAt: number
+  /** The queue's count of store answers when this attempt was sent. */
+  readonly answersBefore: number
+  /** Called once the attempt's outcome has been applied (for `settled()`). */
+  waiters?: (() => void)[]
 }
 
 /**
- * The requests and local holders of one lock name in one manager, and the one loop ("pump")
- * that asks the store for it. Every way of taking a lock (request, acquire, withLock, the
- * decorator, the ORM adapters) waits here, so the waiting logic exists once:
+ * The requests and local holders of one lock name in one manager, and the attempts that ask the
+ * store for it. Every way of taking a lock (request, acquire, withLock, the decorator, the ORM
+ * adapters) waits here, so the waiting logic exists once:
  *
  * - grants in request order (FIFO), shared requests together, exclusive alone, as Web Locks do;
- * - at most one store attempt for this name at a time;
- * - between refused attempts, sleeps until the store's wake-up (`onRelease`), a local release,
- *   the holder's remaining ttl, or `sleep` (jittered) — whichever comes first.
+ *   the shared requests at the head are asked for together (one attempt each, at once), an
+ *   exclusive one only when no other attempt for the name is out;
+ * - after a refusal, waits until the store's wake-up (`onRelease`), a local release, the holder's
+ *   remaining ttl, or `sleep` (jittered), whichever comes first, then asks again;
+ * - a failed attempt (the store erred, or did not answer within `storeTimeout`) fails every
+ *   request of the name that has no `timeout` at once, together; requests with a `timeout` keep
+ *   their place and retry until it runs out. So an outage never serialises the callers of a name.
  */
 export class NameQueue {
   readonly name: string
@@ -44,11 +48,26 @@ export class NameQueue {
   readonly pending: PendingRequest[] = []
   readonly held = new Set<Lease>()
   readonly #host: QueueHost
-  #pumping = false
-  #wake: (() => void) | undefined
+  readonly #inFlight = new Map<PendingRequest, Attempt>()
+  /**
+   * The current round: requests asked for since the last pause carry its number (`asked`) and
+   * wait for the pause before being asked again. A new round is a new number.
+   */
+  #round = 1
+  /** Whether any request was asked for in the current round. */
+  #roundStarted = false
+  /** The pause the attempts of this round asked for (refused or failed), in ms. */
+  #pause: number | undefined
+  /** Pausing between rounds; a wake-up or a local release cuts it short. */
+  #retryTimer: NodeJS.Timeout | undefined
+  /** A wake-up came while attempts were out: ask again at once rather than pause. */
   #woken = false
   /** The store refused this manager's last attempt: it is waiting for the lock. */
   #refused = false
+  /** The store's error from the last attempt, until the store answers again. */
+  #failure: { error: unknown } | undefined
+  /** How many attempts for this name the store has answered (granted or refused). */
+  #answers = 0
   #unsubscribe: Unsubscribe | undefined
 
   constructor(host: QueueHost, name: string, key: string) {
@@ -64,25 +83,44 @@ export class NameQueue {
 
   enqueue(request: PendingRequest): void {
     this.pending.push(request)
-    void this.#pump()
+    this.#dispatch()
   }
 
-  /** A request settled from outside (abort, timeout): take it out and let the loop move on. */
+  /** A request settled from outside (abort, timeout): take it out and let the next one go. */
   drop(request: PendingRequest): void {
-    const index = this.pending.indexOf(request)
-    if (index !== -1) this.pending.splice(index, 1)
+    this.#remove(request)
     this.#poke()
   }
 
-  /** Tell the manager it can forget this queue, if nothing is pending, held or running. */
+  /** Tell the manager it can forget this queue, if nothing is pending, held or out. */
   checkIdle(): void {
-    if (!this.#pumping && this.pending.length === 0 && this.held.size === 0) this.#host.idle(this)
+    if (this.#inFlight.size === 0 && this.pending.length === 0 && this.held.size === 0) this.#host.idle(this)
+  }
+
+  /** Resolves once every attempt out now has settled and its outcome is applied (bounded by `storeTimeout`). */
+  async settled(): Promise<void> {
+    await Promise.all([...this.#inFlight.values()].map((attempt) => new Promise<void>((resolve) => (attempt.waiters ??= []).push(resolve))))
+  }
+
+  /**
+   * Why a request waiting since `since` got no lock, when the store is to blame: its last attempt
+   * for this name failed, or the store has left an attempt unanswered for at least half of that
+   * wait (a healthy store answers in a round trip; the other half covers a pause between attempts).
+   */
+  storeTrouble(since: number): unknown {
+    if (this.#failure) return this.#failure.error
+    const now = performance.now()
+    let oldest: Attempt | undefined
+    for (const attempt of this.#inFlight.values()) if (!oldest || attempt.sentAt < oldest.sentAt) oldest = attempt
+    if (!oldest || oldest.sentAt > since + (now - since) / 2 || this.#answers > oldest.answersBefore) return undefined
+    return new StoreTimeoutError('acquire', this.name, Math.round(now - oldest.sentAt))
   }
 
   /** Make a lease for a grant and track it here until it ends. */
   lease(owner: string, mode: LockMode, fencingToken: number, ttl: number, autoExtend: boolean, sentAt: number): Lease {
     const lease = new Lease({
       store: this.#host.store,
+      deadline: this.#host.deadline,
       name: this.name,
       key: this.key,
       mode,
@@ -101,13 +139,20 @@ export class NameQueue {
     return lease
   }
 
-  /** Something changed (a release here, a store wake-up): retry now rather than at the next poll. */
+  /** Something changed (a release here, a store wake-up): ask again now rather than after the pause. */
   #poke(): void {
     this.#woken = true
-    const wake = this.#wake
-    this.#wake = undefined
-    wake?.()
-    void this.#pump()
+    if (this.#retryTimer !== undefined) {
+      clearTimeout(this.#retryTimer)
+      this.#retryTimer = undefined
+      this.#newRound()
+    }
+    this.#dispatch()
+  }
+
+  #newRound(): void {
+    this.#round++
+    this.#roundStarted = false
   }
 
   #locallyGrantable(mode: LockMode): boolean {
@@ -116,92 +161,180 @@ export class NameQueue {
     return true
   }
 
-  async #pump(): Promise<void> {
-    if (this.#pumping) return
-    this.#pumping = true
-    try {
-      for (;;) {
-        const head = this.pending[0]
-        if (!head) break
-        // Another holder here conflicts: its release pokes the loop. No store call can succeed.
-        if (!this.#locallyGrantable(head.mode)) {
-          if (head.once) this.#settle(head, () => head.unavailable())
-          else break
+  /** Ask the store for every request at the head that may go now. */
+  #dispatch(): void {
+    if (this.#retryTimer === undefined) {
+      // The head group: an exclusive request alone, or the run of shared requests at the front.
+      // (Settling an `ifAvailable` request removes it, so walk a copy.)
+      const head = this.pending[0]
+      const group = head?.mode === 'shared' ? this.#sharedHead() : head ? [head] : []
+      for (const request of group) {
+        if (request.asked === this.#round) continue
+        if (!this.#locallyGrantable(request.mode)) {
+          // A holder here conflicts: its release pokes the queue. No store call can succeed.
+          if (request.once) this.#settle(request, () => request.unavailable())
           continue
         }
-        this.#woken = false
-        const refusal = await this.#attempt(head)
-        if (refusal === undefined) continue
-        if (head.once) {
-          this.#settle(head, () => head.unavailable())
-          continue
-        }
-        if (!head.settled && !this.#woken) await this.#sleep(refusal)
+        if (request.mode === 'exclusive' ? this.#inFlight.size > 0 : this.#exclusiveOut()) break
+        if (!this.#roundStarted) this.#woken = false
+        this.#roundStarted = true
+        request.asked = this.#round
+        this.#attempt(request)
       }
-    } finally {
-      this.#pumping = false
-      if (this.pending.length === 0) this.#unsubscribeNow()
+    }
+    if (this.pending.length === 0 && this.#inFlight.size === 0) {
+      clearTimeout(this.#retryTimer)
+      this.#retryTimer = undefined
+      this.#newRound()
+      this.#unsubscribeNow()
       this.checkIdle()
     }
   }
 
-  /** One store attempt for `head`. Resolves the ms to wait before the next one when refused. */
-  async #attempt(head: PendingRequest): Promise<number | undefined> {
-    const { store, clientId, sleep } = this.#host
+  #sharedHead(): PendingRequest[] {
+    const run: PendingRequest[] = []
+    for (const request of this.pending) {
+      if (request.mode !== 'shared') break
+      run.push(request)
+    }
+    return run
+  }
+
+  #exclusiveOut(): boolean {
+    for (const request of this.#inFlight.keys()) if (request.mode === 'exclusive') return true
+    return false
+  }
+
+  #attempt(request: PendingRequest): void {
+    const { store, deadline, clientId, sleep } = this.#host
     const owner = newOwnerToken(clientId)
     const sentAt = performance.now()
-    let result
-    try {
-      result = await store.acquire({
-        key: this.key,
-        owner,
-        mode: head.mode,
-        ttlMs: head.ttl,
-        clientId,
-        // Only a request that will wait counts as a waiter: an ifAvailable try must not take a turn.
-        waiting: this.#refused && !head.once,
-        pollMs: sleep,
-      })
-    } catch (cause) {
-      this.#settle(head, () => head.fail(storeError('acquire', this.name, cause)))
-      return undefined
-    }
+    const attempt: Attempt = { sentAt, answersBefore: this.#answers }
+    this.#inFlight.set(request, attempt)
+    this.#host.order.sent(request)
+    deadline.watch(
+      'acquire',
+      this.name,
+      () =>
+        store.acquire({
+          key: this.key,
+          owner,
+          mode: request.mode,
+          ttlMs: request.ttl,
+          clientId,
+          // Only a request that will wait counts as a waiter: an ifAvailable try must not take a turn.
+          waiting: this.#refused && !request.once,
+          pollMs: sleep,
+        }),
+      {
+        keepAlive: true,
+        value: (result) => {
+          this.#answered(request, owner, sentAt, result)
+          attempt.waiters?.forEach((settled) => settled())
+        },
+        error: (error) => {
+          this.#failed(request, error)
+          attempt.waiters?.forEach((settled) => settled())
+        },
+        // The caller stopped waiting for this answer: a grant that comes anyway is given back.
+        late: (result) => {
+          if (result.granted) this.#giveBack(owner)
+        },
+      },
+      sentAt,
+    )
+  }
+
+  #answered(request: PendingRequest, owner: string, sentAt: number, result: AcquireResult): void {
+    this.#inFlight.delete(request)
+    this.#answers++
+    this.#failure = undefined
     this.#refused = !result.granted
     if (result.granted) {
-      if (head.settled) {
-        // Aborted or timed out while the grant was on its way: give it straight back. A failure
-        // here only delays the next holder until the ttl runs out.
-        store.release(this.key, owner).catch(() => undefined)
-        return undefined
+      // Aborted or timed out while the grant was on its way: give it straight back.
+      if (request.settled) {
+        this.#giveBack(owner)
+        this.#host.order.answered(request)
+      } else {
+        const lease = this.lease(owner, request.mode, result.fencingToken, request.ttl, request.autoExtend, sentAt)
+        this.#remove(request)
+        this.#host.order.answered(request, () => {
+          // Aborted while its turn came: nobody will use it.
+          if (request.settled) lease.release().catch(() => undefined)
+          else request.grant(lease)
+        })
       }
-      const lease = this.lease(owner, head.mode, result.fencingToken, head.ttl, head.autoExtend, sentAt)
-      this.#settle(head, () => head.grant(lease))
-      return undefined
+      this.#next()
+      return
     }
-    if (head.settled) return undefined
-    if (!head.once) this.#subscribe()
-    const jittered = sleep * (0.5 + Math.random() / 2)
-    return Math.max(1, Math.min(jittered, (result.retryInMs ?? Infinity) + 1))
+    this.#host.order.answered(request)
+    if (request.once) {
+      this.#settle(request, () => request.unavailable())
+    } else if (!request.settled) {
+      this.#subscribe()
+      const jittered = this.#host.sleep * (0.5 + Math.random() / 2)
+      this.#pauseFor(Math.max(1, Math.min(jittered, (result.retryInMs ?? Infinity) + 1)))
+    }
+    this.#next()
+  }
+
+  #failed(request: PendingRequest, error: unknown): void {
+    this.#inFlight.delete(request)
+    this.#host.order.answered(request)
+    this.#failure = { error }
+    const now = performance.now()
+    // Everyone who cannot outwait the failure hears of it now, together: a later attempt would
+    // most likely fail the same way, and serving them one failed attempt at a time is how a burst
+    // on one name used to take minutes to fail during an outage.
+    for (const waiting of [...this.pending]) {
+      if (waiting !== request && this.#inFlight.has(waiting)) continue
+      if (waiting.once || waiting.giveUpAt === undefined) this.#settle(waiting, () => waiting.fail(storeError('acquire', this.name, error)))
+      else if (waiting.giveUpAt <= now) this.#settle(waiting, () => waiting.fail(timedOutInTrouble(this.name, waiting, error)))
+    }
+    this.#pauseFor(this.#host.sleep * (0.5 + Math.random() / 2))
+    this.#next()
+  }
+
+  #pauseFor(ms: number): void {
+    this.#pause = this.#pause === undefined ? ms : Math.min(this.#pause, ms)
+  }
+
+  /** After an attempt: when the round is over, pause if it asked for one, then start the next. */
+  #next(): void {
+    if (this.#inFlight.size === 0) {
+      const pause = this.#pause
+      this.#pause = undefined
+      this.#newRound()
+      if (pause !== undefined && !this.#woken && this.pending.length > 0) {
+        // Not unref'd: requests wait on this, and their callers await the grant. Only housekeeping
+        // (renewal, wake-up subscriptions) lets the process exit.
+        this.#retryTimer = setTimeout(() => {
+          this.#retryTimer = undefined
+          this.#dispatch()
+        }, pause)
+        return
+      }
+    }
+    this.#dispatch()
   }
 
   #settle(request: PendingRequest, settle: () => void): void {
-    const index = this.pending.indexOf(request)
-    if (index !== -1) this.pending.splice(index, 1)
+    this.#remove(request)
     if (!request.settled) settle()
   }
 
-  #sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer)
-        this.#wake = undefined
-        resolve()
-      }
-      // Unref'd like every timer here: a waiting lock must not keep a finished process alive.
-      const timer = setTimeout(done, ms)
-      timer.unref()
-      this.#wake = done
-    })
+  #remove(request: PendingRequest): void {
+    // The head, nearly always: shift() rather than a search.
+    if (this.pending[0] === request) this.pending.shift()
+    else {
+      const index = this.pending.indexOf(request)
+      if (index !== -1) this.pending.splice(index, 1)
+    }
+  }
+
+  /** Release a grant nobody will use. A failure only delays the next holder until its ttl runs out. */
+  #giveBack(owner: string): void {
+    this.#host.store.release(this.key, owner).catch(() => undefined)
   }
 
   #subscribe(): void {

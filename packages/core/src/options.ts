@@ -17,7 +17,8 @@ export interface LockOptions {
   /**
    * Take the lock whoever holds it. The previous holder's `signal` aborts with `LockLostError`:
    * at once in this process (`reason: 'stolen'`), at its next renewal elsewhere (`reason:
-   * 'expired'`: the store only tells it the lock is no longer its own). Exclusive only.
+   * 'expired'`: the store only tells it the lock is no longer its own). Exclusive only. Comes after
+   * this manager's store attempts for the name that are out, and after its earlier steals.
    * @default false
    */
   steal?: boolean
@@ -29,7 +30,10 @@ export interface LockOptions {
   signal?: AbortSignal
   /**
    * Stop waiting after this many ms and reject with `LockNotAcquiredError`. `0` tries once.
-   * Unset waits until granted (as Web Locks do).
+   * Unset waits until granted (as Web Locks do). Store failures do not end the wait early: the
+   * request retries until the timeout, and if the store was failing then (or never answered), it
+   * rejects with the store's `LockError` (`LOCK_STORE_ERROR`) instead. Without a timeout, the
+   * first store failure rejects the request.
    * @default undefined
    */
   timeout?: number
@@ -76,6 +80,17 @@ export interface LockManagerOptions extends Omit<AcquireOptions, 'signal' | 'ste
    * @example 'orders-service:lock:'
    */
   prefix?: string
+  /**
+   * Longest time one store call may take, in ms: acquire, release, extend, steal, force release,
+   * and the reads behind `query()` and `isLocked()`. A call still unanswered then (a frozen
+   * server, a client queueing commands while it reconnects) fails with `LockError`
+   * (`LOCK_STORE_ERROR`, a `StoreTimeoutError` as `cause`); a grant that arrives later is released.
+   * During an outage this is how long a request without `timeout` can take to fail; a request with
+   * a `timeout` keeps retrying until that runs out instead. Renewal is bounded by it too, and keeps
+   * retrying until the lock's ttl has passed.
+   * @default 2000
+   */
+  storeTimeout?: number
   /**
    * Longest pause between two attempts while waiting, in ms (each pause is jittered between
    * half of it and all of it). Stores with wake-ups (Redis, memory) retry as soon as the lock is

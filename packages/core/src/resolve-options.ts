@@ -27,21 +27,28 @@ export interface ManagerDefaults {
   releaseOnFinalize: boolean
 }
 
+/** A manager's options after validation: the request defaults, and what only the manager uses. */
+export interface ResolvedManager extends ManagerDefaults {
+  storeTimeout: number
+}
+
 export const DEFAULT_SLEEP = 100
+export const DEFAULT_STORE_TIMEOUT = 2000
 export const DEFAULT_PREFIX = 'lock:'
 
-export const managerOptionNames = new Set<string>(['store', 'prefix', 'sleep', ...managerDefaultNames])
+export const managerOptionNames = new Set<string>(['store', 'prefix', 'sleep', 'storeTimeout', ...managerDefaultNames])
 const acquireNames = [...acquireOptionNames]
 const storeMethods = ['acquire', 'release', 'extend', 'steal', 'forceRelease', 'holders'] as const
 
 /** Validate a manager's options (throws `InvalidLockArgumentError`) and fill in the defaults. */
-export function resolveManagerOptions(options: LockManagerOptions | undefined, argument: string): ManagerDefaults {
+export function resolveManagerOptions(options: LockManagerOptions | undefined, argument: string): ResolvedManager {
   const given = checkOptions(options, argument, managerOptionNames) as LockManagerOptions
   const prefix = given.prefix ?? DEFAULT_PREFIX
   if (typeof prefix !== 'string') throw invalid(`${argument}.prefix`, 'a string', prefix)
   const resolved = {
     prefix,
     sleep: given.sleep === undefined ? DEFAULT_SLEEP : checkDuration(given.sleep, `${argument}.sleep`),
+    storeTimeout: given.storeTimeout === undefined ? DEFAULT_STORE_TIMEOUT : checkDuration(given.storeTimeout, `${argument}.storeTimeout`),
     ...(Object.fromEntries(
       managerDefaultNames.map((name) => [name, optionValue(given, name, argument, lockOptionTable[name].default)]),
     ) as Pick<ManagerDefaults, 'ttl' | 'autoExtend' | 'timeout' | 'releaseOnFinalize'>),

@@ -90,6 +90,8 @@ describe('bad input', () => {
   it.each([
     [{ sleep: 0 }, 'options.sleep'],
     [{ sleep: Infinity }, 'options.sleep'],
+    [{ storeTimeout: 0 }, 'options.storeTimeout'],
+    [{ storeTimeout: '2s' }, 'options.storeTimeout'],
     [{ ttl: -1 }, 'options.ttl'],
     [{ prefix: 5 }, 'options.prefix'],
     [{ store: {} }, 'options.store'],

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { InvalidLockArgumentError, LockLostError, MemoryStore, createLockManager, type Lock } from '@cachelock/core'
+import { FlakyStore } from './helpers.js'
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 0))
 
@@ -126,7 +127,7 @@ describe('Web Locks semantics', () => {
     await exclusiveWaiter
   })
 
-  it('steals: grants at once and marks the old holder’s lock lost', async () => {
+  it('steals: grants at once, marks the old holder’s lock lost and rejects its request with AbortError at once', async () => {
     const locks = createLockManager()
     let victim: Lock | undefined
     let release!: () => void
@@ -134,6 +135,7 @@ describe('Web Locks semantics', () => {
       victim = lock
       return new Promise<void>((resolve) => (release = resolve))
     })
+    const rejected = held.catch((error: unknown) => error)
     while (!victim) await tick()
     const fencing = victim.fencingToken
     const stolen = await locks.request('a', { steal: true }, (lock) => lock.fencingToken)
@@ -141,8 +143,48 @@ describe('Web Locks semantics', () => {
     expect(victim.signal.aborted).toBe(true)
     expect(victim.signal.reason).toBeInstanceOf(LockLostError)
     expect((victim.signal.reason as LockLostError).reason).toBe('stolen')
+    // Although its callback has not settled (Web Locks: the broken lock's request rejects).
+    const error = await rejected
+    expect(error).toBeInstanceOf(DOMException)
+    expect((error as DOMException).name).toBe('AbortError')
+    expect((error as DOMException).cause).toBe(victim.signal.reason)
     release()
-    await held
+  })
+
+  it('steals in call order, after the attempts sent before them, whatever order the store would run them in', async () => {
+    // A store on a connection pool can run a steal ahead of an acquire sent first: here the
+    // acquire is held back while both steals could reach the store.
+    const store = new FlakyStore()
+    const locks = createLockManager({ store })
+    const never = new Promise<void>(() => undefined)
+    store.paused.add('acquire')
+    const first = locks.request('a', () => never).catch((error: unknown) => error)
+    const firstSteal = locks.request('a', { steal: true }, () => never).catch((error: unknown) => error)
+    let thief: Lock | undefined
+    const secondSteal = locks.request('a', { steal: true }, (lock) => {
+      thief = lock
+      return never
+    })
+    await tick()
+    store.resume()
+    // The grant sent first lands first and is stolen, then the first steal's, by the last caller.
+    expect(await first).toMatchObject({ name: 'AbortError' })
+    expect(await firstSteal).toMatchObject({ name: 'AbortError' })
+    while (!thief) await tick()
+    expect(thief.signal.aborted).toBe(false)
+    expect(await locks.query()).toMatchObject({ held: [{ name: 'a', mode: 'exclusive' }], pending: [] })
+    void secondSteal
+  })
+
+  it('keeps track of a thief whose victim was the name’s last holder: query() shows it, the next steal takes from it', async () => {
+    const locks = createLockManager()
+    const victim = await locks.acquire('a')
+    const never = new Promise<void>(() => undefined)
+    const thief = locks.request('a', { steal: true }, () => never).catch((error: unknown) => error)
+    while (!victim.signal.aborted) await tick()
+    expect((await locks.query()).held).toEqual([{ name: 'a', mode: 'exclusive', clientId: locks.clientId }])
+    expect(await locks.request('a', { steal: true }, () => 'again')).toBe('again')
+    expect(await thief).toMatchObject({ name: 'AbortError' })
   })
 
   it('accepts any string as a name, the empty one too, except those starting with "-"', async () => {
@@ -178,5 +220,27 @@ describe('Web Locks semantics', () => {
       expect(held.map((h) => h.clientId).sort()).toEqual([a.clientId, b.clientId].sort())
     })
     await handle.release()
+  })
+})
+
+describe('query() is exact about this manager', () => {
+  it('a request whose grant is on its way is reported held, not pending', async () => {
+    const store = new FlakyStore()
+    const locks = createLockManager({ store, prefix: '' })
+    let release!: () => void
+    // The first request's attempt stays out until resume(): query() must wait for its answer.
+    store.paused.add('acquire')
+    const held = locks.request('a', () => new Promise<void>((resolve) => (release = resolve)))
+    store.paused.delete('acquire')
+    const waiting = locks.request('a', () => undefined)
+    const snapshot = locks.query()
+    setTimeout(() => store.resume(), 20)
+    const state = await snapshot
+    expect(state.held.map((lock) => lock.name)).toEqual(['a'])
+    expect(state.pending.map((lock) => lock.name)).toEqual(['a'])
+    expect(new Set([...state.held, ...state.pending].map((lock) => lock.clientId))).toEqual(new Set([locks.clientId]))
+    release()
+    await Promise.all([held, waiting])
+    expect(await locks.query()).toEqual({ held: [], pending: [] })
   })
 })

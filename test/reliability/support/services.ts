@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { portOf } from './env.js'
@@ -56,28 +56,55 @@ export async function withServerDown<T>(server: Server, body: (control: ServerCo
 }
 
 /**
- * Freeze the server's process (SIGSTOP): its connections stay open and accept bytes, but nothing
- * answers, like a server stuck in a long fork, swap or a network black hole. `body` runs frozen;
- * the server always gets SIGCONT afterwards. The pid comes from services.sh's pidfile.
+ * Freeze the server (SIGSTOP): its connections stay open and accept bytes, but nothing answers,
+ * like a server stuck in a long fork, swap or a network black hole. `body` runs frozen; the server
+ * always gets SIGCONT afterwards. The pid comes from services.sh's pidfile; PostgreSQL's backends
+ * (one process per connection) are frozen with their postmaster.
  */
 export async function withServerFrozen<T>(server: Server, body: () => Promise<T>): Promise<T> {
-  const port = portOf(server.url)
-  const pidFile = server.kind === 'redis' ? `.services/redis-${port}/redis.pid` : `.services/memcached-${port}/memcached.pid`
-  const pid = Number(readFileSync(`${root}/${pidFile}`, 'utf8').trim())
-  // The pidfile must name the daemon serving this port (memcached writes it only after binding).
-  const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ')
-  if (!command.includes(server.kind === 'redis' ? `:${port}` : `-p ${port} `)) {
-    throw new Error(`${pidFile} names pid ${pid} (${command.trim()}), not the ${server.kind} on port ${port}`)
-  }
-  process.kill(pid, 'SIGSTOP')
+  const pids = serverPids(server)
+  for (const pid of pids) process.kill(pid, 'SIGSTOP')
   try {
-    // kill() only queues the signal: wait until the kernel reports the process stopped, so no
+    // kill() only queues the signal: wait until the kernel reports every process stopped, so no
     // request sent from here on can still be answered.
-    await until(() => processState(pid) === 'T', 5000, `pid ${pid} (${pidFile}) to stop`)
+    await until(() => pids.every((pid) => processState(pid) === 'T'), 5000, `pids ${pids.join(', ')} to stop`)
     return await body()
   } finally {
-    process.kill(pid, 'SIGCONT')
+    for (const pid of pids) process.kill(pid, 'SIGCONT')
   }
+}
+
+/** The processes serving `server`'s port, checked against their command lines. */
+function serverPids(server: Server): number[] {
+  const port = portOf(server.url)
+  const [pidFile, marker]: readonly [string, string] = (
+    {
+      redis: [`.services/redis-${port}/redis.pid`, `:${port}`],
+      memcached: [`.services/memcached-${port}/memcached.pid`, `-p ${port} `],
+      postgres: ['.services/pg/data/postmaster.pid', `-p ${port} `],
+      mariadb: [`.services/mariadb-${port}/mariadb.pid`, `--port=${port} `],
+    } as const
+  )[server.kind]
+  const pid = Number(readFileSync(`${root}/${pidFile}`, 'utf8').split('\n')[0]!.trim())
+  // The pidfile must name the daemon serving this port (memcached writes it only after binding).
+  const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ')
+  if (!command.includes(marker)) throw new Error(`${pidFile} names pid ${pid} (${command.trim()}), not the ${server.kind} on port ${port}`)
+  return server.kind === 'postgres' ? [pid, ...childrenOf(pid)] : [pid]
+}
+
+/** The pids whose parent is `pid`. */
+function childrenOf(pid: number): number[] {
+  const children: number[] = []
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) children.push(Number(entry))
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return children
 }
 
 /** The state letter of a process from /proc (R running, S sleeping, T stopped, ...). */

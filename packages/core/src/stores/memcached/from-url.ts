@@ -5,6 +5,7 @@ import { parseMemcachedUrl } from './url.js'
 
 const fromUrlOptionNames = new Set(['timeoutMs', 'connectTimeoutMs', 'logger', 'maxAttempts'])
 import { MemcachedStore, type MemcachedStoreOptions } from './memcached-store.js'
+import { lockServer } from './server.js'
 
 export interface MemcachedStoreFromUrlOptions extends Omit<MemcachedStoreOptions, 'closeClient'> {
   /**
@@ -55,7 +56,8 @@ export function memcachedStoreFromUrl(url: string | URL, options: MemcachedStore
     // Probes find a peer that vanished while the connection sat idle between lock operations.
     keepAlive: true,
   }
-  const servers = parsed.servers.map(({ host, port }) => new memjs.Server(host, port, parsed.username, parsed.password, serverOptions))
+  // memjs's Server, with its connection events tied to their own socket (see `server.ts`).
+  const servers = parsed.servers.map(({ host, port }) => lockServer(memjs, host, port, parsed.username, parsed.password, serverOptions))
   const client = new memjs.Client(servers, {
     failover: false,
     // memjs's `retries` counts tries: two is one retry, after `retry_delay` seconds.
