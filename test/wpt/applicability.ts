@@ -27,6 +27,33 @@ export const NOT_APPLICABLE: readonly NotApplicable[] = [
   },
 ]
 
+/**
+ * A test cachelock could pass but does not yet, on every store: known and published (the README
+ * counts it as failing). It still runs and must fail exactly so; once it passes, the suite fails
+ * until the entry is removed, so the list never outlives the gap.
+ */
+export interface KnownGap {
+  file: string
+  test: string
+  reason: string
+  failsWith: string
+}
+
+export const KNOWN_GAPS: readonly KnownGap[] = [
+  {
+    file: 'query.https.any.js',
+    test: 'query() can observe a deadlock',
+    reason:
+      "Its worker is a second `LockManager`: `query()` shows other managers' holds (the stores keep them) but not their " +
+      'pending requests (the stores keep no list of other processes waiting), so the pending side of the deadlock is not seen.',
+    failsWith: 'assert_equals: expected 1 but got 0',
+  },
+]
+
+export function knownGap(file: string, test: string): KnownGap | undefined {
+  return KNOWN_GAPS.find((entry) => entry.file === file && entry.test === test)
+}
+
 export function notApplicable(file: string, test: string): NotApplicable | undefined {
   return NOT_APPLICABLE.find((entry) => entry.file === file && entry.test === test)
 }
