@@ -8,6 +8,9 @@ export default defineConfig({
     // Tests run against the sources; the built packages are exercised by the packaging test.
     alias: [
       { find: /^@cachelock\/core\/testing$/, replacement: src('./packages/core/src/testing/index.ts') },
+      { find: /^@cachelock\/core\/(store-kit|adapter-kit)$/, replacement: src('./packages/core/src/$1.ts') },
+      // The stores' leaf entries: @cachelock/core/redis is packages/core/src/stores/redis/index.ts.
+      { find: /^@cachelock\/core\/(redis|memcached|postgres|mysql|sqlite)$/, replacement: src('./packages/core/src/stores/$1/index.ts') },
       { find: /^@cachelock\/core$/, replacement: src('./packages/core/src/index.ts') },
       { find: /^@cachelock\/prisma$/, replacement: src('./packages/prisma/src/index.ts') },
       { find: /^@cachelock\/typeorm$/, replacement: src('./packages/typeorm/src/index.ts') },

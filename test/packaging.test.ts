@@ -10,6 +10,7 @@ import {
   loadBothWays,
   loadEntry,
   npmApp,
+  npmEnv,
   pack,
   publicPackages,
   root,
@@ -146,7 +147,7 @@ describe('installed with npm', () => {
   })
 
   it.each(['memory', 'redis'])('core: a real lock on the %s store, from ESM and from CommonJS', (store) => {
-    const env = { ...process.env, ...(store === 'redis' ? { STORE_URL: serverUrl('CACHELOCK_TEST_REDIS_URL') } : {}) }
+    const env = { ...npmEnv(), ...(store === 'redis' ? { STORE_URL: serverUrl('CACHELOCK_TEST_REDIS_URL') } : {}) }
     for (const moduleSystem of ['esm', 'cjs'] as const) {
       const out = runIn(app, `lock.${moduleSystem === 'esm' ? 'mjs' : 'cjs'}`, contendedLockScript(moduleSystem), env)
       expect(JSON.parse(out), moduleSystem).toEqual(contendedLockOutcome)
@@ -161,10 +162,10 @@ describe('installed with npm', () => {
     expect(readFileSync(bundle, 'utf8')).toContain('require("@cachelock/core")')
     // What `npx cachelock` runs: the link npm made.
     const bin = join(app, 'node_modules', '.bin', 'cachelock')
-    expect(execFileSync(bin, ['--version'], { cwd: app, encoding: 'utf8' })).toBe(`${core.pkg.version}\n`)
+    expect(execFileSync(bin, ['--version'], { cwd: app, encoding: 'utf8', env: npmEnv() })).toBe(`${core.pkg.version}\n`)
     const refused = (() => {
       try {
-        execFileSync(bin, ['list', '--url', 'memory://'], { cwd: app, encoding: 'utf8', stdio: 'pipe' })
+        execFileSync(bin, ['list', '--url', 'memory://'], { cwd: app, encoding: 'utf8', stdio: 'pipe', env: npmEnv() })
       } catch (error) {
         return error as { status: number; stderr: string }
       }
@@ -259,7 +260,7 @@ describe('the READMEs’ install lines, run with npm', () => {
           expect(loadEntry(dir, pkg, subpath), pkg.name + subpath.slice(1)).toEqual([])
       }
       for (const driver of dependencies.filter((name) => name in storeUrls)) {
-        const env = { ...process.env, STORE_URL: storeUrls[driver]!(dir) }
+        const env = { ...npmEnv(), STORE_URL: storeUrls[driver]!(dir) }
         for (const moduleSystem of ['esm', 'cjs'] as const) {
           const out = runIn(dir, `lock.${moduleSystem === 'esm' ? 'mjs' : 'cjs'}`, contendedLockScript(moduleSystem), env)
           expect(JSON.parse(out), `${driver} from ${moduleSystem}`).toEqual(contendedLockOutcome)

@@ -70,16 +70,16 @@ describe('checkReadme', () => {
         "import type { LockManager } from '@cachelock/core'",
         'declare global {',
         '  const locks: LockManager',
-        '  class RedisStore {}',
+        '  class MemoryStore {}',
         '}',
         '-->',
         ts(
-          "import { createLockManager } from '@cachelock/core'\nconst store = new RedisStore()\nexport const other = createLockManager()\nawait locks.isLocked('a')",
+          "import { createLockManager } from '@cachelock/core'\nconst store = new MemoryStore()\nexport const other = createLockManager()\nawait locks.isLocked('a')",
         ),
       ].join('\n'),
     )
     expect(result.errors).toEqual([
-      expect.stringMatching(/README\.md:2: the snippet context declares `RedisStore`, which '@cachelock\/core' exports/),
+      expect.stringMatching(/README\.md:2: the snippet context declares `MemoryStore`, which '@cachelock\/core' exports/),
     ])
   }, 120_000)
 

@@ -8,7 +8,10 @@ import { compiledEntry } from './paths.js'
  * "cachelock (B)" contender and its ratio to cachelock. How a proposed change to core is measured
  * before it is made. compile.ts bundles the copy as an entry point of its own.
  */
-export type CoreModule = typeof import('@cachelock/core')
+// A copy from before the stores became leaf entries exports its stores from the main entry too.
+export type CoreModule = typeof import('@cachelock/core') &
+  Pick<typeof import('@cachelock/core/redis'), 'RedisStore'> &
+  Pick<typeof import('@cachelock/core/memcached'), 'MemcachedStore'>
 
 export const CORE_B_ENV = 'CACHELOCK_BENCH_CORE_B'
 

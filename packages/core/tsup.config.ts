@@ -2,10 +2,25 @@ import { defineConfig } from 'tsup'
 
 // One CommonJS build; scripts/esm-wrappers.mjs then writes the ESM entries as thin re-exports of
 // it, so `import` and `require` load the same module instance and `instanceof` holds across both.
+const stores = ['redis', 'memcached', 'postgres', 'mysql', 'sqlite'] as const
+
 export default defineConfig([
   {
-    entry: { index: 'src/index.ts', testing: 'src/testing/index.ts' },
+    entry: {
+      // Three audiences: the app (index), store authors (store-kit, and the contract suite in
+      // testing), adapter authors (adapter-kit).
+      index: 'src/index.ts',
+      'store-kit': 'src/store-kit.ts',
+      'adapter-kit': 'src/adapter-kit.ts',
+      testing: 'src/testing/index.ts',
+      // Each store is a leaf entry (`@cachelock/core/redis`, …), which `createStore()` also loads
+      // lazily, at a store's first operation.
+      ...Object.fromEntries(stores.map((store) => [store, `src/stores/${store}/index.ts`])),
+    },
     format: ['cjs'],
+    // Code shared by several entries (errors, keys, the stores createStore() loads lazily) goes to
+    // chunks every entry requires, so there is one copy of each class whichever entry loads first.
+    splitting: true,
     outExtension: () => ({ js: '.cjs' }),
     // Declarations resolve the package's own name to its sources (the testing entry imports it).
     dts: { compilerOptions: { baseUrl: '.', paths: { '@cachelock/core': ['./src/index.ts'] } } },
@@ -19,7 +34,7 @@ export default defineConfig([
     external: ['@cachelock/core', 'ioredis', 'memjs', '@opentelemetry/api', 'pg', 'mysql2', 'better-sqlite3'],
   },
   // The `cachelock` command. It bundles the CLI's own modules and takes the library itself from
-  // the package's main entry (the one copy an app loads), by name.
+  // the package's entries (the one copy an app loads), by name.
   {
     entry: { cli: 'src/cli/main.ts' },
     format: ['cjs'],
@@ -36,6 +51,10 @@ export default defineConfig([
         name: 'library-by-name',
         setup(build) {
           build.onResolve({ filter: /^\.\.\/index\.js$/ }, () => ({ path: '@cachelock/core', external: true }))
+          build.onResolve({ filter: /^\.\.\/stores\/[a-z]+\/index\.js$/ }, ({ path }) => ({
+            path: `@cachelock/core/${path.split('/')[2]}`,
+            external: true,
+          }))
         },
       },
     ],

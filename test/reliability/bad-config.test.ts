@@ -4,16 +4,12 @@ import {
   createLockManager,
   createStore,
   defaultLockManager,
-  encodeRecordValue,
   InvalidLockArgumentError,
   LockManager,
   Locked,
-  MemcachedStore,
-  memcachedStoreFromUrl,
-  modelLockName,
-  recordLockName,
-  resolveLockManager,
 } from '@cachelock/core'
+import { encodeRecordValue, modelLockName, recordLockName, resolveLockManager } from '@cachelock/core/adapter-kit'
+import { MemcachedStore, memcachedStoreFromUrl } from '@cachelock/core/memcached'
 import { CLUSTER_URL, MEMCACHED_URL, REDIS_URL } from './support/env.js'
 import { describeOutcome, outcomeOf } from './support/outcome.js'
 import { Worker } from './support/processes.js'

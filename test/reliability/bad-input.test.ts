@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, test } from 'vitest'
-import { createLockManager, InvalidLockArgumentError, LockError, withRecordLocks, type LockHandle, type LockManager } from '@cachelock/core'
+import { createLockManager, InvalidLockArgumentError, LockError, type LockHandle, type LockManager } from '@cachelock/core'
+import { withRecordLocks } from '@cachelock/core/adapter-kit'
 import { STORES, uniquePrefix } from './support/env.js'
 import { isDatabaseUrl } from './support/database-keys.js'
 import { describeOutcome, outcomeOf } from './support/outcome.js'

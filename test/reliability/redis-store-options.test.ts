@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis'
 import { afterAll, describe, expect, test } from 'vitest'
-import { createLockManager, InvalidLockArgumentError, RedisStore, type RedisStoreOptions } from '@cachelock/core'
+import { createLockManager, InvalidLockArgumentError } from '@cachelock/core'
+import { RedisStore, type RedisStoreOptions } from '@cachelock/core/redis'
 import { REDIS_URL, uniquePrefix } from './support/env.js'
 import { describeOutcome, outcomeOf } from './support/outcome.js'
 import { keysUnder } from './support/store-keys.js'

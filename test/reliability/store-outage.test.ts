@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis'
 import { afterAll, describe, expect, test, vi } from 'vitest'
-import { createLockManager, LockError, RedisStore, type LockManager, type LockManagerOptions } from '@cachelock/core'
+import { createLockManager, LockError, type LockManager, type LockManagerOptions } from '@cachelock/core'
+import { RedisStore } from '@cachelock/core/redis'
 import { MEMCACHED_URL_ONE, MYSQL_URL, PG_URL, REDIS_URL, uniquePrefix } from './support/env.js'
 import { report } from './support/report.js'
 import { withServerDown, withServerFrozen, type Server } from './support/services.js'

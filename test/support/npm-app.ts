@@ -105,13 +105,17 @@ export function npmApp(dir: string, specs: string[]): void {
   })
 }
 
-/** The environment a user's npm runs in: the workspace's pnpm and npm settings must not leak into it. */
+/**
+ * The environment a user's npm and Node run in: the workspace's pnpm and npm settings must not leak
+ * into it, nor `NODE_PATH`, which `pnpm run` points at the workspace's hoisted packages (through it a
+ * scratch app would load a package it never installed from the workspace).
+ */
 export function npmEnv(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^(npm|pnpm)_/i.test(key)))
+  return Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^(npm|pnpm)_/i.test(key) && key !== 'NODE_PATH'))
 }
 
 /** Run `source` as `file` in the app with Node; its stdout. */
-export function runIn(app: string, file: string, source: string, env: NodeJS.ProcessEnv = process.env): string {
+export function runIn(app: string, file: string, source: string, env: NodeJS.ProcessEnv = npmEnv()): string {
   writeFileSync(join(app, file), source)
   return execFileSync(process.execPath, [join(app, basename(file))], { cwd: app, encoding: 'utf8', env }).trim()
 }

@@ -2,7 +2,9 @@
  * An app's module using every entry of every package, type-checked against the published types
  * (as a .mts and a .cts file: both module systems' declarations).
  */
-export const consumerSource = `import { createLockManager, MemcachedStore, RedisStore, type Lock } from '@cachelock/core'
+export const consumerSource = `import { createLockManager, type Lock } from '@cachelock/core'
+import { RedisStore } from '@cachelock/core/redis'
+import { MemcachedStore } from '@cachelock/core/memcached'
 import { lockStoreContract } from '@cachelock/core/testing'
 import { lockExtension } from '@cachelock/prisma'
 import { LockModel, lockableRepository } from '@cachelock/typeorm'

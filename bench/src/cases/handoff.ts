@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { createLockManager, RedisStore } from '@cachelock/core'
+import { createLockManager } from '@cachelock/core'
+import { RedisStore } from '@cachelock/core/redis'
 import type { Redis } from 'ioredis'
 import { Mutex } from 'redis-semaphore'
 import { openRedis } from '../clients/redis.js'

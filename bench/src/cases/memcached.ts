@@ -1,4 +1,5 @@
-import { createLockManager, MemcachedStore } from '@cachelock/core'
+import { createLockManager } from '@cachelock/core'
+import { MemcachedStore } from '@cachelock/core/memcached'
 import { loadCoreB } from '../core-b.js'
 import { memcachedRoundTrip, openMemcached } from '../clients/memcached.js'
 import type { BenchCase } from '../context.js'

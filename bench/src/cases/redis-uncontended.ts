@@ -1,4 +1,5 @@
-import { createLockManager, RedisStore } from '@cachelock/core'
+import { createLockManager } from '@cachelock/core'
+import { RedisStore } from '@cachelock/core/redis'
 import { loadCoreB } from '../core-b.js'
 import { openRedis } from '../clients/redis.js'
 import type { BenchCase } from '../context.js'

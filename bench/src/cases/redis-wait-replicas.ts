@@ -1,4 +1,5 @@
-import { createLockManager, redisStoreFromUrl } from '@cachelock/core'
+import { createLockManager } from '@cachelock/core'
+import { redisStoreFromUrl } from '@cachelock/core/redis'
 import type { Redis } from 'ioredis'
 import type { BenchCase } from '../context.js'
 import { targetResult } from '../results.js'

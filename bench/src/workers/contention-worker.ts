@@ -1,4 +1,5 @@
-import { createLockManager, RedisStore, type LockManager } from '@cachelock/core'
+import { createLockManager, type LockManager } from '@cachelock/core'
+import { RedisStore } from '@cachelock/core/redis'
 import type { Redis } from 'ioredis'
 import { openRedis } from '../clients/redis.js'
 import { serveRequests } from '../runner/worker-process.js'

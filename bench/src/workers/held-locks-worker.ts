@@ -1,14 +1,7 @@
 import diagnostics from 'node:diagnostics_channel'
 import { setTimeout as sleep } from 'node:timers/promises'
-import {
-  channelNames,
-  createLockManager,
-  RedisStore,
-  type ExtendedEvent,
-  type LockHandle,
-  type LockManager,
-  type RedisClient,
-} from '@cachelock/core'
+import { channelNames, createLockManager, type ExtendedEvent, type LockHandle, type LockManager } from '@cachelock/core'
+import { RedisStore, type RedisClient } from '@cachelock/core/redis'
 import type { Redis } from 'ioredis'
 import { openRedis } from '../clients/redis.js'
 import { serveRequests } from '../runner/worker-process.js'

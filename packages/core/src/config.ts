@@ -1,3 +1,4 @@
+import { withEnvironmentStore } from './create-store.js'
 import { LockManager } from './lock-manager.js'
 import type { LockManagerOptions } from './options.js'
 import { invalid } from './validate.js'
@@ -35,14 +36,6 @@ export function defaultLockManager(): LockManager {
   const global = globalThis as WithDefault
   global[slot] ??= new LockManager(withEnvironmentStore({}))
   return global[slot]
-}
-
-/** `options`, with the store `CACHELOCK_URL` names when they name none. */
-function withEnvironmentStore(options: LockManagerOptions): LockManagerOptions {
-  const url = process.env.CACHELOCK_URL
-  // Typed options may still be anything at run time; the manager validates them.
-  if (typeof options !== 'object' || options === null || options.store !== undefined || !url) return options
-  return { ...options, store: url }
 }
 
 /**

@@ -1,8 +1,8 @@
 import { resolveLockManager } from './config.js'
 import type { LockManager } from './lock-manager.js'
 import type { LockOptions } from './options.js'
-import { lockOptionNames, resolveRequestOptions, type ManagerDefaults } from './resolve-options.js'
-import { checkName, checkOptions, invalid } from './validate.js'
+import { splitLockOptions } from './split-lock-options.js'
+import { checkName, invalid } from './validate.js'
 
 /** Options of `@Locked`: a request's options, plus which manager to use. */
 export interface LockedOptions<This = any> extends LockOptions {
@@ -37,21 +37,6 @@ export interface LockedCall {
 }
 
 type Method = (this: unknown, ...args: unknown[]) => unknown
-
-// Derived from core's option names, so a new lock option reaches the decorator without a second list.
-const lockedOptionNames: ReadonlySet<string> = new Set([...lockOptionNames, 'locks'])
-
-// Only for checking option types and combinations at decoration time; the real defaults come
-// from the manager at call time.
-const checkDefaults: ManagerDefaults = {
-  store: undefined as never,
-  prefix: '',
-  sleep: 1,
-  ttl: 1,
-  autoExtend: true,
-  timeout: undefined,
-  releaseOnFinalize: true,
-}
 
 /**
  * Run a method under a lock; the method becomes async. The key defaults to
@@ -91,9 +76,9 @@ export function lockDecorator(
 ): MethodLockDecorator {
   if (key !== undefined && typeof key !== 'string' && typeof key !== 'function') throw invalid('key', 'a string or a function', key)
   if (typeof key === 'string') checkName(key, 'key')
-  const { locks, ...lockOptions } = checkOptions(options, 'options', lockedOptionNames) as LockedOptions
+  const { lockOptions, own } = splitLockOptions(options, 'options', ['locks'])
+  const locks = own.locks as LockedOptions['locks']
   if (locks !== undefined && typeof locks !== 'function') resolveLockManager(locks, 'options.locks')
-  resolveRequestOptions(lockOptions, 'options', checkDefaults, false)
 
   function managerFor(instance: unknown): LockManager {
     if (typeof locks !== 'function') return resolveLockManager(locks, 'options.locks')

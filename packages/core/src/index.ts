@@ -1,9 +1,11 @@
+// @cachelock/core: the app's API. Store authors: @cachelock/core/store-kit (and the contract suite,
+// @cachelock/core/testing); adapter authors: @cachelock/core/adapter-kit. The stores that need a
+// driver are entries of their own: @cachelock/core/redis, /memcached, /postgres, /mysql, /sqlite.
 export { LockManager, createLockManager } from './lock-manager.js'
 export type { LockInfo, LockManagerSnapshot } from './lock-manager.js'
 export { Lock } from './lock.js'
 export { LockHandle } from './lock-handle.js'
 export type { AcquireOptions, LockManagerOptions, LockOptions } from './options.js'
-export { lockOptionNames } from './resolve-options.js'
 export {
   InvalidLockArgumentError,
   LockError,
@@ -15,32 +17,13 @@ export {
   StoreTimeoutError,
 } from './errors.js'
 export type { LockErrorCode, LockLostReason } from './errors.js'
-export { configure, defaultLockManager, resolveLockManager } from './config.js'
-export { Locked, lockDecorator } from './decorator.js'
-export type { LockedCall, LockedKey, LockedOptions, MethodLockDecorator } from './decorator.js'
+export { configure, defaultLockManager } from './config.js'
+export { Locked } from './decorator.js'
+export type { LockedKey, LockedOptions, MethodLockDecorator } from './decorator.js'
 export { createStore } from './create-store.js'
 export { MemoryStore } from './stores/memory/memory-store.js'
 export type { MemoryStoreOptions } from './stores/memory/memory-store.js'
 export { OpenStore } from './stores/open/open-store.js'
-export { RedisStore, RedisTimeoutError, redisStoreFromUrl } from './stores/redis/index.js'
-export type { RedisClient, RedisPipeline, RedisStoreFromUrlOptions, RedisStoreOptions, RedisSubscriber } from './stores/redis/index.js'
-export { MemcachedStatusError, MemcachedStore, memcachedStoreFromUrl } from './stores/memcached/index.js'
-export type { MemcachedClient, MemcachedStoreOptions, MemcachedStoreFromUrlOptions } from './stores/memcached/index.js'
-export { PostgresStore, postgresStoreFromUrl } from './stores/postgres/index.js'
-export type {
-  PgListenClient,
-  PgNotification,
-  PgPoolLike,
-  PgQueryable,
-  PgResult,
-  PostgresStoreFromUrlOptions,
-  PostgresStoreOptions,
-} from './stores/postgres/index.js'
-export { MysqlStore, mysqlStoreFromUrl } from './stores/mysql/index.js'
-export type { MysqlPoolLike, MysqlQueryable, MysqlResultHeader, MysqlStoreFromUrlOptions, MysqlStoreOptions } from './stores/mysql/index.js'
-export { SqliteStore, sqliteStoreFromUrl } from './stores/sqlite/index.js'
-export type { SqliteDatabase, SqliteStatement, SqliteStoreFromUrlOptions, SqliteStoreOptions } from './stores/sqlite/index.js'
-export { DatabaseTimeoutError } from './stores/sql/deadline.js'
 export type {
   AcquireRequest,
   AcquireResult,
@@ -52,8 +35,6 @@ export type {
   StealRequest,
   Unsubscribe,
 } from './store.js'
-export { keyBytes, safeKey, storableKey } from './keys.js'
-export type { SafeKeyRules } from './keys.js'
 export { channelNames } from './events.js'
 export type {
   AcquiredEvent,
@@ -69,20 +50,5 @@ export type {
 export { startLockMetrics } from './metrics/lock-metrics.js'
 export type { LockMetrics, LockMetricsOptions, MeterLike } from './metrics/lock-metrics.js'
 export type { NamePatterns } from './metrics/name-patterns.js'
-export { encodeRecordValue, modelLockName, recordLockName } from './records/record-name.js'
-export { checkLockOrder, heldRecordLock, heldRecordLocks, recordLockClaimed } from './records/record-flow.js'
-export type { HeldRecordLock } from './records/record-flow.js'
-export { recordLockHandle, runInRecordLock } from './records/record-handle.js'
-export type { RecordLockHandle } from './records/record-handle.js'
-export { withRecordLocks } from './records/record-scope.js'
-export type { RecordLockOptions } from './records/record-scope.js'
-export {
-  transactionLock,
-  transactionLockFailure,
-  transactionLockQuery,
-  transactionLockRequest,
-  transactionLockStatement,
-} from './records/transaction-lock.js'
-export type { TransactionLock, TransactionLockRequest, TransactionLockStatement } from './records/transaction-lock.js'
-// For adapter and store authors: the validation messages every cachelock package uses.
-export { checkOptions, describeValue, invalid as invalidArgument } from './validate.js'
+// The name an adapter locks a record by, for plain locks that must exclude the adapters' record locks.
+export { recordLockName } from './records/record-name.js'

@@ -1,8 +1,8 @@
+import { acquireOptionNames, lockOptionNames, lockOptionTable, managerDefaultNames, type LockOptionName } from './lock-option-table.js'
 import type { AcquireOptions, LockManagerOptions } from './options.js'
-import { createStore } from './create-store.js'
-import { ImplicitMemoryStore } from './implicit-store.js'
 import type { LockMode, LockStore } from './store.js'
-import { checkBoolean, checkDuration, checkMode, checkOptions, checkSignal, invalid, notSupported } from './validate.js'
+import { storeFromSource } from './store-source.js'
+import { checkDuration, checkOptions, invalid, notSupported } from './validate.js'
 
 /** A request's options after validation, with the manager's defaults filled in. */
 export interface ResolvedRequest {
@@ -32,16 +32,12 @@ export interface ResolvedManager extends ManagerDefaults {
   storeTimeout: number
 }
 
-export const DEFAULT_TTL = 30_000
 export const DEFAULT_SLEEP = 100
 export const DEFAULT_STORE_TIMEOUT = 2000
 export const DEFAULT_PREFIX = 'lock:'
 
-/** The keys of `LockOptions`: what adapters pass through to core (anything else is refused). */
-export const lockOptionNames: ReadonlySet<string> = new Set(['mode', 'ifAvailable', 'steal', 'signal', 'timeout', 'ttl', 'autoExtend'])
-const requestOptionNames = lockOptionNames
-const acquireOptionNames = new Set([...requestOptionNames, 'releaseOnFinalize'])
-export const managerOptionNames = new Set(['store', 'prefix', 'sleep', 'storeTimeout', 'ttl', 'autoExtend', 'timeout', 'releaseOnFinalize'])
+export const managerOptionNames = new Set<string>(['store', 'prefix', 'sleep', 'storeTimeout', ...managerDefaultNames])
+const acquireNames = [...acquireOptionNames]
 const storeMethods = ['acquire', 'release', 'extend', 'steal', 'forceRelease', 'holders'] as const
 
 /** Validate a manager's options (throws `InvalidLockArgumentError`) and fill in the defaults. */
@@ -53,16 +49,13 @@ export function resolveManagerOptions(options: LockManagerOptions | undefined, a
     prefix,
     sleep: given.sleep === undefined ? DEFAULT_SLEEP : checkDuration(given.sleep, `${argument}.sleep`),
     storeTimeout: given.storeTimeout === undefined ? DEFAULT_STORE_TIMEOUT : checkDuration(given.storeTimeout, `${argument}.storeTimeout`),
-    ttl: given.ttl === undefined ? DEFAULT_TTL : checkDuration(given.ttl, `${argument}.ttl`),
-    autoExtend: given.autoExtend === undefined ? true : checkBoolean(given.autoExtend, `${argument}.autoExtend`),
-    timeout: given.timeout === undefined ? undefined : checkDuration(given.timeout, `${argument}.timeout`, { zero: true }),
-    releaseOnFinalize:
-      given.releaseOnFinalize === undefined ? true : checkBoolean(given.releaseOnFinalize, `${argument}.releaseOnFinalize`),
+    ...(Object.fromEntries(
+      managerDefaultNames.map((name) => [name, optionValue(given, name, argument, lockOptionTable[name].default)]),
+    ) as Pick<ManagerDefaults, 'ttl' | 'autoExtend' | 'timeout' | 'releaseOnFinalize'>),
   }
   // The store last: a store URL opens a connection, which bad options elsewhere must not leave open.
-  // No store: memory, refused in production (see ImplicitMemoryStore).
-  const store =
-    given.store === undefined ? new ImplicitMemoryStore() : typeof given.store === 'string' ? createStore(given.store) : given.store
+  // A URL or no store at all: the store-creation module knows which store that is.
+  const store = given.store === undefined || typeof given.store === 'string' ? storeFromSource(given.store) : given.store
   if (typeof store !== 'object' || store === null || storeMethods.some((method) => typeof store[method] !== 'function')) {
     throw invalid(`${argument}.store`, `a LockStore (an object with ${storeMethods.join(', ')})`, store)
   }
@@ -80,20 +73,17 @@ export function resolveRequestOptions(
   defaults: ManagerDefaults,
   handle: boolean,
 ): ResolvedRequest {
-  const given = checkOptions(options, argument, handle ? acquireOptionNames : requestOptionNames) as AcquireOptions
-  const resolved: ResolvedRequest = {
-    mode: given.mode === undefined ? 'exclusive' : checkMode(given.mode, `${argument}.mode`),
-    ifAvailable: given.ifAvailable === undefined ? false : checkBoolean(given.ifAvailable, `${argument}.ifAvailable`),
-    steal: given.steal === undefined ? false : checkBoolean(given.steal, `${argument}.steal`),
-    signal: given.signal === undefined ? undefined : checkSignal(given.signal, `${argument}.signal`),
-    timeout: given.timeout === undefined ? defaults.timeout : checkDuration(given.timeout, `${argument}.timeout`, { zero: true }),
-    ttl: given.ttl === undefined ? defaults.ttl : checkDuration(given.ttl, `${argument}.ttl`),
-    autoExtend: given.autoExtend === undefined ? defaults.autoExtend : checkBoolean(given.autoExtend, `${argument}.autoExtend`),
-    releaseOnFinalize:
-      given.releaseOnFinalize === undefined
-        ? defaults.releaseOnFinalize
-        : checkBoolean(given.releaseOnFinalize, `${argument}.releaseOnFinalize`),
+  const given = checkOptions(options, argument, handle ? acquireOptionNames : lockOptionNames) as AcquireOptions
+  const resolved = {} as Record<LockOptionName, unknown>
+  for (const name of acquireNames) {
+    const rule = lockOptionTable[name]
+    resolved[name] = optionValue(given, name, argument, rule.managerDefault ? defaults[name as keyof ManagerDefaults] : rule.default)
   }
+  return checkCombinations(resolved as unknown as ResolvedRequest, argument)
+}
+
+/** The combinations Web Locks refuses. */
+function checkCombinations(resolved: ResolvedRequest, argument: string): ResolvedRequest {
   if (resolved.steal && resolved.ifAvailable) {
     throw notSupported(`${argument}.steal`, '`steal` and `ifAvailable` cannot be combined (Web Locks NotSupportedError)')
   }
@@ -107,4 +97,10 @@ export function resolveRequestOptions(
     )
   }
   return resolved
+}
+
+/** A given option checked by its rule in the table, or `fallback` when it is not given. */
+function optionValue(given: object, name: LockOptionName, argument: string, fallback: unknown): unknown {
+  const value = (given as Record<string, unknown>)[name]
+  return value === undefined ? fallback : lockOptionTable[name].check(value, `${argument}.${name}`)
 }

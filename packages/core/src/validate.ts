@@ -25,8 +25,17 @@ export function describeValue(value: unknown): string {
   return ctor && ctor !== Object ? `an instance of ${ctor.name || 'an anonymous class'}` : 'an object'
 }
 
+/** The error for a bad argument: Expected `argument` to be `expected`, got (the received value, described). */
 export function invalid(argument: string, expected: string, received: unknown): InvalidLockArgumentError {
-  return new InvalidLockArgumentError(argument, `Expected \`${argument}\` to be ${expected}, got ${describeValue(received)}`)
+  return invalidShape(argument, expected, describeValue(received))
+}
+
+/**
+ * `invalid` for a received value best put in words ("an object with keys id, status", "an empty
+ * array"): the one place the "Expected `x` to be …, got …" message is built.
+ */
+export function invalidShape(argument: string, expected: string, received: string): InvalidLockArgumentError {
+  return new InvalidLockArgumentError(argument, `Expected \`${argument}\` to be ${expected}, got ${received}`)
 }
 
 export function notSupported(argument: string, message: string): InvalidLockArgumentError {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { keyBytes, safeKey, storableKey } from '@cachelock/core'
+import { keyBytes, safeKey, storableKey } from '@cachelock/core/store-kit'
 
 const memcached = { maxBytes: 250, forbidden: /[\s\x00-\x1f\x7f]/ }
 

@@ -1,4 +1,5 @@
-import { createLockManager, invalidArgument, type LockManager } from '@cachelock/core'
+import { createLockManager, type LockManager } from '@cachelock/core'
+import { invalidArgument } from '@cachelock/core/adapter-kit'
 import { Logger } from '@nestjs/common'
 import type { CachelockModuleOptions } from './options.js'
 

@@ -1,16 +1,5 @@
-import {
-  LockError,
-  LockManager,
-  LockNotAcquiredError,
-  checkOptions,
-  invalidArgument,
-  lockDecorator,
-  lockOptionNames,
-  type Lock,
-  type LockedCall,
-  type LockedKey,
-  type LockOptions,
-} from '@cachelock/core'
+import { LockError, LockManager, LockNotAcquiredError, type Lock, type LockedKey, type LockOptions } from '@cachelock/core'
+import { invalidArgument, lockDecorator, splitLockOptions, type LockedCall } from '@cachelock/core/adapter-kit'
 import { Inject, Logger } from '@nestjs/common'
 import { describeError } from './describe-error.js'
 
@@ -37,7 +26,6 @@ export interface WithLockOptions extends LockOptions {
   holdAtLeast?: number
 }
 
-const withLockOptionNames: ReadonlySet<string> = new Set([...lockOptionNames, 'skipIfLocked', 'holdAtLeast'])
 const notWithSkip = ['ifAvailable', 'timeout', 'signal', 'steal'] as const
 const MAX_TIMER_MS = 2_147_483_647
 
@@ -68,7 +56,8 @@ const logger = new Logger('Cachelock')
  * `ifAvailable` rejects at once, or with `skipIfLocked` skips the call.
  */
 export function WithLock(key?: LockedKey<any, any[]>, options?: WithLockOptions): MethodDecorator {
-  const { skipIfLocked = false, holdAtLeast = 0, ...lockOptions } = checkOptions(options, 'options', withLockOptionNames) as WithLockOptions
+  const { lockOptions, own } = splitLockOptions(options, 'options', ['skipIfLocked', 'holdAtLeast'])
+  const { skipIfLocked = false, holdAtLeast = 0 } = own as Pick<WithLockOptions, 'skipIfLocked' | 'holdAtLeast'>
   if (typeof skipIfLocked !== 'boolean') throw invalidArgument('options.skipIfLocked', 'a boolean', skipIfLocked)
   if (typeof holdAtLeast !== 'number' || !Number.isFinite(holdAtLeast) || holdAtLeast < 0 || holdAtLeast > MAX_TIMER_MS) {
     throw invalidArgument('options.holdAtLeast', `a finite number of milliseconds >= 0 and <= ${MAX_TIMER_MS}`, holdAtLeast)

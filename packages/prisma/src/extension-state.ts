@@ -1,6 +1,6 @@
-import { InvalidLockArgumentError, modelLockName } from '@cachelock/core'
+import { InvalidLockArgumentError } from '@cachelock/core'
+import { invalidShape, modelLockName } from '@cachelock/core/adapter-kit'
 import { Prisma } from '@prisma/client/extension'
-import { invalidShape } from './invalid.js'
 import { describeModel, type ModelInfo } from './model-info.js'
 import { schemaUniques, type SchemaUniques } from './schema-uniques.js'
 import type { ResolvedExtensionOptions } from './options.js'

@@ -1,4 +1,4 @@
-import { InvalidLockArgumentError, invalidArgument, modelLockName } from '@cachelock/core'
+import { invalidArgument, invalidShape, modelLockName } from '@cachelock/core/adapter-kit'
 import type { ModelLockOptions } from './options.js'
 import { describeUniques, isUniqueKey, type SchemaUniques } from './schema-uniques.js'
 
@@ -64,10 +64,10 @@ export function describeModel(
     by = fields.get(settings.by)
     if (!by) throw invalidArgument(`${argument}.by`, `a scalar field of ${name} (${fieldList(fields)})`, settings.by)
     if (isUnique([by.name]) === false) {
-      throw new InvalidLockArgumentError(
+      throw invalidShape(
         `${argument}.by`,
-        `Expected \`${argument}.by\` to be a unique field of ${name} (@id or @unique; its unique fields: ${uniqueKeys || 'none'}), ` +
-          `got ${JSON.stringify(settings.by)}, which is not unique: a lock by it would not name one row`,
+        `a unique field of ${name} (@id or @unique; its unique fields: ${uniqueKeys || 'none'})`,
+        `${JSON.stringify(settings.by)}, which is not unique: a lock by it would not name one row`,
       )
     }
   }

@@ -1,4 +1,5 @@
-import { checkOptions, invalidArgument, lockOptionNames, resolveLockManager, type LockManager, type LockOptions } from '@cachelock/core'
+import type { LockManager, LockOptions } from '@cachelock/core'
+import { checkOptions, invalidArgument, resolveLockManager, splitLockOptions } from '@cachelock/core/adapter-kit'
 
 /**
  * How long a `withLock` transaction may run before Prisma rolls it back, in ms. Prisma's own
@@ -129,9 +130,8 @@ export interface ResolvedWithLockOptions {
   strictLockOrder: boolean
 }
 
-// The core's options pass through: its validation names a bad value (`options.ttl`) when the lock
-// is requested, before anything is taken. Their names are only needed to refuse unknown keys up front.
-const withLockOptionNames = new Set([...lockOptionNames, 'missing', 'strictLockOrder', 'transaction'])
+// Core's lock options come from its table (splitLockOptions): checked up front, as request() would.
+const withLockOwnOptions = ['missing', 'strictLockOrder', 'transaction'] as const
 const extensionOptionNames = new Set(['locks', 'lockIn', 'models', 'strictLockOrder', 'transaction'])
 const modelOptionNames = new Set(['by', 'fence'])
 const transactionOptionNames = new Set(['isolationLevel', 'maxWait', 'timeout'])
@@ -168,7 +168,8 @@ function checkLockIn(value: unknown): 'store' | 'transaction' {
 
 /** Validate `withLock()`'s options against the extension's defaults. */
 export function resolveWithLockOptions(options: WithLockOptions | undefined, defaults: ResolvedExtensionOptions): ResolvedWithLockOptions {
-  const { transaction, missing, strictLockOrder, ...lockOptions } = checkKeys(options, 'options', withLockOptionNames) as WithLockOptions
+  const { lockOptions, own } = splitLockOptions(options, 'options', withLockOwnOptions)
+  const { transaction, missing, strictLockOrder } = own as Pick<WithLockOptions, (typeof withLockOwnOptions)[number]>
   if (missing !== undefined && missing !== 'reject' && missing !== 'allow')
     throw invalidArgument('options.missing', '"reject" or "allow"', missing)
   return {

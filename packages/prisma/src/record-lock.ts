@@ -1,4 +1,5 @@
-import { LockNotAcquiredError, recordLockClaimed, recordLockHandle, type AcquireOptions, type RecordLockHandle } from '@cachelock/core'
+import { LockNotAcquiredError, type AcquireOptions } from '@cachelock/core'
+import { recordLockClaimed, recordLockHandle, type RecordLockHandle } from '@cachelock/core/adapter-kit'
 import type { ModelCall } from './extension-state.js'
 import { resolveTarget } from './record-target.js'
 import { isLockedInTransaction, noHandleInTransactionMode } from './transaction-locks.js'

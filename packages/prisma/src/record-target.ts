@@ -1,5 +1,4 @@
-import { invalidArgument, recordLockName } from '@cachelock/core'
-import { invalidShape } from './invalid.js'
+import { invalidArgument, invalidShape, recordLockName } from '@cachelock/core/adapter-kit'
 import { checkFieldValue, fieldList, type ModelInfo } from './model-info.js'
 
 /** One record a call names: how to read it, and which lock guards it. */

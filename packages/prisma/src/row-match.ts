@@ -1,4 +1,4 @@
-import { encodeRecordValue } from '@cachelock/core'
+import { encodeRecordValue } from '@cachelock/core/adapter-kit'
 import type { LockedRow } from './lock-scope.js'
 import type { ModelInfo } from './model-info.js'
 import { isPlainObject } from './record-target.js'

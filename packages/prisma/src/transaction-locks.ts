@@ -1,14 +1,12 @@
+import { InvalidLockArgumentError, LockNotAcquiredError, type Lock } from '@cachelock/core'
 import {
-  InvalidLockArgumentError,
-  LockNotAcquiredError,
   transactionLock,
   transactionLockFailure,
   transactionLockQuery,
   transactionLockRequest,
   transactionLockStatement,
-  type Lock,
   type TransactionLockRequest,
-} from '@cachelock/core'
+} from '@cachelock/core/adapter-kit'
 import type { ExtensionState, ModelCall } from './extension-state.js'
 import { isPrismaError } from './fenced-writes.js'
 import { LockScope, liveScopes, runInScope, runInternal } from './lock-scope.js'

@@ -1,4 +1,5 @@
-import type { AcquireOptions, Lock, RecordLockHandle } from '@cachelock/core'
+import type { AcquireOptions, Lock } from '@cachelock/core'
+import type { RecordLockHandle } from '@cachelock/core/adapter-kit'
 import type { Prisma } from '@prisma/client/extension'
 import type { ModelLockOptions, WithLockOptions } from './options.js'
 

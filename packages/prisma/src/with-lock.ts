@@ -1,12 +1,5 @@
-import {
-  InvalidLockArgumentError,
-  heldRecordLocks,
-  invalidArgument,
-  withRecordLocks,
-  type HeldRecordLock,
-  type Lock,
-  type LockManager,
-} from '@cachelock/core'
+import { InvalidLockArgumentError, type Lock, type LockManager } from '@cachelock/core'
+import { heldRecordLocks, invalidArgument, withRecordLocks, type HeldRecordLock } from '@cachelock/core/adapter-kit'
 import type { ExtensionState, ModelCall } from './extension-state.js'
 import { LockScope, runInScope } from './lock-scope.js'
 import { resolveWithLockOptions, type ResolvedWithLockOptions, type TransactionOptions, type WithLockOptions } from './options.js'

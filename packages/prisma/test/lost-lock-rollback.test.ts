@@ -46,6 +46,10 @@ onEveryDatabaseAndStore('lost_rollback', (setup) => {
     let fallback: NodeJS.Timeout | undefined
     await Promise.race([second, new Promise((resolve) => (fallback = setTimeout(resolve, 15_000)))])
     clearTimeout(fallback)
+    // withLock settles on its own while fn is still stuck (the rollback ends it; it does not wait for
+    // fn): wait for that, bounded the same way, before fn is let go.
+    await Promise.race([outcome, new Promise((resolve) => (fallback = setTimeout(resolve, 15_000)))])
+    clearTimeout(fallback)
     resume()
     await fnDone.promise
     await second

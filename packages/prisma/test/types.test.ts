@@ -1,5 +1,6 @@
 import { expectTypeOf, test } from 'vitest'
-import type { Lock, RecordLockHandle } from '@cachelock/core'
+import type { Lock } from '@cachelock/core'
+import type { RecordLockHandle } from '@cachelock/core/adapter-kit'
 import { lockExtension } from '@cachelock/prisma'
 import type { Order, OrderItem, PrismaClient, Product } from './generated/sqlite/client/client.js'
 

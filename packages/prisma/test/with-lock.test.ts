@@ -1,5 +1,6 @@
 import { expect, test } from 'vitest'
-import { LockNotAcquiredError, recordLockName } from '@cachelock/core'
+import { LockNotAcquiredError } from '@cachelock/core'
+import { recordLockName } from '@cachelock/core/adapter-kit'
 import { onEveryDatabaseAndStore } from './helpers/matrix.js'
 import { sleep } from './helpers/stores.js'
 

@@ -1,6 +1,6 @@
 import { LockError, LockLostError, type Lock } from '@cachelock/core'
 import type { EntityManager, ObjectLiteral } from 'typeorm'
-import type { ModelLock } from './model-lock.js'
+import type { ModelLock } from './row-key.js'
 
 // A claim that matched nothing, yet found the row claimable when it looked: the row was created
 // (or its fence lowered by hand) between the two statements. Claim again, a few times at most.

@@ -1,7 +1,7 @@
 import type { Lock } from '@cachelock/core'
 import type { EntityManager, EntityTarget, ObjectLiteral, Repository } from 'typeorm'
 import { claimFence } from './fence.js'
-import type { ModelLock } from './model-lock.js'
+import type { ModelLock } from './row-key.js'
 
 /** A fenced row `withLock` holds: what to claim before a write to its table. */
 export interface FenceClaim {

@@ -1,12 +1,7 @@
-import {
-  InvalidLockArgumentError,
-  checkOptions as checkKnownOptions,
-  invalidArgument,
-  resolveLockManager,
-  type LockManager,
-} from '@cachelock/core'
+import { InvalidLockArgumentError, type LockManager } from '@cachelock/core'
+import { checkOptions as checkKnownOptions, invalidArgument, resolveLockManager } from '@cachelock/core/adapter-kit'
 import type { DataSource, EntitySubscriberInterface } from 'typeorm'
-import { modelLockOf } from './model-lock.js'
+import { modelLockOf } from './row-key.js'
 import { DEFAULT_GUARD_TIMEOUT } from './options.js'
 import { lockModelConfig, registry, type Installation } from './registry.js'
 import { ModelLockSubscriber } from './subscriber.js'

@@ -1,7 +1,7 @@
 import { StaleEntityError } from './errors.js'
 import { fenceOf } from './fence.js'
 import type { GuardedWrite } from './guard.js'
-import { entityWhere, lockName, type ModelLock } from './model-lock.js'
+import { entityWhere, lockName, type ModelLock } from './row-key.js'
 
 /**
  * An entity write (save, remove, soft-remove, recover) of a fenced entity by a flow that does not

@@ -1,4 +1,4 @@
-import { checkOptions as checkKnownOptions, invalidArgument } from '@cachelock/core'
+import { checkOptions as checkKnownOptions, invalidArgument } from '@cachelock/core/adapter-kit'
 import { registry, type Class, type LockModelConfig } from './registry.js'
 
 /** Options of `@LockModel`. */

@@ -1,15 +1,9 @@
-import {
-  InvalidLockArgumentError,
-  checkLockOrder,
-  recordLockHandle,
-  type Lock,
-  type LockHandle,
-  type RecordLockHandle,
-} from '@cachelock/core'
+import { InvalidLockArgumentError, type Lock, type LockHandle } from '@cachelock/core'
+import { checkLockOrder, recordLockHandle, type RecordLockHandle } from '@cachelock/core/adapter-kit'
 import type { EntityManager, ObjectLiteral, Repository } from 'typeorm'
 import { claimFence } from './fence.js'
 import { installationOf, locksOf } from './install.js'
-import { lockName, lockWhere, modelLockOf } from './model-lock.js'
+import { lockName, lockWhere, modelLockOf } from './row-key.js'
 import { checkLockRowOptions, type LockRowOptions, type WithLockOptions } from './options.js'
 import { addTransactionLock, ownedLock, transactionHeld } from './owned-locks.js'
 import { withRowLocks } from './row-locks.js'

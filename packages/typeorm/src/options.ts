@@ -1,4 +1,5 @@
-import { checkOptions, invalidArgument, type AcquireOptions, type LockOptions } from '@cachelock/core'
+import type { AcquireOptions, LockOptions } from '@cachelock/core'
+import { invalidArgument, splitLockOptions } from '@cachelock/core/adapter-kit'
 
 /** Options of `withLock` / `withModelLock`: core's lock options, plus how the row is handled. */
 export interface WithLockOptions extends LockOptions {
@@ -46,11 +47,10 @@ export interface LockRowOptions extends AcquireOptions {
 /** The default `guardTimeout` of `installModelLocks`: far above a healthy store's round trip, short enough not to starve the pool. */
 export const DEFAULT_GUARD_TIMEOUT = 1000
 
-// Core checks the values of its own options; these lists catch misspelt keys (a `timout` must not
-// pass silently) with one message listing every option the call takes.
-const coreRequestOptions = ['mode', 'ifAvailable', 'steal', 'signal', 'timeout', 'ttl', 'autoExtend']
-const withLockOptionNames = new Set([...coreRequestOptions, 'transaction', 'missing', 'strictLockOrder'])
-const lockOptionNames = new Set([...coreRequestOptions, 'releaseOnFinalize', 'until', 'strictLockOrder'])
+// The adapter's own options; core's lock options come from its table (splitLockOptions), checked up
+// front as request() would, with one message listing every option the call takes for a misspelt key.
+const withLockOwnOptions = ['transaction', 'missing', 'strictLockOrder'] as const
+const lockRowOwnOptions = ['until', 'strictLockOrder'] as const
 
 export interface CheckedWithLockOptions {
   lockOptions: LockOptions
@@ -60,17 +60,12 @@ export interface CheckedWithLockOptions {
 }
 
 export function checkWithLockOptions(options: unknown, extra: readonly string[] = []): CheckedWithLockOptions {
-  const {
-    transaction = true,
-    missing = 'reject',
-    strictLockOrder,
-    ...rest
-  } = known(options, new Set([...withLockOptionNames, ...extra])) as WithLockOptions
+  const { lockOptions, own } = splitLockOptions(options, 'options', [...withLockOwnOptions, ...extra])
+  const { transaction = true, missing = 'reject', strictLockOrder } = own as Pick<WithLockOptions, (typeof withLockOwnOptions)[number]>
   if (typeof transaction !== 'boolean') throw invalidArgument('options.transaction', 'a boolean', transaction)
   if (missing !== 'reject' && missing !== 'allow') throw invalidArgument('options.missing', '"reject" or "allow"', missing)
   checkStrict(strictLockOrder)
-  for (const key of extra) delete (rest as Record<string, unknown>)[key]
-  return { lockOptions: rest, transaction, missing, strictLockOrder }
+  return { lockOptions, transaction, missing, strictLockOrder }
 }
 
 export interface CheckedLockRowOptions {
@@ -80,7 +75,8 @@ export interface CheckedLockRowOptions {
 }
 
 export function checkLockRowOptions(options: unknown): CheckedLockRowOptions {
-  const { until = 'release', strictLockOrder, ...acquireOptions } = known(options, lockOptionNames) as LockRowOptions
+  const { lockOptions: acquireOptions, own } = splitLockOptions(options, 'options', lockRowOwnOptions, { handle: true })
+  const { until = 'release', strictLockOrder } = own as Pick<LockRowOptions, (typeof lockRowOwnOptions)[number]>
   if (until !== 'release' && until !== 'transaction') throw invalidArgument('options.until', '"release" or "transaction"', until)
   checkStrict(strictLockOrder)
   return { acquireOptions, until, strictLockOrder }
@@ -93,8 +89,4 @@ export function checkFn<F>(fn: unknown): F {
 
 function checkStrict(value: unknown): void {
   if (value !== undefined && typeof value !== 'boolean') throw invalidArgument('options.strictLockOrder', 'a boolean', value)
-}
-
-function known(options: unknown, names: ReadonlySet<string>): Record<string, unknown> {
-  return checkOptions(options, 'options', names)
 }

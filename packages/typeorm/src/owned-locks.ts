@@ -1,4 +1,5 @@
-import { heldRecordLock, type HeldRecordLock, type Lock, type LockHandle, type LockManager } from '@cachelock/core'
+import type { Lock, LockHandle, LockManager } from '@cachelock/core'
+import { heldRecordLock, type HeldRecordLock } from '@cachelock/core/adapter-kit'
 import { registry } from './registry.js'
 
 /**

@@ -5,7 +5,7 @@ import type { LockHandle, LockManager } from '@cachelock/core'
  * process (a library that resolved its own copy, a CJS and an ESM consumer): entities decorated by
  * one copy must be recognised by another copy's `installModelLocks`, and a lock taken through one
  * copy must be seen by the guard another copy installed. It lives on `globalThis` under a
- * registered symbol; the `v1` in the key changes whenever the shape below does.
+ * registered symbol; the version in the key (`v2`) changes whenever the shape below does.
  */
 
 /** What `@LockModel` recorded for a class (validated against the entity metadata later). */

@@ -1,17 +1,11 @@
-import {
-  InvalidLockArgumentError,
-  heldRecordLocks,
-  withRecordLocks,
-  type HeldRecordLock,
-  type Lock,
-  type LockManager,
-} from '@cachelock/core'
+import { InvalidLockArgumentError, type Lock, type LockManager } from '@cachelock/core'
+import { invalidShape, heldRecordLocks, withRecordLocks, type HeldRecordLock } from '@cachelock/core/adapter-kit'
 import type { DataSource, EntityManager, EntityTarget, ObjectLiteral, QueryRunner } from 'typeorm'
 import { claimFence } from './fence.js'
 import { fencedManager, type FenceClaim } from './fenced-manager.js'
 import { installationOf, locksOf } from './install.js'
 import { LostTransaction } from './lost-transaction.js'
-import { lockName, lockWhere, modelLockOf } from './model-lock.js'
+import { lockName, lockWhere, modelLockOf } from './row-key.js'
 import { checkFn, checkWithLockOptions } from './options.js'
 import { withTransactionRowLocks } from './transaction-row-locks.js'
 
@@ -37,7 +31,7 @@ export interface RowLockCall {
  * already holds (or any other row, while the outer transaction runs) joins the outer transaction
  * instead of opening a second one beside it.
  */
-interface RowLockContext {
+interface LockScope {
   readonly owner: typeof contextOwner
   readonly dataSource: DataSource
   manager: EntityManager | undefined
@@ -66,8 +60,7 @@ const contextOwner = Symbol.for('cachelock.typeorm.withLock')
 export async function withRowLocks(call: RowLockCall): Promise<unknown> {
   const fn = checkFn<(rows: unknown, manager: EntityManager, locks: unknown) => unknown>(call.fn)
   const options = checkWithLockOptions(call.options, call.extraOptions)
-  if (call.many && call.inputs.length === 0)
-    throw new InvalidLockArgumentError(call.argument, `Expected \`${call.argument}\` to be a non-empty array of rows, got an empty array`)
+  if (call.many && call.inputs.length === 0) throw invalidShape(call.argument, 'a non-empty array of rows', 'an empty array')
   const dataSource = call.manager.connection
   const model = modelLockOf(dataSource.getMetadata(call.target))
   const installation = installationOf(dataSource)
@@ -87,8 +80,8 @@ export async function withRowLocks(call: RowLockCall): Promise<unknown> {
   // become visible only when it commits: the new locks join its block and are held until then.
   const runner = call.manager.queryRunner
   const outer = outerLock(locks, dataSource, runner)
-  const transaction = (outer?.context as RowLockContext | undefined)?.transaction ?? new LostTransaction()
-  const context: RowLockContext = { owner: contextOwner, dataSource, manager: undefined, transaction }
+  const transaction = (outer?.context as LockScope | undefined)?.transaction ?? new LostTransaction()
+  const context: LockScope = { owner: contextOwner, dataSource, manager: undefined, transaction }
   if (runner?.isTransactionActive && !outer) {
     // A transaction the caller started commits after this call returns: locks released here would
     // let another holder read the rows' old values and overwrite these writes.
@@ -141,7 +134,7 @@ export async function withRowLocks(call: RowLockCall): Promise<unknown> {
 function outerLock(locks: LockManager, dataSource: DataSource, bound: QueryRunner | undefined): HeldRecordLock | undefined {
   return heldRecordLocks(locks)
     .filter((held) => {
-      const context = held.context as Partial<RowLockContext> | null
+      const context = held.context as Partial<LockScope> | null
       const runner = context?.owner === contextOwner && context.dataSource === dataSource ? context.manager?.queryRunner : undefined
       return runner !== undefined && !runner.isReleased && runner.isTransactionActive && (bound === undefined || bound === runner)
     })
@@ -155,6 +148,6 @@ function outerLock(locks: LockManager, dataSource: DataSource, bound: QueryRunne
  */
 function outerManager(manager: EntityManager, locks: LockManager, dataSource: DataSource): EntityManager {
   if (manager.queryRunner) return manager
-  const context = outerLock(locks, dataSource, undefined)?.context as RowLockContext | undefined
+  const context = outerLock(locks, dataSource, undefined)?.context as LockScope | undefined
   return context?.manager ?? manager
 }

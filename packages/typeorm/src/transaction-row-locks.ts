@@ -1,18 +1,16 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
+import { InvalidLockArgumentError, LockNotAcquiredError, type Lock } from '@cachelock/core'
 import {
-  InvalidLockArgumentError,
-  LockNotAcquiredError,
   transactionLock,
   transactionLockFailure,
   transactionLockQuery,
   transactionLockRequest,
   transactionLockStatement,
-  type Lock,
   type TransactionLockRequest,
-} from '@cachelock/core'
+} from '@cachelock/core/adapter-kit'
 import type { DataSource, EntityManager, EntityTarget, ObjectLiteral, QueryRunner } from 'typeorm'
 import { fencedManager, type FenceClaim } from './fenced-manager.js'
-import type { ModelLock } from './model-lock.js'
+import type { ModelLock } from './row-key.js'
 import type { CheckedWithLockOptions } from './options.js'
 
 /** A `withLock` call after validation, for `lockIn: 'transaction'`. */

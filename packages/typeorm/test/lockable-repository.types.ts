@@ -1,5 +1,6 @@
 import { expectTypeOf } from 'vitest'
-import type { Lock, RecordLockHandle } from '@cachelock/core'
+import type { Lock } from '@cachelock/core'
+import type { RecordLockHandle } from '@cachelock/core/adapter-kit'
 import { lockableRepository, withModelLock } from '@cachelock/typeorm'
 import type { DataSource, EntityManager } from 'typeorm'
 import { Product } from './lock-model.types.js'

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { Cluster, Redis } from 'ioredis'
-import type { RedisClient } from '@cachelock/core'
+import type { RedisClient } from '@cachelock/core/redis'
 
 /**
  * ioredis clients for tests that look at Redis directly: a standalone client or a Cluster, and a

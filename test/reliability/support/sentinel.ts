@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { Redis } from 'ioredis'
-import { parseRedisUrl } from '../../../packages/core/src/stores/redis/from-url.js'
+import { parseRedisUrl } from '../../../packages/core/src/stores/redis/url.js'
 
 const run = promisify(execFile)
 const root = fileURLToPath(new URL('../../..', import.meta.url))

@@ -1,4 +1,6 @@
-import { createStore, memcachedStoreFromUrl, redisStoreFromUrl, type LockStore } from '../index.js'
+import { createStore, type LockStore } from '../index.js'
+import { memcachedStoreFromUrl } from '../stores/memcached/index.js'
+import { redisStoreFromUrl } from '../stores/redis/index.js'
 import { UsageError } from './args.js'
 
 /**

@@ -23,11 +23,11 @@ export interface HeldRecordLock {
 /**
  * The locks one scope owns (a `withRecordLocks` call, or a handle's `runInRecordLock`), together
  * with the locks nested calls joined to it (`join`): all are visible through `entries`, and the
- * ones in `handles` are released when the block ends.
+ * ones in `handles` are released when the scope ends.
  */
-export interface Block {
+export interface LockScope {
   ended: boolean
-  /** Shared by reference: joined entries appear here for everyone who looks up the block. */
+  /** Shared by reference: joined entries appear here for everyone who looks up the scope. */
   readonly entries: Map<string, Entry>
   readonly handles: LockHandle[]
 }
@@ -36,18 +36,18 @@ export interface Block {
 export class Entry implements HeldRecordLock {
   readonly name: string
   readonly context: unknown
-  /** The block it belongs to: it is held by this flow until that block ends. */
-  readonly block: Block
+  /** The scope it belongs to: it is held by this flow until that scope ends. */
+  readonly scope: LockScope
   /** Settles with the lock once granted: concurrent joiners of one name wait for one acquisition. */
   readonly ready: Promise<Lock>
   #lock: Lock | undefined
   #settle!: (lock: Lock) => void
   #fail!: (error: unknown) => void
 
-  constructor(name: string, context: unknown, block: Block) {
+  constructor(name: string, context: unknown, scope: LockScope) {
     this.name = name
     this.context = context
-    this.block = block
+    this.scope = scope
     this.ready = new Promise<Lock>((resolve, reject) => {
       this.#settle = resolve
       this.#fail = reject
@@ -67,7 +67,7 @@ export class Entry implements HeldRecordLock {
 
   get alive(): boolean {
     const lock = this.#lock
-    return lock !== undefined && !this.block.ended && (lock.held || lock.signal.aborted)
+    return lock !== undefined && !this.scope.ended && (lock.held || lock.signal.aborted)
   }
 
   grant(lock: Lock): void {
@@ -112,7 +112,7 @@ export function heldRecordLock(manager: LockManager, name: string): HeldRecordLo
 
 /**
  * Whether this async flow holds `name` in `manager`, or a call in it is still acquiring it (a
- * nested call joining the same block). A lock that is not reentrant (a plain `acquire()`) asked
+ * nested call joining the same scope). A lock that is not reentrant (a plain `acquire()`) asked
  * for then would wait for this flow itself: refuse it instead.
  */
 export function recordLockClaimed(manager: LockManager, name: string): boolean {
@@ -120,9 +120,9 @@ export function recordLockClaimed(manager: LockManager, name: string): boolean {
   return entry !== undefined && (entry.alive || pending(entry))
 }
 
-/** Granted nowhere yet, but on its way in a block that has not ended. */
+/** Granted nowhere yet, but on its way in a scope that has not ended. */
 function pending(entry: Entry): boolean {
-  return !entry.granted && !entry.block.ended
+  return !entry.granted && !entry.scope.ended
 }
 
 /** The live record locks this async flow holds in `manager`. */
@@ -133,7 +133,7 @@ export function heldRecordLocks(manager: LockManager): HeldRecordLock[] {
 /**
  * Publish (and with `strict`, throw) when this flow holds a record lock that sorts after one of
  * `names` it is about to take: another flow taking the same two in sorted order can deadlock
- * with this one. `also` adds names held elsewhere (a joined block's).
+ * with this one. `also` adds names held elsewhere (a joined scope's).
  */
 export function checkLockOrder(manager: LockManager, names: readonly string[], strict: boolean, also: Iterable<HeldRecordLock> = []): void {
   if (names.length === 0) return

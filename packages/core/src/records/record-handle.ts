@@ -3,7 +3,7 @@ import type { LockHandle } from '../lock-handle.js'
 import type { LockManager } from '../lock-manager.js'
 import type { Lock } from '../lock.js'
 import { invalid } from '../validate.js'
-import { Entry, flow, flowEntries, withEntries, type Block } from './record-flow.js'
+import { Entry, flow, flowEntries, withEntries, type LockScope } from './record-flow.js'
 import { end } from './record-scope.js'
 
 /**
@@ -44,19 +44,19 @@ export async function runInRecordLock<T>(manager: LockManager, lock: Lock, fn: (
     )
   }
   const live = [...(flowEntries(manager) ?? [])].filter(([, entry]) => entry.alive)
-  const block: Block = { ended: false, entries: new Map(live), handles: [] }
-  const entry = new Entry(lock.name, context, block)
+  const scope: LockScope = { ended: false, entries: new Map(live), handles: [] }
+  const entry = new Entry(lock.name, context, scope)
   entry.grant(lock)
-  block.entries.set(lock.name, entry)
+  scope.entries.set(lock.name, entry)
   let result: Awaited<T>
   try {
-    result = await flow.run(withEntries(manager, block.entries), fn)
+    result = await flow.run(withEntries(manager, scope.entries), fn)
   } catch (error) {
     // fn's failure is the outcome; a failed release of a joined lock is on the `released` channel.
-    await end(block).catch(() => undefined)
+    await end(scope).catch(() => undefined)
     throw error
   }
-  await end(block)
+  await end(scope)
   return result
 }
 

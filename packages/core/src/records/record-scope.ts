@@ -4,7 +4,7 @@ import type { LockManager } from '../lock-manager.js'
 import type { Lock } from '../lock.js'
 import type { LockOptions } from '../options.js'
 import { invalid } from '../validate.js'
-import { Entry, checkLockOrder, flow, flowEntries, withEntries, type Block, type HeldRecordLock } from './record-flow.js'
+import { Entry, checkLockOrder, flow, flowEntries, withEntries, type LockScope, type HeldRecordLock } from './record-flow.js'
 
 export interface RecordLockOptions extends LockOptions {
   /**
@@ -16,7 +16,7 @@ export interface RecordLockOptions extends LockOptions {
    */
   strictLockOrder?: boolean
   /**
-   * Join the block of this enclosing record lock: the new locks are held until that block ends
+   * Join the scope of this enclosing record lock: the new locks are held until that scope ends
    * (not just until this call returns), are visible to everyone in it, and concurrent joiners of one
    * name share one acquisition. For a nested call whose writes join the enclosing transaction: they
    * become visible to others only when it commits, so releasing the nested call's locks when it
@@ -33,7 +33,7 @@ export interface RecordLockOptions extends LockOptions {
  * - Reentrant per async flow: a name this flow already holds is not taken again, so a nested call
  *   on the same record does not deadlock; another flow still waits.
  * - `context` is attached to the newly taken locks (see `heldRecordLock`).
- * - With `join`, the new locks belong to the enclosing block instead (see `RecordLockOptions.join`).
+ * - With `join`, the new locks belong to the enclosing scope instead (see `RecordLockOptions.join`).
  *
  * `body` receives the locks in the order of the sorted names, and for each whether it was
  * already held (reused) rather than taken by this call.
@@ -46,7 +46,7 @@ export async function withRecordLocks<T>(
   body: (locks: Lock[], reentered: boolean[]) => Promise<T>,
 ): Promise<T> {
   const { strictLockOrder = false, join, ...lockOptions } = options
-  const joined = join === undefined ? undefined : blockOf(join)
+  const joined = join === undefined ? undefined : scopeOf(join)
   const sorted = [...new Set(names)].sort()
   const current = flowEntries(manager)
   const known = (name: string): Entry | undefined => {
@@ -59,31 +59,35 @@ export async function withRecordLocks<T>(
   const fresh = sorted.filter((_, i) => !reused[i])
   checkLockOrder(manager, fresh, strictLockOrder, joined?.entries.values())
 
-  const block: Block = joined ?? { ended: false, entries: new Map([...(current ?? [])].filter(([, entry]) => entry.alive)), handles: [] }
+  const scope: LockScope = joined ?? {
+    ended: false,
+    entries: new Map([...(current ?? [])].filter(([, entry]) => entry.alive)),
+    handles: [],
+  }
   // Registered before the first await, so a concurrent joiner of the same name waits for this
   // acquisition rather than requesting the lock again (and waiting for itself).
-  const entries = fresh.map((name) => new Entry(name, context, block))
-  for (const entry of entries) block.entries.set(entry.name, entry)
+  const entries = fresh.map((name) => new Entry(name, context, scope))
+  for (const entry of entries) scope.entries.set(entry.name, entry)
   const mine: LockHandle[] = []
   try {
     for (const entry of entries) {
       const handle = await manager.acquire(entry.name, { ...lockOptions, releaseOnFinalize: false })
       mine.push(handle)
-      if (block.ended)
+      if (scope.ended)
         throw new LockError(
           `The enclosing record lock ${JSON.stringify(join?.name)} ended while ${JSON.stringify(entry.name)} was being locked`,
         )
-      block.handles.push(handle)
+      scope.handles.push(handle)
       entry.grant(handle)
     }
   } catch (error) {
     for (const entry of entries) {
       entry.fail(error)
-      if (block.entries.get(entry.name) === entry) block.entries.delete(entry.name)
+      if (scope.entries.get(entry.name) === entry) scope.entries.delete(entry.name)
     }
     for (const handle of mine) {
-      const at = block.handles.indexOf(handle)
-      if (at !== -1) block.handles.splice(at, 1)
+      const at = scope.handles.indexOf(handle)
+      if (at !== -1) scope.handles.splice(at, 1)
     }
     await releaseAll(mine).catch(() => undefined)
     throw error
@@ -91,11 +95,11 @@ export async function withRecordLocks<T>(
   let next = 0
   const locks = await Promise.all(sorted.map((_, i) => reused[i]?.ready ?? Promise.resolve(entries[next++]!.lock)))
 
-  // An owning block runs with its own entry map, live: locks nested calls join later are visible
-  // to it (and to the rest of its flow). A joined call sees its flow plus the block, as of now.
-  const visible = joined ? new Map([...(current ?? []), ...[...block.entries].filter(([, entry]) => entry.granted)]) : block.entries
+  // An owning scope runs with its own entry map, live: locks nested calls join later are visible
+  // to it (and to the rest of its flow). A joined call sees its flow plus the scope, as of now.
+  const visible = joined ? new Map([...(current ?? []), ...[...scope.entries].filter(([, entry]) => entry.granted)]) : scope.entries
   const run = () => flow.run(withEntries(manager, visible), () => body(locks, reused.map(Boolean)))
-  // A joined call's locks are the enclosing block's to release.
+  // A joined call's locks are the enclosing scope's to release.
   if (joined) return run()
   let result: T
   try {
@@ -103,23 +107,23 @@ export async function withRecordLocks<T>(
   } catch (error) {
     // The body's failure is the outcome; a failed release is on the `released` channel, and the
     // store's ttl frees the lock.
-    await end(block).catch(() => undefined)
+    await end(scope).catch(() => undefined)
     throw error
   }
-  await end(block)
+  await end(scope)
   return result
 }
 
-function blockOf(join: HeldRecordLock): Block {
-  const block = join instanceof Entry ? join.block : undefined
-  if (!block) throw invalid('options.join', 'a record lock held through withRecordLocks (from heldRecordLock)', join)
-  if (block.ended) throw new LockError(`Cannot join record lock ${JSON.stringify(join.name)}: its block has ended`)
-  return block
+function scopeOf(join: HeldRecordLock): LockScope {
+  const scope = join instanceof Entry ? join.scope : undefined
+  if (!scope) throw invalid('options.join', 'a record lock held through withRecordLocks (from heldRecordLock)', join)
+  if (scope.ended) throw new LockError(`Cannot join record lock ${JSON.stringify(join.name)}: its scope has ended`)
+  return scope
 }
 
-export async function end(block: Block): Promise<void> {
-  block.ended = true
-  await releaseAll(block.handles)
+export async function end(scope: LockScope): Promise<void> {
+  scope.ended = true
+  await releaseAll(scope.handles)
 }
 
 // Release in reverse order of taking. Every release is attempted; a lock already lost is not a

@@ -10,8 +10,12 @@ export function loadPeer<T>(name: string, scheme: string): T {
   try {
     return createRequire(import.meta.url)(name) as T
   } catch (cause) {
-    throw new LockError(`${scheme} store URLs need the ${name} package: install it next to @cachelock/core (npm install ${name})`, {
-      cause,
-    })
+    throw missingPeer(name, scheme, cause)
   }
+}
+
+export function missingPeer(name: string, scheme: string, cause: unknown): LockError {
+  return new LockError(`${scheme} store URLs need the ${name} package: install it next to @cachelock/core (npm install ${name})`, {
+    cause,
+  })
 }

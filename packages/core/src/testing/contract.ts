@@ -1,17 +1,11 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import type { LockStore } from '@cachelock/core'
+import { request, type ContractContext, type TestApi } from './context.js'
 import { exclusiveContract } from './exclusive-contract.js'
 import { listContract } from './list-contract.js'
 import { managerContract } from './manager-contract.js'
 import { sharedContract } from './shared-contract.js'
-
-/** The test functions of your runner (vitest, jest, `node:test` all fit). */
-export interface TestApi {
-  describe: (name: string, body: () => void) => void
-  it: (name: string, body: () => Promise<void>, timeoutMs?: number) => void
-  afterAll?: (body: () => Promise<void> | void) => void
-}
 
 export interface ContractOptions {
   /**
@@ -33,16 +27,6 @@ export interface ContractOptions {
   list?: boolean
   /** Called once after the suite, to close what the factory opened. */
   close?: (store: LockStore) => Promise<void> | void
-}
-
-/** Everything a contract section needs. */
-export interface ContractContext {
-  api: TestApi
-  store: () => LockStore
-  key: (label: string) => string
-  owner: () => string
-  ttl: number
-  exclusive: boolean
 }
 
 /**
@@ -103,32 +87,4 @@ function openContract({ api, store, key, owner }: ContractContext): void {
     assert.equal(typeof (await store().forceRelease(k)), 'boolean')
     assert.ok(Array.isArray(await store().holders(k)))
   })
-}
-
-export function request(key: string, owner: string, mode: 'exclusive' | 'shared', ttlMs: number) {
-  return { key, owner, mode, ttlMs, clientId: 'contract', waiting: false, pollMs: 100 }
-}
-
-export async function grant(
-  store: LockStore,
-  key: string,
-  owner: string,
-  ttlMs: number,
-  mode: 'exclusive' | 'shared' = 'exclusive',
-): Promise<number> {
-  const result = await store.acquire(request(key, owner, mode, ttlMs))
-  assert.ok(result.granted, `expected ${mode} grant of ${key}`)
-  return result.fencingToken
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
-}
-
-export async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!condition()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`)
-    await sleep(5)
-  }
 }

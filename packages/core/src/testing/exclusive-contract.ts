@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { grant, request, sleep, until, type ContractContext } from './contract.js'
+import { grant, request, sleep, until, type ContractContext } from './context.js'
 
 /** Exclusive locks: grant, refuse, owner-checked release and extend, expiry, fencing, steal, keys, wake-ups. */
 export function exclusiveContract({ api, store, key, owner, ttl }: ContractContext): void {

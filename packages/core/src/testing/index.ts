@@ -1,2 +1,4 @@
-export { grant, lockStoreContract, request, sleep, until } from './contract.js'
-export type { ContractContext, ContractOptions, TestApi } from './contract.js'
+export { lockStoreContract } from './contract.js'
+export type { ContractOptions } from './contract.js'
+export { grant, request, sleep, until } from './context.js'
+export type { ContractContext, TestApi } from './context.js'

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import type { LockListing, LockStore } from '@cachelock/core'
-import { grant, request, sleep, type ContractContext } from './contract.js'
+import { grant, request, sleep, type ContractContext } from './context.js'
 
 /** Everything `store.list(prefix, pattern)` yields, by name (the key after `prefix`). */
 async function listed(store: LockStore, prefix: string, pattern?: string): Promise<Map<string, LockListing>> {

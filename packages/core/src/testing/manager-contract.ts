@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { LockLostError, createLockManager } from '@cachelock/core'
-import { sleep, type ContractContext } from './contract.js'
+import { sleep, type ContractContext } from './context.js'
 
 /** The store seen through two `LockManager`s, the way apps use it. */
 export function managerContract({ api, store, key, ttl }: ContractContext): void {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { grant, request, sleep, type ContractContext } from './contract.js'
+import { grant, request, sleep, type ContractContext } from './context.js'
 
 /** Read/write locks: shared holders coexist, exclusive excludes them, each shared holder is owner-checked. */
 export function sharedContract({ api, store, key, owner, ttl }: ContractContext): void {

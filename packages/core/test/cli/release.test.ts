@@ -53,12 +53,15 @@ describe.each([
   })
 
   test('--yes releases without asking; --json says what happened', async () => {
-    await holder.acquire('order:44')
+    // Kept referenced: a dropped handle is released when collected (release on finalize), which a
+    // GC during the CLI's run would do between its look and its release.
+    const handle = await holder.acquire('order:44')
     const run = await cachelock(['release', 'order:44', '--url', url, '--prefix', prefix, '--yes', '--json'], { input: 'keep-open' })
     expect(run.code).toBe(0)
     expect(run.stderr).toBe('')
     expect(JSON.parse(run.stdout)).toEqual({ name: 'order:44', key: `${prefix}order:44`, held: true, released: true })
     expect(await other.isLocked('order:44')).toBe(false)
+    await handle.release().catch(() => undefined)
   })
 
   test('a lock nobody holds: nothing to ask, nothing to release', async () => {

@@ -116,7 +116,7 @@ describe('startLockMetrics (OpenTelemetry, in-memory exporter)', () => {
   test('renewals that fail are store errors too (operation "renew"), from a Redis that stops answering', async () => {
     const { points } = record()
     // The client is disconnected for good (no offline queue): every renewal then fails at once.
-    const { RedisStore } = await import('../../src/index.js')
+    const { RedisStore } = await import('../../src/stores/redis/index.js')
     const { Redis } = await import('ioredis')
     const client = new Redis(REDIS_URL, { maxRetriesPerRequest: 0, enableOfflineQueue: false, lazyConnect: true })
     await client.connect()

@@ -1,17 +1,7 @@
 import { AsyncResource } from 'node:async_hooks'
 import { describe, expect, it } from 'vitest'
-import {
-  InvalidLockArgumentError,
-  LockLostError,
-  LockNotOwnedError,
-  LockOrderError,
-  MemoryStore,
-  createLockManager,
-  heldRecordLock,
-  recordLockHandle,
-  runInRecordLock,
-  withRecordLocks,
-} from '@cachelock/core'
+import { InvalidLockArgumentError, LockLostError, LockNotOwnedError, LockOrderError, MemoryStore, createLockManager } from '@cachelock/core'
+import { heldRecordLock, recordLockHandle, runInRecordLock, withRecordLocks } from '@cachelock/core/adapter-kit'
 
 const manager = () => createLockManager({ store: new MemoryStore(), sleep: 5 })
 

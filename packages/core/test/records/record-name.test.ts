@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { InvalidLockArgumentError, encodeRecordValue, modelLockName, recordLockName } from '@cachelock/core'
+import { InvalidLockArgumentError } from '@cachelock/core'
+import { encodeRecordValue, modelLockName, recordLockName } from '@cachelock/core/adapter-kit'
 
 describe('recordLockName', () => {
   it('makes model:field:value with the client model name', () => {

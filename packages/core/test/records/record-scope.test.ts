@@ -1,6 +1,7 @@
 import diagnostics from 'node:diagnostics_channel'
 import { describe, expect, it } from 'vitest'
-import { LockOrderError, channelNames, createLockManager, heldRecordLock, recordLockClaimed, withRecordLocks } from '@cachelock/core'
+import { LockOrderError, channelNames, createLockManager } from '@cachelock/core'
+import { heldRecordLock, recordLockClaimed, withRecordLocks } from '@cachelock/core/adapter-kit'
 
 describe('withRecordLocks', () => {
   it('takes names sorted and deduplicated, and releases them after', async () => {

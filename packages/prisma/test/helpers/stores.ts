@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
-import { createLockManager, MemoryStore, redisStoreFromUrl, type LockManager, type LockStore } from '@cachelock/core'
+import { createLockManager, MemoryStore, type LockManager, type LockStore } from '@cachelock/core'
+import { redisStoreFromUrl } from '@cachelock/core/redis'
 
 /**
  * The lock stores every Prisma test runs with: the in-process memory store, and Redis on the test

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { InvalidLockArgumentError, recordLockName } from '@cachelock/core'
+import { InvalidLockArgumentError } from '@cachelock/core'
+import { recordLockName } from '@cachelock/core/adapter-kit'
 import { LockModel, LockedRowError, installModelLocks, lockableRepository, withModelLock } from '@cachelock/typeorm'
 import type { DataSource } from 'typeorm'
 import type { EntityClass, Env } from '../support/env.js'

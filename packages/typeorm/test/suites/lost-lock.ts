@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { LockLostError, recordLockName } from '@cachelock/core'
+import { LockLostError } from '@cachelock/core'
+import { recordLockName } from '@cachelock/core/adapter-kit'
 import type { Env } from '../support/env.js'
 import { deferred, sleep, unique } from '../support/helpers.js'
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { LockLostError, createLockManager, recordLockName } from '@cachelock/core'
+import { LockLostError, createLockManager } from '@cachelock/core'
+import { recordLockName } from '@cachelock/core/adapter-kit'
 import type { Env } from '../support/env.js'
 import { unique } from '../support/helpers.js'
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { LockNotAcquiredError, recordLockName } from '@cachelock/core'
+import { LockNotAcquiredError } from '@cachelock/core'
+import { recordLockName } from '@cachelock/core/adapter-kit'
 import { LockedRowError } from '@cachelock/typeorm'
 import type { Env } from '../support/env.js'
 import { rejection, unique } from '../support/helpers.js'

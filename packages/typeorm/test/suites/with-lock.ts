@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { InvalidLockArgumentError, LockNotAcquiredError, LockNotOwnedError, channelNames, recordLockName } from '@cachelock/core'
+import { InvalidLockArgumentError, LockNotAcquiredError, LockNotOwnedError, channelNames } from '@cachelock/core'
+import { recordLockName } from '@cachelock/core/adapter-kit'
 import { LockedRowError, withModelLock } from '@cachelock/typeorm'
 import type { Env } from '../support/env.js'
 import { deferred, recordEvents, rejection, sleep, unique } from '../support/helpers.js'

@@ -4,7 +4,6 @@ import { join } from 'node:path'
 import { randomUUID } from 'node:crypto'
 import pg from 'pg'
 import { afterAll, beforeAll } from 'vitest'
-import * as core from '@cachelock/core'
 import { createLockManager, MemoryStore, type LockManager, type LockStore } from '@cachelock/core'
 import { installModelLocks, lockableRepository, type InstallModelLocksOptions } from '@cachelock/typeorm'
 import type { DataSource, DataSourceOptions } from 'typeorm'
@@ -134,8 +133,8 @@ async function database(
 
 async function store(kind: StoreKind, cleanups: (() => unknown)[]): Promise<LockStore> {
   if (kind === 'memory') return new MemoryStore()
-  const fromUrl = (core as Record<string, unknown>).redisStoreFromUrl as (url: URL) => LockStore
-  const redis = fromUrl(new URL(REDIS_URL))
+  const { redisStoreFromUrl } = await import('@cachelock/core/redis')
+  const redis = redisStoreFromUrl(new URL(REDIS_URL))
   cleanups.push(() => redis.close?.())
   return redis
 }

@@ -2,6 +2,7 @@ import { invalid } from '../../validate.js'
 import { loadPeer } from '../peer.js'
 import type { MysqlPoolLike } from './client.js'
 import { MysqlStore } from './mysql-store.js'
+import { checkMysqlUrl } from './url.js'
 import { checkMysqlStoreOptions, type MysqlStoreOptions } from './options.js'
 
 const fromUrlOptionNames = new Set(['table', 'createTable', 'queryTimeoutMs', 'retainIdleMs', 'sweepIntervalMs', 'poolOptions'])
@@ -17,15 +18,13 @@ export interface MysqlStoreFromUrlOptions extends Omit<MysqlStoreOptions, 'close
 }
 
 const POOL_DEFAULTS = { connectionLimit: 5, connectTimeout: 5000, enableKeepAlive: true }
-const EXPECTED = 'a MySQL URL: mysql://[user[:password]@]host[:port]/database[?options]'
 
 /**
  * A `MysqlStore` on a new `mysql2` pool for `url` (`mysql://user:pass@host:3306/db`); `close()`
  * ends that pool. mysql2 is an optional peer dependency, loaded here on first use.
  */
 export function mysqlStoreFromUrl(url: string | URL, options: MysqlStoreFromUrlOptions = {}): MysqlStore {
-  const href = typeof url === 'string' ? url : url instanceof URL ? url.href : undefined
-  if (href === undefined || !/^mysql:\/\/[^/?#]*(\/[^/?#]*)?([?#].*)?$/i.test(href)) throw invalid('url', EXPECTED, url)
+  const href = checkMysqlUrl(url)
   const { poolOptions, ...storeOptions } = checkMysqlStoreOptions(options, fromUrlOptionNames) as MysqlStoreFromUrlOptions
   if (poolOptions !== undefined && (typeof poolOptions !== 'object' || poolOptions === null))
     throw invalid('options.poolOptions', 'an object', poolOptions)

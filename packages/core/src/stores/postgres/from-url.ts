@@ -2,6 +2,7 @@ import { invalid } from '../../validate.js'
 import { loadPeer } from '../peer.js'
 import type { PgPoolLike } from './client.js'
 import { PostgresStore } from './postgres-store.js'
+import { checkPostgresUrl } from './url.js'
 import { checkPostgresStoreOptions, type PostgresStoreOptions } from './options.js'
 
 const fromUrlOptionNames = new Set(['table', 'createTable', 'listen', 'queryTimeoutMs', 'retainIdleMs', 'sweepIntervalMs', 'poolOptions'])
@@ -21,7 +22,6 @@ export interface PostgresStoreFromUrlOptions extends Omit<PostgresStoreOptions, 
  * default 0 waits for a connection forever); a small pool, since lock statements are short.
  */
 const POOL_DEFAULTS = { max: 5, connectionTimeoutMillis: 5000, idleTimeoutMillis: 10_000 }
-const EXPECTED = 'a PostgreSQL URL: postgres[ql]://[user[:password]@]host[:port]/database[?options]'
 
 /**
  * A `PostgresStore` on a new `pg` `Pool` for `url` (`postgres://` or `postgresql://`, everything
@@ -30,8 +30,7 @@ const EXPECTED = 'a PostgreSQL URL: postgres[ql]://[user[:password]@]host[:port]
  * `pg` is an optional peer dependency, loaded here when the first PostgreSQL store is made.
  */
 export function postgresStoreFromUrl(url: string | URL, options: PostgresStoreFromUrlOptions = {}): PostgresStore {
-  const href = typeof url === 'string' ? url : url instanceof URL ? url.href : undefined
-  if (href === undefined || !/^postgres(ql)?:\/\/[^/?#]*(\/[^/?#]*)?([?#].*)?$/i.test(href)) throw invalid('url', EXPECTED, url)
+  const href = checkPostgresUrl(url)
   // Everything is checked before a connection is opened: a refused call must leave none behind.
   const { poolOptions, ...storeOptions } = checkPostgresStoreOptions(options, fromUrlOptionNames) as PostgresStoreFromUrlOptions
   if (poolOptions !== undefined && (typeof poolOptions !== 'object' || poolOptions === null))

@@ -1,9 +1,8 @@
-import { isAbsolute } from 'node:path'
-import { invalid } from '../../validate.js'
 import { checkDuration } from '../../validate.js'
 import { loadPeer } from '../peer.js'
 import type { SqliteDatabase } from './client.js'
 import { SqliteStore } from './sqlite-store.js'
+import { sqliteUrlPath } from './url.js'
 import { checkSqliteStoreOptions, type SqliteStoreOptions } from './options.js'
 
 const fromUrlOptionNames = new Set([
@@ -27,8 +26,6 @@ export interface SqliteStoreFromUrlOptions extends Omit<SqliteStoreOptions, 'clo
   busyTimeoutMs?: number
 }
 
-const EXPECTED = 'a SQLite URL with an absolute path: sqlite:///absolute/path/to/locks.db'
-
 /**
  * A `SqliteStore` on a new `better-sqlite3` connection to the file in `url`
  * (`sqlite:///var/lib/app/locks.db`: three slashes, then the absolute path; percent-escapes
@@ -36,15 +33,7 @@ const EXPECTED = 'a SQLite URL with an absolute path: sqlite:///absolute/path/to
  * optional peer dependency, loaded here on first use.
  */
 export function sqliteStoreFromUrl(url: string | URL, options: SqliteStoreFromUrlOptions = {}): SqliteStore {
-  const href = typeof url === 'string' ? url : url instanceof URL ? url.href : undefined
-  const match = href === undefined ? null : /^sqlite:\/\/(\/[^?#]*)$/i.exec(href)
-  let path: string | undefined
-  try {
-    path = match ? decodeURIComponent(match[1]!) : undefined
-  } catch {
-    path = undefined
-  }
-  if (path === undefined || !isAbsolute(path) || path.endsWith('/') || path.includes('\u0000')) throw invalid('url', EXPECTED, url)
+  const path = sqliteUrlPath(url)
   const { busyTimeoutMs, ...storeOptions } = checkSqliteStoreOptions(options, fromUrlOptionNames) as SqliteStoreFromUrlOptions
   if (busyTimeoutMs !== undefined) checkDuration(busyTimeoutMs, 'options.busyTimeoutMs', { zero: true })
   const Database = loadPeer<new (path: string, options: { timeout: number }) => SqliteDatabase>('better-sqlite3', 'sqlite://')

@@ -3,7 +3,7 @@ import { createConnection, createServer, type AddressInfo, type Server, type Soc
 import { afterAll, describe, expect, it } from 'vitest'
 import { createLockManager } from '@cachelock/core'
 import { InvalidLockArgumentError, LockError } from '../../../src/errors.js'
-import { parseMemcachedUrl } from '../../../src/stores/memcached/from-url.js'
+import { parseMemcachedUrl } from '../../../src/stores/memcached/url.js'
 import { MemcachedStore } from '../../../src/stores/memcached/memcached-store.js'
 import { URL_ONE, closeAll, openStore, owner, request, uniqueKey, until } from './helpers.js'
 

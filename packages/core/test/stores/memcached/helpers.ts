@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import memjs from 'memjs'
 import type { AcquireRequest } from '../../../src/store.js'
-import { memcachedStoreFromUrl, parseMemcachedUrl, type MemcachedStoreFromUrlOptions } from '../../../src/stores/memcached/from-url.js'
+import { memcachedStoreFromUrl, type MemcachedStoreFromUrlOptions } from '../../../src/stores/memcached/from-url.js'
+import { parseMemcachedUrl } from '../../../src/stores/memcached/url.js'
 import type { MemcachedStore } from '../../../src/stores/memcached/memcached-store.js'
 import { BinaryProtocol } from '../../../src/stores/memcached/protocol.js'
 

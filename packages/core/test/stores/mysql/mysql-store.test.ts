@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { afterAll, describe, expect, test, vi } from 'vitest'
 import mysqlCallbacks from 'mysql2'
-import { createLockManager } from '../../../src/lock-manager.js'
+import { createLockManager } from '../../../src/index.js'
 import { InvalidLockArgumentError, LockError } from '../../../src/errors.js'
 import { MysqlStore } from '../../../src/stores/mysql/mysql-store.js'
 import type { AcquireRequest } from '../../../src/store.js'

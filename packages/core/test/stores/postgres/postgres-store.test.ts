@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test, vi } from 'vitest'
-import { createLockManager } from '../../../src/lock-manager.js'
+import { createLockManager } from '../../../src/index.js'
 import { InvalidLockArgumentError, LockError } from '../../../src/errors.js'
 import { PostgresStore } from '../../../src/stores/postgres/postgres-store.js'
 import { appPool, closeAll, openStore, owner, request, uniqueKey, uniqueTable } from './helpers.js'

@@ -1,7 +1,8 @@
 import { afterAll, describe, expect, test } from 'vitest'
 import type { Cluster, Redis } from 'ioredis'
 import { InvalidLockArgumentError } from '../../../src/errors.js'
-import { parseRedisUrl, redisStoreFromUrl } from '../../../src/stores/redis/from-url.js'
+import { redisStoreFromUrl } from '../../../src/stores/redis/from-url.js'
+import { parseRedisUrl } from '../../../src/stores/redis/url.js'
 import type { RedisStore } from '../../../src/stores/redis/redis-store.js'
 import { CLUSTER_URL, REDIS_URL, request, uniqueKey, until } from './helpers.js'
 

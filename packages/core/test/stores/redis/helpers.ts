@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis'
-import { parseRedisUrl } from '../../../src/stores/redis/from-url.js'
+import { parseRedisUrl } from '../../../src/stores/redis/url.js'
 import { RedisStore, type RedisStoreOptions } from '../../../src/stores/redis/redis-store.js'
 import type { AcquireRequest } from '../../../src/store.js'
 

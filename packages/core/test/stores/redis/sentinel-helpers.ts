@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis'
-import { parseRedisUrl } from '../../../src/stores/redis/from-url.js'
+import { parseRedisUrl } from '../../../src/stores/redis/url.js'
 
 /** The primary + replica + Sentinel trio `scripts/services.sh start sentinel` runs. */
 export const SENTINEL_URL = process.env['CACHELOCK_TEST_REDIS_SENTINEL_URL'] ?? 'redis+sentinel://127.0.0.1:26391/cachelock-test'

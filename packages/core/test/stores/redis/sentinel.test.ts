@@ -1,8 +1,9 @@
 import { afterAll, describe, expect, it, test } from 'vitest'
 import type { Redis } from 'ioredis'
 import { lockStoreContract } from '@cachelock/core/testing'
-import { createLockManager } from '../../../src/lock-manager.js'
+import { createLockManager } from '../../../src/index.js'
 import { createStore } from '../../../src/create-store.js'
+import type { LazyStore } from '../../../src/lazy-store.js'
 import { redisStoreFromUrl } from '../../../src/stores/redis/from-url.js'
 import type { RedisStore } from '../../../src/stores/redis/redis-store.js'
 import { request, uniqueKey, until } from './helpers.js'
@@ -29,7 +30,7 @@ describe('redis+sentinel:// URLs', () => {
   afterAll(() => Promise.all(stores.map((store) => store.close())))
 
   test('createStore connects to the primary Sentinel names, and close() ends the client', async () => {
-    const store = createStore(SENTINEL_URL) as RedisStore
+    const store = (await (createStore(SENTINEL_URL) as LazyStore).load()) as RedisStore
     stores.push(store)
     const key = uniqueKey('sentinel')
     const r = request(key)
@@ -52,7 +53,7 @@ describe('redis+sentinel:// URLs', () => {
       const name = uniqueKey('wake')
       const held = await a.acquire(name)
       const waiting = b.acquire(name)
-      await until(() => (b.store as RedisStore).subscribed)
+      await until(() => ((b.store as LazyStore).loaded as RedisStore | undefined)?.subscribed === true)
       await held.release()
       // With a 60 s poll, only the release's wake-up can hand the lock over within the test's time.
       const next = await waiting

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, test } from 'vitest'
 import type { Redis } from 'ioredis'
 import { LockError, LockNotReplicatedError } from '../../../src/errors.js'
-import { createLockManager } from '../../../src/lock-manager.js'
+import { createLockManager } from '../../../src/index.js'
 import { redisStoreFromUrl } from '../../../src/stores/redis/from-url.js'
 import { lockKeys } from '../../../src/stores/redis/keys.js'
 import { RedisStore } from '../../../src/stores/redis/redis-store.js'

@@ -1,4 +1,5 @@
-import { InvalidLockArgumentError, describeValue, recordLockName } from '@cachelock/core'
+import { InvalidLockArgumentError } from '@cachelock/core'
+import { describeValue, invalidShape, recordLockName } from '@cachelock/core/adapter-kit'
 import type { EntityMetadata, ObjectLiteral } from 'typeorm'
 import { lockModelConfig } from './registry.js'
 
@@ -150,8 +151,5 @@ function whereError(model: ModelLock, argument: string, input: unknown, names: r
   const shown =
     typeof input === 'object' && input !== null && !Array.isArray(input) ? `{ ${Object.keys(input).join(', ')} }` : describeValue(input)
   const scalar = names.length === 1 ? ` or the ${names[0]} value itself` : ''
-  return new InvalidLockArgumentError(
-    argument,
-    `Expected \`${argument}\` to be { ${names.join(', ')} } (how ${model.entity} rows are locked)${scalar}, got ${shown}`,
-  )
+  return invalidShape(argument, `{ ${names.join(', ')} } (how ${model.entity} rows are locked)${scalar}`, shown)
 }
