@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, test, vi } from 'vitest'
-import { createLockManager, RedisStore } from '@cachelock/core'
+import { createLockManager } from '@cachelock/core'
+import { RedisStore } from '@cachelock/core/redis'
 import { redisClient } from './support/redis-clients.js'
 import { CACHE_STORES, uniquePrefix } from './support/env.js'
 import { clientOf, observe } from './support/inspect.js'
@@ -35,9 +36,9 @@ describe.each(REDIS_STORES)('a handed-over lock whose waiter died, on $name', (t
     const holder = createLockManager({ store: new RedisStore(holderClient, { handOver: true }), prefix, sleep: SLEEP })
     const next = createLockManager({ store: target.url, prefix, sleep: SLEEP })
     const key = observer.locks.keyFor('job')
-    const store = observer.locks.store as RedisStore
+    const store = observer.locks.store
     // What the waiter parked: `fenceTtl:owner` per waiting manager (keys.ts, `{T}:p`).
-    const parked = async () => (await store.client.eval("return redis.call('HVALS', KEYS[1])", 1, `{${key}}:p`)) as string[]
+    const parked = async () => (await holderClient.eval("return redis.call('HVALS', KEYS[1])", 1, `{${key}}:p`)) as string[]
     try {
       const held = await holder.acquire('job', { ttl: TTL })
       const waiter = new Worker('holder-worker.ts', { url: target.url, prefix, sleep: SLEEP })
