@@ -45,7 +45,7 @@ export const groups = {
   },
   typeorm: {
     mutate: [
-      'packages/typeorm/src/{row-locks,with-model-lock,model-lock,lockable-repository,subscriber,guard,fence,fenced-manager,owned-locks}.ts',
+      'packages/typeorm/src/{row-locks,with-model-lock,row-key,lockable-repository,subscriber,guard,fence,fenced-manager,owned-locks}.ts',
     ],
     tests: ['packages/typeorm/test/*.test.ts'],
   },
