@@ -32,7 +32,7 @@ export const groups = {
     tests: ['packages/core/test/*.test.ts', 'packages/core/test/stores/{memory,open}.test.ts'],
   },
   'name-queue': {
-    mutate: ['packages/core/src/name-queue.ts'],
+    mutate: ['packages/core/src/name-queue.ts', 'packages/core/src/attempts.ts'],
     tests: ['packages/core/test/*.test.ts', 'packages/core/test/stores/{memory,open}.test.ts'],
   },
   manager: {

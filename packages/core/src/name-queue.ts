@@ -1,36 +1,13 @@
-import { storeError, StoreTimeoutError } from './errors.js'
+import { Attempts } from './attempts.js'
+import { storeError } from './errors.js'
 import type { GrantOrder } from './grant-order.js'
 import { usable } from './handover.js'
 import { Lease } from './lease.js'
-import type { RenewalBatch } from './renewal-batch.js'
+import type { QueueHost } from './queue-host.js'
 import { timedOutInTrouble, type PendingRequest } from './pending-request.js'
 import type { StoreDeadline } from './store-deadline.js'
 import type { AcquireResult, Handover, LockMode, LockStore, Unsubscribe } from './store.js'
 import { newOwnerToken } from './tokens.js'
-
-/** What the queue needs from its manager. */
-export interface QueueHost {
-  readonly store: LockStore
-  /** Bounds every store call (the manager's `storeTimeout`). */
-  readonly deadline: StoreDeadline
-  /** Delivers grants in the order their attempts were sent, across this manager's names. */
-  readonly order: GrantOrder
-  /** Sends the leases' automatic renewals together. */
-  readonly renewals?: RenewalBatch
-  readonly clientId: string
-  readonly sleep: number
-  /** The queue has nothing pending, held or running: the manager may forget it. */
-  idle(queue: NameQueue): void
-}
-
-/** A store attempt that is out. */
-interface Attempt {
-  readonly sentAt: number
-  /** The queue's count of store answers when this attempt was sent. */
-  readonly answersBefore: number
-  /** Called once the attempt's outcome has been applied (for `settled()`). */
-  waiters?: (() => void)[]
-}
 
 /**
  * The requests and local holders of one lock name in one manager, and the attempts that ask the
@@ -52,7 +29,7 @@ export class NameQueue {
   readonly pending: PendingRequest[] = []
   readonly held = new Set<Lease>()
   readonly #host: QueueHost
-  readonly #inFlight = new Map<PendingRequest, Attempt>()
+  readonly #inFlight = new Attempts()
   /**
    * The current round: requests asked for since the last pause carry its number (`asked`) and
    * wait for the pause before being asked again. A new round is a new number.
@@ -68,10 +45,6 @@ export class NameQueue {
   #woken = false
   /** The store refused this manager's last attempt: it is waiting for the lock. */
   #refused = false
-  /** The store's error from the last attempt, until the store answers again. */
-  #failure: { error: unknown } | undefined
-  /** How many attempts for this name the store has answered (granted or refused). */
-  #answers = 0
   /** The exclusive request whose last attempt the store refused, with its owner: a release may hand it the lock. */
   #parked: { request: PendingRequest; owner: string } | undefined
   #unsubscribe: Unsubscribe | undefined
@@ -105,21 +78,12 @@ export class NameQueue {
 
   /** Resolves once every attempt out now has settled and its outcome is applied (bounded by `storeTimeout`). */
   async settled(): Promise<void> {
-    await Promise.all([...this.#inFlight.values()].map((attempt) => new Promise<void>((resolve) => (attempt.waiters ??= []).push(resolve))))
+    await this.#inFlight.settled()
   }
 
-  /**
-   * Why a request waiting since `since` got no lock, when the store is to blame: its last attempt
-   * for this name failed, or the store has left an attempt unanswered for at least half of that
-   * wait (a healthy store answers in a round trip; the other half covers a pause between attempts).
-   */
+  /** Why a request waiting since `since` got no lock, when the store is to blame (see `Attempts.storeTrouble`). */
   storeTrouble(since: number): unknown {
-    if (this.#failure) return this.#failure.error
-    const now = performance.now()
-    let oldest: Attempt | undefined
-    for (const attempt of this.#inFlight.values()) if (!oldest || attempt.sentAt < oldest.sentAt) oldest = attempt
-    if (!oldest || oldest.sentAt > since + (now - since) / 2 || this.#answers > oldest.answersBefore) return undefined
-    return new StoreTimeoutError('acquire', this.name, Math.round(now - oldest.sentAt))
+    return this.#inFlight.storeTrouble(this.name, since)
   }
 
   /** Make a lease for a grant and track it here until it ends. */
@@ -183,7 +147,7 @@ export class NameQueue {
           if (request.once) this.#settle(request, () => request.unavailable())
           continue
         }
-        if (request.mode === 'exclusive' ? this.#inFlight.size > 0 : this.#exclusiveOut()) break
+        if (request.mode === 'exclusive' ? this.#inFlight.size > 0 : this.#inFlight.exclusiveOut()) break
         if (!this.#roundStarted) this.#woken = false
         this.#roundStarted = true
         request.asked = this.#round
@@ -208,18 +172,12 @@ export class NameQueue {
     return run
   }
 
-  #exclusiveOut(): boolean {
-    for (const request of this.#inFlight.keys()) if (request.mode === 'exclusive') return true
-    return false
-  }
-
   #attempt(request: PendingRequest): void {
     const { store, deadline, clientId, sleep } = this.#host
     const owner = newOwnerToken(clientId)
     const sentAt = performance.now()
     this.#parked = undefined // the store replaces what it parked for this manager with this attempt
-    const attempt: Attempt = { sentAt, answersBefore: this.#answers }
-    this.#inFlight.set(request, attempt)
+    const attempt = this.#inFlight.sent(request, sentAt)
     this.#host.order.sent(request)
     deadline.watch(
       'acquire',
@@ -239,11 +197,11 @@ export class NameQueue {
         keepAlive: true,
         value: (result) => {
           this.#answered(request, owner, sentAt, result)
-          attempt.waiters?.forEach((settled) => settled())
+          this.#inFlight.applied(attempt)
         },
         error: (error) => {
           this.#failed(request, error)
-          attempt.waiters?.forEach((settled) => settled())
+          this.#inFlight.applied(attempt)
         },
         // The caller stopped waiting for this answer: a grant that comes anyway is given back.
         late: (result) => {
@@ -255,9 +213,7 @@ export class NameQueue {
   }
 
   #answered(request: PendingRequest, owner: string, sentAt: number, result: AcquireResult): void {
-    this.#inFlight.delete(request)
-    this.#answers++
-    this.#failure = undefined
+    this.#inFlight.answered(request)
     this.#refused = !result.granted
     if (result.granted) {
       // Aborted or timed out while the grant was on its way: give it straight back.
@@ -283,9 +239,8 @@ export class NameQueue {
   }
 
   #failed(request: PendingRequest, error: unknown): void {
-    this.#inFlight.delete(request)
+    this.#inFlight.failed(request, error)
     this.#host.order.answered(request)
-    this.#failure = { error }
     const now = performance.now()
     // Everyone who cannot outwait the failure hears of it now, together: a later attempt would
     // most likely fail the same way, and serving them one failed attempt at a time is how a burst
