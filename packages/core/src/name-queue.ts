@@ -1,12 +1,10 @@
 import { Attempts } from './attempts.js'
 import { storeError } from './errors.js'
-import type { GrantOrder } from './grant-order.js'
 import { usable } from './handover.js'
 import { Lease } from './lease.js'
 import type { QueueHost } from './queue-host.js'
 import { timedOutInTrouble, type PendingRequest } from './pending-request.js'
-import type { StoreDeadline } from './store-deadline.js'
-import type { AcquireResult, Handover, LockMode, LockStore, Unsubscribe } from './store.js'
+import type { AcquireResult, Handover, LockMode, Unsubscribe } from './store.js'
 import { newOwnerToken } from './tokens.js'
 
 /**
