@@ -3,6 +3,8 @@ import { runInNewContext } from 'node:vm'
 import { afterEach, describe, expect, it } from 'vitest'
 import { LockError, type LockLostError } from '../src/errors.js'
 import type { Lease } from '../src/lease.js'
+import { RenewalBatch } from '../src/renewal-batch.js'
+import { StoreDeadline } from '../src/store-deadline.js'
 import { MemoryStore } from '../src/stores/memory/memory-store.js'
 import { FlakyStore, sleep } from './helpers.js'
 import { Events, grantLease, refTimers, takeOver, until, type Made } from './support/leases.js'
@@ -117,17 +119,53 @@ describe.each([
 
   it('of a handle the app dropped releases its lock instead, and reports finalized', async () => {
     events = new Events('finalized', 'extended')
-    const store = new MemoryStore()
+    const store = new FlakyStore()
     const made = await renewing(store, 600, batch, { grantedAt: performance.now() - 1_000 })
     attach(made.lease)
     await sleep(5)
     gc()
     await until(async () => (await store.holders(made.key)).length === 0, 5_000)
     await until(() => events.on('finalized', made.lease.name).length === 1, 5_000)
+    // The renewal that found the handle gone sent the release, and no renewal with it.
+    expect(store.calls.slice(store.calls.lastIndexOf('release')).filter((call) => call !== 'holders')).toEqual(['release'])
     const [finalized] = events.on('finalized', made.lease.name)
     expect(finalized).toEqual({ ...base(made), heldMs: expect.any(Number) })
     expect(finalized!.heldMs).toBeGreaterThanOrEqual(1_000)
     expect(finalized!.heldMs).toBeLessThanOrEqual(performance.now() - made.lease.grantedAt)
+  })
+})
+
+describe('Lease renewal timing', () => {
+  it('an explicit extend moves the next automatic renewal to a third of the new ttl from then', async () => {
+    events = new Events()
+    const store = new TimedStore()
+    const made = await renewing(store, 1_500, false)
+    await sleep(100)
+    await made.lease.extend(3_000)
+    await until(() => store.sent.length >= 2)
+    expect(store.sent[1]! - store.sent[0]!).toBeGreaterThanOrEqual(1_000 - 2)
+  })
+
+  it('in one batch, a lock whose renewal window has not opened is not renewed with another’s', async () => {
+    events = new Events('extended')
+    const store = new TimedStore()
+    const deadline = new StoreDeadline(5_000)
+    const renewals = new RenewalBatch(store, deadline)
+    const often = await renewing(store, 300, true, { renewals, deadline })
+    const seldom = await renewing(store, 60_000, true, { renewals, deadline })
+    await until(() => events.on('extended', often.lease.name).length >= 3)
+    expect(events.on('extended', seldom.lease.name)).toEqual([])
+  })
+
+  it('renewNow renews at once; without autoExtend the lock then expires at its ttl, as expired', async () => {
+    events = new Events('extended')
+    const made = await grantLease(new MemoryStore(), { ttl: 300 })
+    leases.push(made.lease)
+    made.lease.renewNow()
+    await until(() => events.on('extended', made.lease.name).length === 1)
+    expect(events.on('extended', made.lease.name)[0]).toMatchObject({ ttlMs: 300, automatic: true })
+    await until(() => made.lease.signal.aborted)
+    expect((made.lease.signal.reason as LockLostError).reason).toBe('expired')
   })
 })
 
