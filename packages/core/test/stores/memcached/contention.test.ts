@@ -4,6 +4,7 @@ import type { MemcachedClient } from '../../../src/stores/memcached/client.js'
 import { lockKeys } from '../../../src/stores/memcached/keys.js'
 import { MemcachedStore } from '../../../src/stores/memcached/memcached-store.js'
 import { Opcode } from '../../../src/stores/memcached/protocol.js'
+import { encodeRecord, exclusiveRecord } from '../../../src/stores/memcached/record.js'
 import { URL_ONE, appClient, closeAll, owner, rawServers, request, uniqueKey } from './helpers.js'
 
 // A lock record that changes between the store's read and its compare-and-swap write, every time:
@@ -81,6 +82,74 @@ describe('MemcachedStore under a record that keeps changing', () => {
     await raw!.delete(keys.lock, keys.holder(reader))
     expect(await store.acquire(request(key))).toEqual({ granted: false })
     expect(casWrites()).toBe(1)
+  })
+})
+
+/**
+ * A memjs client on which another client changes the lock record inside each of this one's round
+ * trips: after the server has applied this client's `write` (set or add) of the record, before
+ * its read-back. `beat` takes the lock (another owner's record) or frees it (the record deleted).
+ */
+function overtaken(url: string, write: number, beat: 'take' | 'free'): MemcachedClient {
+  const real = appClient(url)
+  const [other] = rawServers(url)
+  let written: Promise<void> = Promise.resolve()
+  const keyOf = (frame: Buffer) => {
+    const keyAt = 24 + frame[4]!
+    return frame.subarray(keyAt, keyAt + frame.readUInt16BE(2)).toString('utf8')
+  }
+  return {
+    get seq() {
+      return real.seq
+    },
+    incrSeq: () => real.incrSeq(),
+    close: () => real.close(),
+    perform(route, frame, seq, callback) {
+      if (keyOf(frame) !== route) return real.perform(route, frame, seq, callback)
+      if (frame[1] === write) {
+        written = new Promise((applied) =>
+          real.perform(route, frame, seq, (error, response) => {
+            applied()
+            callback(error, response)
+          }),
+        )
+        return
+      }
+      if (frame[1] === Opcode.get) {
+        void written
+          .then(() =>
+            beat === 'take' ? other!.set(route, route, encodeRecord(exclusiveRecord('other-client')), 30) : other!.delete(route, route),
+          )
+          .then(
+            () => real.perform(route, frame, seq, callback),
+            (error: unknown) => callback(error, null),
+          )
+        return
+      }
+      real.perform(route, frame, seq, callback)
+    },
+  }
+}
+
+describe('MemcachedStore when another client takes the lock inside its round trip', () => {
+  it('does not hand a steal a fencing token it did not hold the lock for, and gives up after maxAttempts', async () => {
+    const store = new MemcachedStore(overtaken(URL_ONE, Opcode.set, 'take'), { maxAttempts: 2 })
+    const key = uniqueKey('overtaken-steal')
+    await expect(store.steal({ key, owner: owner(), ttlMs: 30_000, clientId: 'c0' })).rejects.toThrow(
+      `memcached: could not steal lock "${key}": it changed concurrently 2 times in a row`,
+    )
+  })
+})
+
+describe('MemcachedStore when the lock is freed inside its round trip', () => {
+  it('an acquire whose add was refused and whose read finds nothing tries again, then reports no grant', async () => {
+    for (const mode of ['exclusive', 'shared'] as const) {
+      const store = new MemcachedStore(overtaken(URL_ONE, Opcode.add, 'free'), { maxAttempts: 2 })
+      const key = uniqueKey(`freed-${mode}`)
+      // Held by another client, so the first add is refused; every read-back then finds the lock free.
+      expect((await new MemcachedStore(appClient(URL_ONE)).acquire(request(key))).granted).toBe(true)
+      expect(await store.acquire(request(key, { mode }))).toEqual({ granted: false })
+    }
   })
 })
 
