@@ -117,9 +117,10 @@ function overtaken(url: string, write: number, beat: 'take' | 'free'): Memcached
       }
       if (frame[1] === Opcode.get) {
         void written
-          .then(() =>
-            beat === 'take' ? other!.set(route, route, encodeRecord(exclusiveRecord('other-client')), 30) : other!.delete(route, route),
-          )
+          .then(async () => {
+            if (beat === 'take') await other!.set(route, route, encodeRecord(exclusiveRecord('other-client')), 30)
+            else await other!.delete(route, route)
+          })
           .then(
             () => real.perform(route, frame, seq, callback),
             (error: unknown) => callback(error, null),
