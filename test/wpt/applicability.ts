@@ -59,7 +59,7 @@ export const KNOWN_GAPS: readonly KnownGap[] = [
   {
     file: 'query.https.any.js',
     test: 'query() can observe a deadlock',
-    stores: ['PostgresStore', 'MysqlStore (MariaDB)', 'SqliteStore'],
+    stores: ['PostgresStore', 'MysqlStore (MariaDB)'],
     reason:
       'Its worker is a second `LockManager`, whose pending request `query()` learns only from a store with `LockStore.waiters`, ' +
       'which these stores do not implement yet.',

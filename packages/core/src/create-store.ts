@@ -74,7 +74,7 @@ const leaves = new Map<string, Leaf>([
       check: sqliteUrlPath,
       peer: 'better-sqlite3',
       open: async (href) => (await import('./stores/sqlite/index.js')).sqliteStoreFromUrl(href),
-      features: { onRelease: false, list: false, waiters: false },
+      features: { onRelease: false, list: false, waiters: true },
     },
   ],
 ])
