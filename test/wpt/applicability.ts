@@ -55,17 +55,7 @@ export interface KnownGap {
   stores?: readonly string[]
 }
 
-export const KNOWN_GAPS: readonly KnownGap[] = [
-  {
-    file: 'query.https.any.js',
-    test: 'query() can observe a deadlock',
-    stores: ['PostgresStore', 'MysqlStore (MariaDB)'],
-    reason:
-      'Its worker is a second `LockManager`, whose pending request `query()` learns only from a store with `LockStore.waiters`, ' +
-      'which these stores do not implement yet.',
-    failsWith: 'assert_equals: expected 1 but got 0',
-  },
-]
+export const KNOWN_GAPS: readonly KnownGap[] = []
 
 /** The entry for `test` of `file` on the store named `store`, if any. */
 function entryFor<T extends { file: string; test: string; stores?: readonly string[] }>(

@@ -56,7 +56,7 @@ const leaves = new Map<string, Leaf>([
       check: checkPostgresUrl,
       peer: 'pg',
       open: async (href) => (await import('./stores/postgres/index.js')).postgresStoreFromUrl(href),
-      features: { onRelease: true, list: false, waiters: false },
+      features: { onRelease: true, list: false, waiters: true },
     },
   ]),
   [
@@ -65,7 +65,7 @@ const leaves = new Map<string, Leaf>([
       check: checkMysqlUrl,
       peer: 'mysql2/promise',
       open: async (href) => (await import('./stores/mysql/index.js')).mysqlStoreFromUrl(href),
-      features: { onRelease: false, list: false, waiters: false },
+      features: { onRelease: false, list: false, waiters: true },
     },
   ],
   [

@@ -277,7 +277,10 @@ export class LockManager {
     if (options.steal) return this.#steals.steal(name, options)
     const once = options.ifAvailable || options.timeout === 0
     const giveUp = () => (unavailable === 'null' ? null : Promise.reject(notAcquired(name, options.timeout)))
-    if (once && !queue.available(options.mode)) return Promise.resolve().then(giveUp)
+    // Behind this manager's own requests: unavailable. Said once their attempts out now are
+    // answered, so whoever hears it can find those requests in the store (`query()` from another
+    // manager lists them as pending), as a browser's single lock manager would have them.
+    if (once && !queue.available(options.mode)) return queue.settled().then(giveUp)
 
     return waitInQueue(queue, name, options, once, unavailable)
   }
