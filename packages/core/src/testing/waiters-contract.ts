@@ -52,8 +52,14 @@ export function waitersContract({ api, store, key, owner }: ContractContext): vo
     assert.deepEqual(await waiting(store(), k), ['first:exclusive', 'second:exclusive'])
     assert.equal(await store().release(k, holder), true)
     // A store may keep a free lock for the longest waiter (fairness): `first` asked first.
-    assert.equal((await store().acquire(attempt(k, owner(), 'first', 'exclusive', { waiting: true }))).granted, true)
+    const granted = owner()
+    assert.equal((await store().acquire(attempt(k, granted, 'first', 'exclusive', { waiting: true }))).granted, true)
     assert.deepEqual(await waiting(store(), k), ['second:exclusive'])
+    // Released again, then a `once` try of the same manager is refused (the lock is taken meanwhile): still not waiting.
+    assert.equal(await store().release(k, granted), true)
+    assert.equal((await store().acquire(attempt(k, owner(), 'second', 'exclusive', { waiting: true }))).granted, true)
+    assert.equal((await store().acquire(attempt(k, owner(), 'first', 'exclusive', { once: true }))).granted, false)
+    assert.deepEqual(await waiting(store(), k), [])
   })
 
   it('waiters: a manager that keeps asking stays listed; one that stops asking is forgotten after a few of its polls', async () => {
