@@ -40,7 +40,9 @@ describe('renewals of one manager', () => {
     const handles = await Promise.all(Array.from({ length: 200 }, (_, i) => locks.acquire(`held:${i}`)))
     // Every lock renewed at least twice (every ttl/3, 100 ms).
     await until(() => store.batches.reduce((a, b) => a + b, 0) >= 400)
-    expect(store.singles).toBe(0)
+    // A lease whose window opened alone goes alone (one extend is the cheaper call); on a loaded
+    // machine the burst's due times spread, so a few do. Without batching, every renewal would.
+    expect(store.singles).toBeLessThan(20)
     // 200 locks taken in one burst fall due within a thirtieth of the ttl of each other, mostly.
     expect(store.batches.length).toBeLessThan(200)
     expect(Math.max(...store.batches)).toBeGreaterThan(20)
