@@ -66,7 +66,11 @@ describe('the tarballs', () => {
       expect(files, pkg.name).toEqual(
         expect.arrayContaining(['LICENSE', 'README.md', 'package.json', ...named.map((file) => file.slice(2))]),
       )
-      expect(files.filter((file) => !file.startsWith('dist/')).sort(), pkg.name).toEqual(['LICENSE', 'README.md', 'package.json'])
+      // Besides dist/, only core's bin launcher (committed, so the bin exists before a build).
+      const launchers = Object.values(pkg.bin ?? {}).map((file) => file.slice(2))
+      expect(files.filter((file) => !file.startsWith('dist/')).sort(), pkg.name).toEqual(
+        ['LICENSE', 'README.md', 'package.json', ...launchers].sort(),
+      )
     }
   })
 
@@ -82,7 +86,8 @@ describe('the tarballs', () => {
   it('declare what a published package needs', () => {
     for (const { pkg } of packed) {
       expect(pkg.sideEffects).toBe(false)
-      expect(pkg.files).toEqual(['dist'])
+      expect(pkg.files).toEqual(pkg.bin ? ['bin', 'dist'] : ['dist'])
+      for (const launcher of Object.values(pkg.bin ?? {})) expect(launcher, pkg.name).toMatch(/^\.\/bin\/[\w-]+\.cjs$/)
       expect(pkg.engines?.node).toBe('>=20.19')
       expect(pkg.publishConfig?.access).toBe('public')
       for (const target of Object.values(pkg.exports))
@@ -156,13 +161,19 @@ describe('installed with npm', () => {
 
   it('core: the `cachelock` bin runs from the installed package and loads the library by name', () => {
     const core = packed.find(({ pkg }) => pkg.name === '@cachelock/core')!
-    const bundle = join(app, 'node_modules', '@cachelock', 'core', core.pkg.bin!.cachelock!)
-    expect(readFileSync(bundle, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true)
+    const installed = join(app, 'node_modules', '@cachelock', 'core')
+    // The bin is a committed launcher that exists before any build; it runs the built CLI.
+    const launcher = readFileSync(join(installed, core.pkg.bin!.cachelock!), 'utf8')
+    expect(launcher.startsWith('#!/usr/bin/env node\n')).toBe(true)
+    expect(launcher).toContain("require.resolve('../dist/cli.cjs')")
     // The bundle holds only the CLI: the library (and its classes) come from the main entry.
-    expect(readFileSync(bundle, 'utf8')).toContain('require("@cachelock/core")')
+    expect(readFileSync(join(installed, 'dist', 'cli.cjs'), 'utf8')).toContain('require("@cachelock/core")')
     // What `npx cachelock` runs: the link npm made.
     const bin = join(app, 'node_modules', '.bin', 'cachelock')
     expect(execFileSync(bin, ['--version'], { cwd: app, encoding: 'utf8', env: npmEnv() })).toBe(`${core.pkg.version}\n`)
+    expect(execFileSync('npx', ['--no-install', 'cachelock', '--help'], { cwd: app, encoding: 'utf8', env: npmEnv() })).toMatch(
+      /^Usage: cachelock /m,
+    )
     const refused = (() => {
       try {
         execFileSync(bin, ['list', '--url', 'memory://'], { cwd: app, encoding: 'utf8', stdio: 'pipe', env: npmEnv() })

@@ -33,13 +33,13 @@ export default defineConfig([
     // The testing entry imports the package by name: it must share the main entry's classes.
     external: ['@cachelock/core', 'ioredis', 'memjs', '@opentelemetry/api', 'pg', 'mysql2', 'better-sqlite3'],
   },
-  // The `cachelock` command. It bundles the CLI's own modules and takes the library itself from
-  // the package's entries (the one copy an app loads), by name.
+  // The `cachelock` command, which bin/cachelock.cjs (committed, so the bin exists before a build)
+  // requires. It bundles the CLI's own modules and takes the library itself from the package's
+  // entries (the one copy an app loads), by name.
   {
     entry: { cli: 'src/cli/main.ts' },
     format: ['cjs'],
     outExtension: () => ({ js: '.cjs' }),
-    banner: { js: '#!/usr/bin/env node' },
     sourcemap: true,
     clean: false,
     target: 'node20',

@@ -25,17 +25,31 @@ export function describeValue(value: unknown): string {
   return ctor && ctor !== Object ? `an instance of ${ctor.name || 'an anonymous class'}` : 'an object'
 }
 
-/** The error for a bad argument: Expected `argument` to be `expected`, got (the received value, described). */
-export function invalid(argument: string, expected: string, received: unknown): InvalidLockArgumentError {
-  return invalidShape(argument, expected, describeValue(received))
+/**
+ * The error for a bad argument: Expected `argument` to be `expected`, got (the received value,
+ * described). `code` is `LOCK_NOT_SUPPORTED` for a value that is valid, but not here (a mode the
+ * database cannot hold).
+ */
+export function invalid(
+  argument: string,
+  expected: string,
+  received: unknown,
+  code?: InvalidLockArgumentError['code'],
+): InvalidLockArgumentError {
+  return invalidShape(argument, expected, describeValue(received), code)
 }
 
 /**
  * `invalid` for a received value best put in words ("an object with keys id, status", "an empty
  * array"): the one place the "Expected `x` to be …, got …" message is built.
  */
-export function invalidShape(argument: string, expected: string, received: string): InvalidLockArgumentError {
-  return new InvalidLockArgumentError(argument, `Expected \`${argument}\` to be ${expected}, got ${received}`)
+export function invalidShape(
+  argument: string,
+  expected: string,
+  received: string,
+  code?: InvalidLockArgumentError['code'],
+): InvalidLockArgumentError {
+  return new InvalidLockArgumentError(argument, `Expected \`${argument}\` to be ${expected}, got ${received}`, code)
 }
 
 export function notSupported(argument: string, message: string): InvalidLockArgumentError {

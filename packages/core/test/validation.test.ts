@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { InvalidLockArgumentError, LockError, Locked, configure, createLockManager, createStore, type LockManager } from '@cachelock/core'
+import { invalidArgument, invalidShape } from '@cachelock/core/adapter-kit'
 
 const bad = (value: unknown) => ({ value })
 const tooLong = 2 ** 31
@@ -119,5 +120,23 @@ describe('bad input', () => {
     expect(() => Locked('k', { ttl: -1 })).toThrow('`options.ttl`')
     expect(() => Locked('k', { locks: {} as never })).toThrow('`options.locks`')
     expect(() => Locked('k', { nope: 1 } as never)).toThrow('Unknown option `options.nope`')
+  })
+})
+
+/** Adapters build their messages with core's builder, so every one reads the same way. */
+describe('the adapter-kit message builder', () => {
+  it('names the argument, what it expects and what came in, with the code asked for', () => {
+    const unsupported = invalidArgument('options.lockIn', '"store" here', 'transaction', 'LOCK_NOT_SUPPORTED')
+    expect(unsupported).toBeInstanceOf(InvalidLockArgumentError)
+    expect(unsupported).toMatchObject({
+      argument: 'options.lockIn',
+      code: 'LOCK_NOT_SUPPORTED',
+      message: 'Expected `options.lockIn` to be "store" here, got "transaction" (string)',
+    })
+    expect(invalidShape('instance', 'an entity', 'an empty object')).toMatchObject({
+      argument: 'instance',
+      code: 'LOCK_INVALID_ARGUMENT',
+      message: 'Expected `instance` to be an entity, got an empty object',
+    })
   })
 })

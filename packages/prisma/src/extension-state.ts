@@ -1,5 +1,4 @@
-import { InvalidLockArgumentError } from '@cachelock/core'
-import { invalidShape, modelLockName } from '@cachelock/core/adapter-kit'
+import { invalidArgument, invalidShape, modelLockName } from '@cachelock/core/adapter-kit'
 import { Prisma } from '@prisma/client/extension'
 import { describeModel, type ModelInfo } from './model-info.js'
 import { schemaUniques, type SchemaUniques } from './schema-uniques.js'
@@ -31,9 +30,10 @@ export class ExtensionState {
     this.options = options
     const provider = (base as { _activeProvider?: unknown })._activeProvider
     if (options.lockIn === 'transaction' && typeof provider === 'string' && provider !== 'postgresql') {
-      throw new InvalidLockArgumentError(
+      throw invalidArgument(
         'options.lockIn',
-        `Expected \`options.lockIn\` to be "store" on a ${provider} client: "transaction" takes PostgreSQL advisory locks`,
+        `"store" on a ${provider} client ("transaction" takes PostgreSQL advisory locks)`,
+        options.lockIn,
         'LOCK_NOT_SUPPORTED',
       )
     }

@@ -204,7 +204,14 @@ describe('lockIn: transaction (PostgreSQL)', () => {
 test('lockIn: transaction is refused on a client that is not PostgreSQL', async () => {
   const sqlite = await openDatabase('sqlite', 'in_transaction')
   try {
-    expect(() => sqlite.prisma.$extends(lockExtension({ lockIn: 'transaction' }))).toThrow(/"transaction" takes PostgreSQL advisory locks/)
+    expect(() => sqlite.prisma.$extends(lockExtension({ lockIn: 'transaction' }))).toThrow(
+      expect.objectContaining({
+        code: 'LOCK_NOT_SUPPORTED',
+        argument: 'options.lockIn',
+        message:
+          'Expected `options.lockIn` to be "store" on a sqlite client ("transaction" takes PostgreSQL advisory locks), got "transaction" (string)',
+      }),
+    )
   } finally {
     await sqlite.close()
   }

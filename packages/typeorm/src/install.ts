@@ -1,4 +1,4 @@
-import { InvalidLockArgumentError, type LockManager } from '@cachelock/core'
+import type { LockManager } from '@cachelock/core'
 import { checkOptions as checkKnownOptions, invalidArgument, resolveLockManager } from '@cachelock/core/adapter-kit'
 import type { DataSource, EntitySubscriberInterface } from 'typeorm'
 import { modelLockOf } from './row-key.js'
@@ -62,9 +62,10 @@ export function installModelLocks<D extends DataSource>(dataSource: D, options?:
   checkDataSource(dataSource)
   const { locks, strictLockOrder, guardTimeout, lockIn } = checkOptions(options)
   if (lockIn === 'transaction' && dataSource.options.type !== 'postgres') {
-    throw new InvalidLockArgumentError(
+    throw invalidArgument(
       'options.lockIn',
-      `Expected \`options.lockIn\` to be "store" on a ${dataSource.options.type} data source: "transaction" takes PostgreSQL advisory locks`,
+      `"store" on a ${dataSource.options.type} data source ("transaction" takes PostgreSQL advisory locks)`,
+      lockIn,
       'LOCK_NOT_SUPPORTED',
     )
   }

@@ -1,5 +1,5 @@
 import { InvalidLockArgumentError, type Lock } from '@cachelock/core'
-import { invalidArgument } from '@cachelock/core/adapter-kit'
+import { describeValue, invalidArgument, invalidShape } from '@cachelock/core/adapter-kit'
 import type { DataSource, EntityManager, ObjectLiteral } from 'typeorm'
 import { installedDataSources } from './install.js'
 import { entityWhere, modelLockOf } from './row-key.js'
@@ -44,9 +44,11 @@ export async function withModelLock(instance: unknown, fn: unknown, options?: Wi
   const where = entityWhere(model, instance)
   if (!where) {
     const fields = model.fields.map((c) => c.propertyName).join(', ')
-    throw new InvalidLockArgumentError(
+    const values = model.fields.map((c) => `${c.propertyName} = ${describeValue(c.getEntityValue(instance))}`).join(', ')
+    throw invalidShape(
       'instance',
-      `Expected \`instance\` to carry its lock field(s) (${fields}) to name its ${model.entity} row, but they are not set`,
+      `an entity with its lock field(s) (${fields}) set, to name its ${model.entity} row`,
+      `an instance of ${target.name} with ${values}`,
     )
   }
   return withRowLocks({

@@ -161,6 +161,13 @@ describe('TypeORM 1.x on PostgreSQL, lockIn: transaction', () => {
       argument: 'options.transaction',
     })
     const sqlite = new env.orm.DataSource({ type: 'better-sqlite3', database: ':memory:', entities: [] })
-    expect(() => installModelLocks(sqlite, { lockIn: 'transaction' })).toThrow(/"transaction" takes PostgreSQL advisory locks/)
+    expect(() => installModelLocks(sqlite, { lockIn: 'transaction' })).toThrow(
+      expect.objectContaining({
+        code: 'LOCK_NOT_SUPPORTED',
+        argument: 'options.lockIn',
+        message:
+          'Expected `options.lockIn` to be "store" on a better-sqlite3 data source ("transaction" takes PostgreSQL advisory locks), got "transaction" (string)',
+      }),
+    )
   })
 })

@@ -1,7 +1,8 @@
 import { createRequire } from 'node:module'
 import { runCli } from './run.js'
 
-// The `cachelock` command (package.json `bin`). Everything is in run.ts; this only binds the process.
+// The `cachelock` command (package.json `bin` is bin/cachelock.cjs, which requires this file built).
+// Everything is in run.ts; this only binds the process.
 function version(): string {
   try {
     return (createRequire(import.meta.url)('@cachelock/core/package.json') as { version: string }).version

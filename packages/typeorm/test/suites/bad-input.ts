@@ -31,7 +31,11 @@ export function badInputSuite(env: Env) {
         [products.isLocked(undefined), 'where'],
         [env.repos.items.withLock('A-1', () => undefined), 'where', /\{ tenant, sku \}/],
         [withModelLock(null as never, () => undefined), 'instance'],
-        [withModelLock(new env.entities.Product(), () => undefined, { dataSource: env.dataSource }), 'instance', /lock field\(s\) \(sku\)/],
+        [
+          withModelLock(new env.entities.Product(), () => undefined, { dataSource: env.dataSource }),
+          'instance',
+          /^Expected `instance` to be an entity with its lock field\(s\) \(sku\) set, to name its Product row, got an instance of Product with sku = undefined$/,
+        ],
       ]
       for (const [promise, argument, message] of cases) {
         const error = await rejection(promise)
