@@ -66,7 +66,10 @@ const equivalent = new Set(
   stores.flatMap((store) => store.tests.filter((test) => test.equivalences).map((test) => `${test.file}\n${test.test}`)),
 )
 lines.push('', 'Not applicable (each still runs, and must fail for exactly this reason):', '')
-for (const entry of results.notApplicable) lines.push(`- ${code(entry.file)} “${entry.test}”: ${entry.reason}`)
+for (const entry of results.notApplicable) {
+  const where = entry.stores ? ` (${entry.stores.join(', ')})` : ' (every store)'
+  lines.push(`- ${code(entry.file)} “${entry.test}”${where}: ${entry.reason}`)
+}
 lines.push(
   '',
   `Error classes: cachelock throws its own error class where these tests expect a built-in one, and the harness accepts exactly ` +

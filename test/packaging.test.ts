@@ -137,6 +137,28 @@ describe('installed with npm', () => {
     expect(result).toBe('')
   }, 180_000)
 
+  it('every exported class keeps its own name (logs show `LockNotAcquiredError`, not `_class2`)', () => {
+    const specifiers = packed.flatMap(({ pkg }) =>
+      Object.keys(pkg.exports)
+        .filter((key) => key !== './package.json' && key !== './testing')
+        .map((subpath) => pkg.name + subpath.slice(1)),
+    )
+    const out = runIn(
+      app,
+      'class-names.cjs',
+      `const renamed = []
+       for (const specifier of ${JSON.stringify(specifiers)}) {
+         for (const [exported, value] of Object.entries(require(specifier))) {
+           if (typeof value === 'function' && /^class\\b/.test(Function.prototype.toString.call(value)) && value.name !== exported)
+             renamed.push(specifier + ': ' + exported + ' is named ' + value.name)
+         }
+       }
+       const { LockNotAcquiredError } = require('@cachelock/core')
+       console.log(JSON.stringify({ renamed, logged: require('node:util').inspect(new LockNotAcquiredError('a')).split('\\n')[0] }))`,
+    )
+    expect(JSON.parse(out)).toEqual({ renamed: [], logged: 'LockNotAcquiredError: Lock "a" was not acquired' })
+  })
+
   it('core: an error made by the CommonJS side is an instance of the ESM side’s class', () => {
     const out = runIn(
       app,

@@ -74,7 +74,7 @@ export class ConformanceResults {
       generatedAt: new Date().toISOString(),
       node: process.version,
       referenceAvailable: Boolean((globalThis as { navigator?: { locks?: unknown } }).navigator?.locks),
-      notApplicable: NOT_APPLICABLE.map(({ file, test, reason }) => ({ file, test, reason })),
+      notApplicable: NOT_APPLICABLE.map(({ file, test, reason, stores }) => ({ file, test, reason, ...(stores ? { stores } : {}) })),
       equivalences: CACHELOCK_ERROR_EQUIVALENCES.map(({ expected, instead, reason }) => ({ expected, instead, reason })),
       targets: this.reports(),
     }

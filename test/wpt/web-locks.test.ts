@@ -27,8 +27,8 @@ for (const target of targets()) {
         afterAll(() => session.close())
 
         for (const test of session.loaded.tests) {
-          const exempt = notApplicable(file, test.name)
-          const gap = knownGap(file, test.name)
+          const exempt = notApplicable(file, test.name, target.name)
+          const gap = knownGap(file, test.name, target.name)
           results.declare(target, file, test.name)
           it(
             exempt ? `${test.name} (not applicable)` : gap ? `${test.name} (known gap, counted as failing)` : test.name,

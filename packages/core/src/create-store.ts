@@ -31,7 +31,7 @@ const redis: Leaf = {
   check: parseRedisUrl,
   peer: 'ioredis',
   open: async (href) => (await import('./stores/redis/index.js')).redisStoreFromUrl(href),
-  features: { onRelease: true, list: true },
+  features: { onRelease: true, list: true, waiters: true },
 }
 
 const leaves = new Map<string, Leaf>([
@@ -47,7 +47,7 @@ const leaves = new Map<string, Leaf>([
       check: parseMemcachedUrl,
       peer: 'memjs',
       open: async (href) => (await import('./stores/memcached/index.js')).memcachedStoreFromUrl(href),
-      features: { onRelease: false, list: false },
+      features: { onRelease: false, list: false, waiters: false },
     },
   ],
   ...['postgres:', 'postgresql:'].map((scheme): [string, Leaf] => [
@@ -56,7 +56,7 @@ const leaves = new Map<string, Leaf>([
       check: checkPostgresUrl,
       peer: 'pg',
       open: async (href) => (await import('./stores/postgres/index.js')).postgresStoreFromUrl(href),
-      features: { onRelease: true, list: false },
+      features: { onRelease: true, list: false, waiters: true },
     },
   ]),
   [
@@ -65,7 +65,7 @@ const leaves = new Map<string, Leaf>([
       check: checkMysqlUrl,
       peer: 'mysql2/promise',
       open: async (href) => (await import('./stores/mysql/index.js')).mysqlStoreFromUrl(href),
-      features: { onRelease: false, list: false },
+      features: { onRelease: false, list: false, waiters: true },
     },
   ],
   [
@@ -74,7 +74,7 @@ const leaves = new Map<string, Leaf>([
       check: sqliteUrlPath,
       peer: 'better-sqlite3',
       open: async (href) => (await import('./stores/sqlite/index.js')).sqliteStoreFromUrl(href),
-      features: { onRelease: false, list: false },
+      features: { onRelease: false, list: false, waiters: true },
     },
   ],
 ])

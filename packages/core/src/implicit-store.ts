@@ -1,6 +1,6 @@
 import { LockError } from './errors.js'
 import { MemoryStore } from './stores/memory/memory-store.js'
-import type { AcquireRequest, AcquireResult, Granted, Holder, StealRequest } from './store.js'
+import type { AcquireRequest, AcquireResult, Granted, Holder, StealRequest, Waiter } from './store.js'
 
 const HOW =
   'Configure a store that every process of the app shares: set CACHELOCK_URL (e.g. redis://localhost:6379), ' +
@@ -46,6 +46,10 @@ export class ImplicitMemoryStore extends MemoryStore {
 
   override holders(key: string): Promise<Holder[]> {
     return this.#checked(() => super.holders(key))
+  }
+
+  override waiters(key: string): Promise<Waiter[]> {
+    return this.#checked(() => super.waiters(key))
   }
 
   #checked<T>(operation: () => Promise<T>): Promise<T> {

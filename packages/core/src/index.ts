@@ -34,6 +34,7 @@ export type {
   LockStore,
   StealRequest,
   Unsubscribe,
+  Waiter,
 } from './store.js'
 export { channelNames } from './events.js'
 export type {

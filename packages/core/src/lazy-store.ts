@@ -1,5 +1,5 @@
 import { LockError } from './errors.js'
-import type { AcquireRequest, AcquireResult, Granted, Holder, LockListing, LockStore, StealRequest, Unsubscribe } from './store.js'
+import type { AcquireRequest, AcquireResult, Granted, Holder, LockListing, LockStore, StealRequest, Unsubscribe, Waiter } from './store.js'
 
 /** What a lazily loaded store can do, known before its module is loaded. */
 export interface LazyStoreFeatures {
@@ -7,6 +7,8 @@ export interface LazyStoreFeatures {
   onRelease: boolean
   /** The store implements `list`. */
   list: boolean
+  /** The store implements `waiters` (other managers' pending requests in `query()`). */
+  waiters: boolean
 }
 
 /**
@@ -22,12 +24,14 @@ export class LazyStore implements LockStore {
   #closed = false
   declare onRelease?: (key: string, wake: () => void) => Unsubscribe
   declare list?: (prefix: string, pattern?: string) => AsyncIterable<LockListing>
+  declare waiters?: (key: string) => Promise<Waiter[]>
 
   constructor(open: () => Promise<LockStore>, features: LazyStoreFeatures) {
     this.#open = open
     // Only what the store has: the manager subscribes when `onRelease` exists, the CLI lists when `list` does.
     if (features.onRelease) this.onRelease = (key, wake) => this.#onRelease(key, wake)
     if (features.list) this.list = (prefix, pattern) => this.#list(prefix, pattern)
+    if (features.waiters) this.waiters = async (key) => (await this.load()).waiters?.(key) ?? []
   }
 
   /** The store, once its module is loaded (before the first operation: `undefined`). */

@@ -12,7 +12,7 @@ import { resolveManagerOptions, resolveRequestOptions, type ManagerDefaults, typ
 import { RenewalBatch } from './renewal-batch.js'
 import { StoreDeadline } from './store-deadline.js'
 import { Steals } from './steal.js'
-import type { Holder, LockMode, LockStore } from './store.js'
+import type { Holder, LockMode, LockStore, Waiter } from './store.js'
 import { clientIdOf, newClientId } from './tokens.js'
 import { checkFunction, checkName, invalid } from './validate.js'
 
@@ -141,14 +141,19 @@ export class LockManager {
     return this.#acquire(name, options, true, 'null')
   }
 
-  /** Snapshot: this manager's pending requests, and every holder (any client) of the names it holds or waits for. */
+  /**
+   * Snapshot of the names this manager holds or waits for: its own held and pending requests
+   * (exact), and the other managers' holders and waiters of those names as the store reports them
+   * (waiters only from a store with `waiters`).
+   */
   async query(): Promise<LockManagerSnapshot> {
     // A request whose store attempt is out is neither pending nor held yet: wait for the answers,
     // so that what this manager reports of itself is exact. The other clients' holds are read
     // meanwhile: both are bounded by storeTimeout, and together take no longer than one of them.
     const queues = [...this.#queues.values()]
-    const [others] = await Promise.all([
+    const [others, waiting] = await Promise.all([
       Promise.all(queues.map((queue) => this.#holders(queue.name, queue.key))),
+      Promise.all(queues.map((queue) => this.#waiters(queue.name, queue.key))),
       Promise.all(queues.map((queue) => queue.settled())),
     ])
     // This manager's own part is read now, after the store answered: its holds from its leases,
@@ -164,6 +169,7 @@ export class LockManager {
         const clientId = clientIdOf(holder.owner)
         if (clientId !== this.clientId) held.push({ name: queue.name, mode: holder.mode, clientId })
       }
+      for (const { clientId, mode } of waiting[i]!) if (clientId !== this.clientId) pending.push({ name: queue.name, mode, clientId })
     }
     return { held, pending }
   }
@@ -271,7 +277,10 @@ export class LockManager {
     if (options.steal) return this.#steals.steal(name, options)
     const once = options.ifAvailable || options.timeout === 0
     const giveUp = () => (unavailable === 'null' ? null : Promise.reject(notAcquired(name, options.timeout)))
-    if (once && !queue.available(options.mode)) return Promise.resolve().then(giveUp)
+    // Behind this manager's own requests: unavailable. Said once their attempts out now are
+    // answered, so whoever hears it can find those requests in the store (`query()` from another
+    // manager lists them as pending), as a browser's single lock manager would have them.
+    if (once && !queue.available(options.mode)) return queue.settled().then(giveUp)
 
     return waitInQueue(queue, name, options, once, unavailable)
   }
@@ -280,6 +289,16 @@ export class LockManager {
   async #holders(name: string, key: string): Promise<Holder[]> {
     try {
       return await this.#deadline.bound('query', name, () => this.store.holders(key), { keepAlive: true })
+    } catch (cause) {
+      throw storeError('query', name, cause)
+    }
+  }
+
+  /** The managers the store sees waiting for `key` (none without `waiters`), bounded like `#holders`. */
+  async #waiters(name: string, key: string): Promise<Waiter[]> {
+    if (!this.store.waiters) return []
+    try {
+      return await this.#deadline.bound('query', name, () => this.store.waiters!(key), { keepAlive: true })
     } catch (cause) {
       throw storeError('query', name, cause)
     }

@@ -190,6 +190,7 @@ export class NameQueue {
           // Only a request that will wait counts as a waiter: an ifAvailable try must not take a turn.
           waiting: this.#refused && !request.once,
           pollMs: sleep,
+          once: request.once,
         }),
       {
         keepAlive: true,

@@ -12,6 +12,7 @@ export type {
   LockStore,
   StealRequest,
   Unsubscribe,
+  Waiter,
 } from './store.js'
 export { keyBytes, keyFromBytes, safeKey, storableKey } from './keys.js'
 export type { SafeKeyRules } from './keys.js'

@@ -68,6 +68,26 @@ export interface LockStore {
   holders(key: string): Promise<Holder[]>
 
   /**
+   * Optional: the managers waiting for `key` right now, as the store saw them, for `query()` (which
+   * reports its own manager's pending requests from its own queues, and the other managers' from
+   * here). Without it, `query()` shows no other manager's pending requests.
+   *
+   * - A manager is waiting from a refused `acquire` that is not {@link AcquireRequest.once}: one
+   *   entry per manager (`clientId`) and key, in the mode of its last such attempt (a manager asks
+   *   for the request at the head of its own queue; the ones behind it never reach the store).
+   * - It is forgotten when it is granted `key`, and when it has not asked again for a few of its
+   *   `pollMs` (it gave up, was aborted, or died), like a fairness queue's liveness. A `once`
+   *   attempt neither adds nor removes an entry.
+   * - A snapshot, possibly stale a moment later; a manager's own entries are included (the caller
+   *   leaves out its own `clientId`).
+   *
+   * Implement it, and opt in to its contract tests with `lockStoreContract(…, { waiters: true })`.
+   * Leave it out when recording a waiter would cost the uncontended acquire an extra round trip
+   * or its atomicity (`MemcachedStore`).
+   */
+  waiters?(key: string): Promise<Waiter[]>
+
+  /**
    * Optional wake-ups. Call `wake` when `key` may have become free (released, stolen, expired).
    * Spurious calls are fine; the manager just tries again. Because a subscription can take a round
    * trip to become active, also call `wake` once when it is active, so a release that happened in
@@ -149,6 +169,12 @@ export interface AcquireRequest {
    * waiters for fairness can forget a waiter that has not asked for a few of these periods.
    */
   pollMs: number
+  /**
+   * True when the request gives up at its first refusal (`ifAvailable`, `timeout: 0`): its refusal
+   * must not list the manager as waiting (see {@link LockStore.waiters}). Absent means false: the
+   * request waits.
+   */
+  once?: boolean
 }
 
 /** One hold to renew, as `extend(key, owner, ttlMs)` would. */
@@ -187,6 +213,14 @@ export interface Holder {
   mode: LockMode
   /** Remaining lifetime in ms by the store's clock, when the store knows it. */
   expiresInMs?: number
+}
+
+/** A manager waiting for a key, as `LockStore.waiters` reports it. */
+export interface Waiter {
+  /** The waiting manager's `clientId` (`AcquireRequest.clientId` of its refused attempt). */
+  clientId: string
+  /** The mode its last refused attempt asked for. */
+  mode: LockMode
 }
 
 /** One held lock, as `LockStore.list` reports it. */

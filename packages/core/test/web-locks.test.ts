@@ -244,3 +244,22 @@ describe('query() is exact about this manager', () => {
     expect(await locks.query()).toEqual({ held: [], pending: [] })
   })
 })
+
+describe("query() and other managers' pending requests", () => {
+  it('lists another manager waiting once the store refused it; an ifAvailable behind it answers only after that', async () => {
+    const store = new FlakyStore()
+    const [a, b] = [createLockManager({ store, prefix: '' }), createLockManager({ store, prefix: '' })]
+    const held = await a.acquire('x')
+    // B's waiting request is out at the store (its answer held back) when B's ifAvailable is refused.
+    store.paused.add('acquire')
+    const waiting = b.request('x', () => 'granted')
+    const tried = b.request('x', { ifAvailable: true }, (lock) => lock)
+    setTimeout(() => store.resume(), 20)
+    expect(await tried).toBeNull()
+    // Whoever heard that null finds B's earlier request pending, in its mode.
+    expect((await a.query()).pending).toEqual([{ name: 'x', mode: 'exclusive', clientId: b.clientId }])
+    expect((await b.query()).pending).toEqual([{ name: 'x', mode: 'exclusive', clientId: b.clientId }])
+    await held.release()
+    expect(await waiting).toBe('granted')
+  })
+})

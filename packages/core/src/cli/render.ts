@@ -7,6 +7,14 @@ export function printableName(name: string): string {
     : name
 }
 
+/**
+ * A free lock, with the prefix it was looked up under: a missing or wrong `--prefix` is the usual
+ * reason a lock the app holds shows as free.
+ */
+export function notHeld(name: string, prefix: string): string {
+  return `${JSON.stringify(name)} is not held (looked under prefix ${JSON.stringify(prefix)}; pass --prefix if the app uses another)`
+}
+
 export function formatTtl(ms: number | null): string {
   if (ms === null) return '?'
   if (ms < 1000) return `${Math.round(ms)} ms`

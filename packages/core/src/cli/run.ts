@@ -3,7 +3,7 @@ import { USAGE, parseCliArgs, type CliArgs } from './args.js'
 import { cannotList, listLocks, showLock } from './inspect.js'
 import { openStore, redactUrl } from './open-store.js'
 import { confirm } from './prompt.js'
-import { formatTtl, lockDetails, lockTable, printableName } from './render.js'
+import { formatTtl, lockDetails, lockTable, notHeld, printableName } from './render.js'
 
 /** Where the CLI reads and writes: the process's streams, or a test's. */
 export interface CliIo {
@@ -90,12 +90,12 @@ async function command(
   const lock = await within(showLock(store, args.prefix, name))
   if (args.command === 'show') {
     if (args.json) json(lock ?? { name, key: args.prefix + name, held: false })
-    else out(lock ? lockDetails(lock) : `${printableName(name)} is not held.\n`)
+    else out(lock ? lockDetails(lock) : `${notHeld(name, args.prefix)}.\n`)
     return EXIT.ok
   }
   if (!lock) {
     if (args.json) json({ name, key: args.prefix + name, held: false, released: false })
-    else out(`${printableName(name)} is not held: nothing to release.\n`)
+    else out(`Nothing to release: ${notHeld(name, args.prefix)}.\n`)
     return EXIT.ok
   }
   if (!args.yes) {

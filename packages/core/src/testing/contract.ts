@@ -6,6 +6,7 @@ import { exclusiveContract } from './exclusive-contract.js'
 import { listContract } from './list-contract.js'
 import { managerContract } from './manager-contract.js'
 import { sharedContract } from './shared-contract.js'
+import { waitersContract } from './waiters-contract.js'
 
 export interface ContractOptions {
   /**
@@ -25,6 +26,12 @@ export interface ContractOptions {
    * @default false
    */
   list?: boolean
+  /**
+   * The store implements the optional `waiters()` (other managers' pending requests in `query()`):
+   * run its contract too. As with `list`, declaring it and having it must agree.
+   * @default false
+   */
+  waiters?: boolean
   /** Called once after the suite, to close what the factory opened. */
   close?: (store: LockStore) => Promise<void> | void
 }
@@ -60,11 +67,15 @@ export function lockStoreContract(api: TestApi, label: string, factory: () => Lo
     api.it(`implements list() ${options.list ? 'as declared (options.list)' : 'only if options.list says so'}`, async () => {
       assert.equal(typeof context.store().list === 'function', options.list ?? false)
     })
+    api.it(`implements waiters() ${options.waiters ? 'as declared (options.waiters)' : 'only if options.waiters says so'}`, async () => {
+      assert.equal(typeof context.store().waiters === 'function', options.waiters ?? false)
+    })
     if (exclusive) {
       exclusiveContract(context)
       sharedContract(context)
       managerContract(context)
       if (options.list) listContract(context)
+      if (options.waiters) waitersContract(context)
     } else {
       openContract(context)
     }

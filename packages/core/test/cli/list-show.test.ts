@@ -98,6 +98,18 @@ describe.each([
     expect(JSON.parse(free.stdout)).toEqual({ name: 'nobody', key: `${prefix}nobody`, held: false })
   })
 
+  test('show NAME without --prefix, on a lock held under another prefix: says which prefix it looked under', async () => {
+    const name = `${prefix}job` // a name no other test holds under the default prefix
+    await hold(a, name)
+    const run = await cachelock(['show', name, '--url', url])
+    expect(run).toEqual({
+      code: 0,
+      stdout: `${JSON.stringify(name)} is not held (looked under prefix "lock:"; pass --prefix if the app uses another).\n`,
+      stderr: '',
+    })
+    expect(lines((await cachelock(['show', name, '--url', url, '--prefix', prefix])).stdout)[0]).toMatch(/: exclusive, 1 holder,/)
+  })
+
   test('CACHELOCK_URL stands in for --url', async () => {
     const run = await cachelock(['list', 'report', '--prefix', prefix, '--json'], { env: { CACHELOCK_URL: url } })
     expect(JSON.parse(run.stdout)).toMatchObject([{ name: 'report', mode: 'shared' }])

@@ -66,6 +66,10 @@ describe.each([
 
   test('a lock nobody holds: nothing to ask, nothing to release', async () => {
     const run = await cachelock(['release', 'nobody', '--url', url, '--prefix', prefix])
-    expect(run).toEqual({ code: 0, stdout: 'nobody is not held: nothing to release.\n', stderr: '' })
+    expect(run).toEqual({
+      code: 0,
+      stdout: `Nothing to release: "nobody" is not held (looked under prefix "${prefix}"; pass --prefix if the app uses another).\n`,
+      stderr: '',
+    })
   })
 })

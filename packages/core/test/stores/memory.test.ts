@@ -3,7 +3,7 @@ import { MemoryStore, createLockManager } from '@cachelock/core'
 import { lockStoreContract, request } from '@cachelock/core/testing'
 import { storedNames } from '../../src/stores/memory/memory-store.js'
 
-lockStoreContract({ describe, it }, 'MemoryStore', () => new MemoryStore(), { list: true })
+lockStoreContract({ describe, it }, 'MemoryStore', () => new MemoryStore(), { list: true, waiters: true })
 
 describe('MemoryStore', () => {
   afterEach(() => {

@@ -9,6 +9,7 @@ import type {
   LockStore,
   StealRequest,
   Unsubscribe,
+  Waiter,
 } from '../../store.js'
 
 export interface MemoryStoreOptions {
@@ -30,6 +31,15 @@ interface Entry {
   fencingToken?: number
 }
 
+/** A manager waiting for a key: the mode it asked for, and when to forget it (store clock, ms). */
+interface Waiting {
+  mode: LockMode
+  until: number
+}
+
+/** A waiter is forgotten when it has not asked for this many of its polls (plus a margin), as `RedisStore`'s default. */
+const LIVENESS_POLLS = 2
+
 /** After this many operations, one pass drops entries whose holders all expired (amortized cleanup). */
 const SWEEP_EVERY = 1024
 
@@ -39,7 +49,7 @@ const SWEEP_EVERY = 1024
  * store operation; the tests that prove nothing grows per name read this. Not exported from the
  * package.
  */
-export let storedNames: (store: MemoryStore) => { locks: number; listened: number }
+export let storedNames: (store: MemoryStore) => { locks: number; listened: number; waited: number }
 
 /**
  * Locks in this process's memory: the embedded default, for development, tests and single-process
@@ -49,13 +59,15 @@ export let storedNames: (store: MemoryStore) => { locks: number; listened: numbe
 export class MemoryStore implements LockStore {
   readonly #entries = new Map<string, Entry>()
   readonly #listeners = new Map<string, Set<() => void>>()
+  /** Per key, the managers waiting for it: their mode and when to forget them (see `waiters`). */
+  readonly #waiting = new Map<string, Map<string, Waiting>>()
   readonly #now: () => number
   // One counter for every key: strictly increasing per key too, and nothing kept per released name.
   #fence = 0
   #operations = 0
 
   static {
-    storedNames = (store) => ({ locks: store.#entries.size, listened: store.#listeners.size })
+    storedNames = (store) => ({ locks: store.#entries.size, listened: store.#listeners.size, waited: store.#waiting.size })
   }
 
   constructor(options: MemoryStoreOptions = {}) {
@@ -66,7 +78,11 @@ export class MemoryStore implements LockStore {
     const now = this.#tick()
     const entry = this.#live(request.key, now)
     const blockedUntil = entry ? blocking(entry, request.mode) : undefined
-    if (blockedUntil !== undefined) return Promise.resolve({ granted: false, retryInMs: Math.max(0, blockedUntil - now) })
+    if (blockedUntil !== undefined) {
+      if (request.once !== true) this.#wait(request, now)
+      return Promise.resolve({ granted: false, retryInMs: Math.max(0, blockedUntil - now) })
+    }
+    this.#stopWaiting(request.key, request.clientId)
     const held = this.#hold(request.key, request.owner, request.mode, now + request.ttlMs)
     held.fencingToken = ++this.#fence
     return Promise.resolve({ granted: true, fencingToken: held.fencingToken })
@@ -96,6 +112,7 @@ export class MemoryStore implements LockStore {
   steal(request: StealRequest): Promise<Granted> {
     const now = this.#tick()
     const fencingToken = ++this.#fence
+    this.#stopWaiting(request.key, request.clientId)
     this.#entries.set(request.key, { owner: request.owner, expiresAt: now + request.ttlMs, fencingToken })
     this.#wake(request.key)
     return Promise.resolve({ fencingToken })
@@ -112,6 +129,12 @@ export class MemoryStore implements LockStore {
     const now = this.#tick()
     const entry = this.#live(key, now)
     return Promise.resolve(entry ? holdersOf(entry, now) : [])
+  }
+
+  /** The managers whose last refused (not `once`) attempt on `key` is at most a few of their polls old and who were not granted it since. */
+  waiters(key: string): Promise<Waiter[]> {
+    const waiting = this.#liveWaiters(key, this.#tick())
+    return Promise.resolve([...(waiting ?? [])].map(([clientId, { mode }]) => ({ clientId, mode })))
   }
 
   /** The held locks under `prefix` whose name matches `pattern`, with their last fencing token: a snapshot taken at the call. */
@@ -144,6 +167,27 @@ export class MemoryStore implements LockStore {
       set.delete(listener)
       if (set.size === 0 && this.#listeners.get(key) === set) this.#listeners.delete(key)
     }
+  }
+
+  #wait(request: AcquireRequest, now: number): void {
+    let waiting = this.#waiting.get(request.key)
+    if (!waiting) this.#waiting.set(request.key, (waiting = new Map<string, Waiting>()))
+    waiting.set(request.clientId, { mode: request.mode, until: now + LIVENESS_POLLS * request.pollMs + 100 })
+  }
+
+  /** The waiters of `key` with those that stopped asking dropped. */
+  #liveWaiters(key: string, now: number): Map<string, Waiting> | undefined {
+    const waiting = this.#waiting.get(key)
+    if (!waiting) return undefined
+    for (const [clientId, { until }] of waiting) if (until <= now) waiting.delete(clientId)
+    if (waiting.size > 0) return waiting
+    this.#waiting.delete(key)
+    return undefined
+  }
+
+  #stopWaiting(key: string, clientId: string): void {
+    const waiting = this.#waiting.get(key)
+    if (waiting?.delete(clientId) && waiting.size === 0) this.#waiting.delete(key)
   }
 
   /** The entry for `key` with expired holders dropped, or undefined when nobody holds it. */
@@ -184,7 +228,10 @@ export class MemoryStore implements LockStore {
 
   #tick(): number {
     const now = this.#now()
-    if (++this.#operations % SWEEP_EVERY === 0) for (const key of [...this.#entries.keys()]) this.#live(key, now)
+    if (++this.#operations % SWEEP_EVERY === 0) {
+      for (const key of [...this.#entries.keys()]) this.#live(key, now)
+      for (const key of [...this.#waiting.keys()]) this.#liveWaiters(key, now)
+    }
     return now
   }
 }

@@ -1,5 +1,5 @@
 import { safeKey } from '../../keys.js'
-import type { AcquireRequest, AcquireResult, Granted, Holder, LockStore, StealRequest } from '../../store.js'
+import type { AcquireRequest, AcquireResult, Granted, Holder, LockStore, StealRequest, Waiter } from '../../store.js'
 import { invalid } from '../../validate.js'
 import { checkMysqlStoreOptions, type MysqlStoreOptions } from './options.js'
 import { withDeadline } from '../sql/deadline.js'
@@ -97,6 +97,7 @@ export class MysqlStore implements LockStore {
       request.clientId,
       request.waiting,
       wholeMs(this.#livenessPolls * request.pollMs + 100),
+      request.once === true,
     ])) as LockRow[]
     const row = rows[0]
     if (!row) throw new Error('MariaDB returned no row for INSERT … RETURNING')
@@ -155,6 +156,21 @@ export class MysqlStore implements LockStore {
     const row = rows[0]
     if (!row) return []
     return liveHolders(Number(row.now), text(row.owner), Number(row.expires_at), sharedOf(row))
+  }
+
+  /** The managers waiting for `key`: refused, not granted since, still asking (one statement). */
+  async waiters(key: string): Promise<Waiter[]> {
+    const rows = (await this.#run('waiters', this.#sql.waiters, [storedKey(key)])) as {
+      now: number | string
+      waiters: string | unknown[]
+    }[]
+    const row = rows[0]
+    if (!row) return []
+    const now = Number(row.now)
+    const entries = (typeof row.waiters === 'string' ? JSON.parse(row.waiters) : row.waiters) as [string, string, number | string][]
+    return entries
+      .filter(([, , until]) => Number(until) > now)
+      .map(([clientId, mode]) => ({ clientId, mode: mode === 's' ? 'shared' : 'exclusive' }))
   }
 
   /** Delete rows idle for longer than `retainIdleMs` (at most 1000); resolves how many. Runs by itself every `sweepIntervalMs`. */

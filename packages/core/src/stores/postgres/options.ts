@@ -62,8 +62,9 @@ export interface PostgresStoreOptions {
    */
   sweepIntervalMs?: number
   /**
-   * A waiting manager that stops asking loses its turn in the lock's queue after this many of its
-   * poll intervals (`AcquireRequest.pollMs`), plus 100 ms.
+   * A waiting manager that stops asking loses its turn in the lock's queue, and its place among the
+   * lock's `waiters` (what other managers' `query()` lists), after this many of its poll intervals
+   * (`AcquireRequest.pollMs`), plus 100 ms.
    * @default 2
    */
   waiterLivenessPolls?: number

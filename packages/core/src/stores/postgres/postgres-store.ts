@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { safeKey } from '../../keys.js'
-import type { AcquireRequest, AcquireResult, Granted, Holder, LockStore, StealRequest, Unsubscribe } from '../../store.js'
+import type { AcquireRequest, AcquireResult, Granted, Holder, LockStore, StealRequest, Unsubscribe, Waiter } from '../../store.js'
 import { invalid } from '../../validate.js'
 import { checkPostgresStoreOptions, type PostgresStoreOptions } from './options.js'
 import { withDeadline } from '../sql/deadline.js'
@@ -116,6 +116,7 @@ export class PostgresStore implements LockStore {
       request.clientId,
       request.waiting,
       wholeMs(this.#livenessPolls * request.pollMs + 100),
+      request.once === true,
     ])
     const row = rows[0]
     const granted = row !== undefined && (request.mode === 'shared' ? row.shares : row.owner === request.owner)
@@ -169,6 +170,17 @@ export class PostgresStore implements LockStore {
       Number(row.expires_at),
       Object.entries(row.shared ?? {}).map(([o, e]) => [o, Number(e)]),
     )
+  }
+
+  /** The managers waiting for `key`: refused, not granted since, still asking (one statement). */
+  async waiters(key: string): Promise<Waiter[]> {
+    const { rows } = await this.#run<{ now: string; waiters: Record<string, [string, number]> | null }>('waiters', this.#sql.waiters, [
+      storedKey(key),
+    ])
+    const now = Number(rows[0]?.now)
+    return Object.entries(rows[0]?.waiters ?? {})
+      .filter(([, [, until]]) => Number(until) > now)
+      .map(([clientId, [mode]]) => ({ clientId, mode: mode === 's' ? 'shared' : 'exclusive' }))
   }
 
   /** Delete rows idle for longer than `retainIdleMs` (at most 1000); resolves how many. Runs by itself every `sweepIntervalMs`. */

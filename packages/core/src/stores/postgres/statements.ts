@@ -18,7 +18,8 @@
  * `shared` maps each shared holder's owner token to its expiry; `expires_at` is also kept ≥ every
  * shared holder's expiry, so "nothing here is live after T" is one column. `queue` is a JSON array
  * of `[clientId, since µs, until ms]`: the managers waiting in turn, oldest first, each forgotten
- * once it stops asking (`until`). `fence` is the last
+ * once it stops asking (`until`). `waiters` maps each manager waiting for the lock at all (for
+ * `query()`, see `LockStore.waiters`) to `[x | s, until ms]`. `fence` is the last
  * fencing token; the row outlives the lock (release only clears the holders) so the counter keeps
  * growing, and a new token is `max(fence + 1, database time in µs)`, so tokens still grow when a
  * row was swept, deleted or restored from an older backup. `listened_until` says that some store
@@ -34,6 +35,7 @@ export interface PostgresStatements {
   steal: string
   forceRelease: string
   holders: string
+  waiters: string
   listen: string
   sweep: string
 }
@@ -53,12 +55,13 @@ export function postgresStatements(table: string, channel: string): PostgresStat
   shared jsonb NOT NULL DEFAULT '{}',
   queue jsonb NOT NULL DEFAULT '[]',
   fence bigint NOT NULL,
-  listened_until bigint NOT NULL DEFAULT 0
+  listened_until bigint NOT NULL DEFAULT 0,
+  waiters jsonb NOT NULL DEFAULT '{}'
 )`,
 
     // $1 key, $2 owner, $3 ttl ms, $4 shared?. The uncontended case, in a statement a fraction of
     // the full one's size: granted only when nobody holds the lock, no shared holder is listed and
-    // nobody waits. No row back means "not like that": the full statement below decides.
+    // nobody waits (in turn, or at all). No row back means "not like that": the full statement below decides.
     acquireFree: `WITH ${NOW}
 INSERT INTO ${table} AS l (key, owner, expires_at, shared, queue, fence)
 SELECT $1, CASE WHEN $4 THEN NULL ELSE $2 END, now.ms + $3,
@@ -66,16 +69,17 @@ SELECT $1, CASE WHEN $4 THEN NULL ELSE $2 END, now.ms + $3,
 FROM now
 ON CONFLICT (key) DO UPDATE SET
   owner = EXCLUDED.owner, expires_at = EXCLUDED.expires_at, shared = EXCLUDED.shared, fence = greatest(l.fence + 1, EXCLUDED.fence)
-WHERE (l.owner IS NULL OR l.expires_at <= EXCLUDED.expires_at - $3) AND l.shared = '{}' AND l.queue = '[]'
+WHERE (l.owner IS NULL OR l.expires_at <= EXCLUDED.expires_at - $3) AND l.shared = '{}' AND l.queue = '[]' AND l.waiters = '{}'
 RETURNING l.fence`,
 
-    // $1 key, $2 owner, $3 ttl ms, $4 shared?, $5 clientId, $6 waiting?, $7 waiter liveness ms.
+    // $1 key, $2 owner, $3 ttl ms, $4 shared?, $5 clientId, $6 waiting?, $7 waiter liveness ms, $8 once?.
     // The decision is made once, in the innermost sub-select `d`, from the latest committed row
     // (ON CONFLICT locks it); EXCLUDED carries the statement's time (fence: µs; expires_at - $3: ms).
     // `OFFSET 0` keeps each level a sub-select of its own: otherwise the planner inlines it and
     // copies every sub-select for each reference to its columns, and planning costs 10× execution.
     // Granted when free for the mode and no other manager has been waiting longer (the head of the
-    // live queue). A refused waiting manager keeps or takes its place in the queue. Every path
+    // live queue). A refused waiting manager keeps or takes its place in the queue. A refused
+    // request that is not `once` lists its manager in `waiters`; a grant removes it. Every path
     // returns the row, except a refused one-off attempt on a held lock, which writes nothing: then
     // the holders' remaining ttl is read from the statement's snapshot (a hint, not a decision).
     acquire: `WITH ${NOW},
@@ -84,7 +88,7 @@ attempt AS (
   SELECT $1, CASE WHEN $4 THEN NULL ELSE $2 END, now.ms + $3,
          CASE WHEN $4 THEN jsonb_build_object($2::text, now.ms + $3) ELSE '{}' END, '[]', now.us
   FROM now
-  ON CONFLICT (key) DO UPDATE SET (owner, expires_at, shared, queue, fence) = (
+  ON CONFLICT (key) DO UPDATE SET (owner, expires_at, shared, queue, fence, waiters) = (
     SELECT
       CASE WHEN d.granted THEN EXCLUDED.owner WHEN d.live_owner THEN l.owner END,
       CASE WHEN NOT d.granted THEN l.expires_at WHEN $4 THEN greatest(l.expires_at, EXCLUDED.expires_at) ELSE EXCLUDED.expires_at END,
@@ -93,7 +97,9 @@ attempt AS (
         WHEN d.turn THEN (SELECT jsonb_agg(CASE WHEN w.e->>0 = $5 THEN jsonb_build_array(w.e->0, w.e->1, d.now + $7) ELSE w.e END ORDER BY w.i)
                           FROM jsonb_array_elements(d.queue) WITH ORDINALITY w(e, i))
         ELSE d.queue || jsonb_build_array(jsonb_build_array($5::text, EXCLUDED.fence, d.now + $7)) END,
-      CASE WHEN d.granted THEN greatest(l.fence + 1, EXCLUDED.fence) ELSE l.fence END
+      CASE WHEN d.granted THEN greatest(l.fence + 1, EXCLUDED.fence) ELSE l.fence END,
+      CASE WHEN d.granted THEN d.waiters - $5::text WHEN $8 THEN d.waiters
+        ELSE d.waiters || jsonb_build_object($5::text, jsonb_build_array(CASE WHEN $4 THEN 's' ELSE 'x' END, d.now + $7)) END
     FROM (
       SELECT p.*, p.free AND (p.queue->0->>0 IS NULL OR p.queue->0->>0 = $5) AS granted,
         CASE WHEN p.queue = '[]' THEN p.queue
@@ -106,7 +112,9 @@ attempt AS (
             CASE WHEN l.shared = '{}' THEN l.shared
               ELSE coalesce((SELECT jsonb_object_agg(s.key, s.value) FROM jsonb_each(l.shared) s WHERE s.value::bigint > n.now), '{}') END AS live_shared,
             CASE WHEN l.queue = '[]' THEN l.queue
-              ELSE coalesce((SELECT jsonb_agg(w.e ORDER BY w.i) FROM jsonb_array_elements(l.queue) WITH ORDINALITY w(e, i) WHERE (w.e->>2)::bigint > n.now), '[]') END AS queue
+              ELSE coalesce((SELECT jsonb_agg(w.e ORDER BY w.i) FROM jsonb_array_elements(l.queue) WITH ORDINALITY w(e, i) WHERE (w.e->>2)::bigint > n.now), '[]') END AS queue,
+            CASE WHEN l.waiters = '{}' THEN l.waiters
+              ELSE coalesce((SELECT jsonb_object_agg(w.key, w.value) FROM jsonb_each(l.waiters) w WHERE (w.value->>1)::bigint > n.now), '{}') END AS waiters
           FROM (SELECT EXCLUDED.expires_at - $3 AS now) n
           OFFSET 0
         ) o
@@ -114,7 +122,7 @@ attempt AS (
       ) p
     ) d
   )
-  WHERE $6 OR l.owner IS NULL OR l.expires_at <= EXCLUDED.expires_at - $3
+  WHERE $6 OR NOT $8 OR l.owner IS NULL OR l.expires_at <= EXCLUDED.expires_at - $3
   RETURNING l.owner, l.shared ? $2 AS shares, l.fence, l.expires_at, (l.queue->0->>2)::bigint AS turn_until
 )
 SELECT attempt.owner, attempt.shares, attempt.fence, attempt.expires_at - now.ms AS held_for, attempt.turn_until - now.ms AS turn_for
@@ -151,7 +159,8 @@ stolen AS (
   SELECT $1, $2, now.ms + $3, '{}', now.us FROM now
   ON CONFLICT (key) DO UPDATE SET
     owner = EXCLUDED.owner, expires_at = EXCLUDED.expires_at, shared = '{}', fence = greatest(l.fence + 1, EXCLUDED.fence),
-    queue = (SELECT coalesce(jsonb_agg(w.e ORDER BY w.i), '[]') FROM jsonb_array_elements(l.queue) WITH ORDINALITY w(e, i) WHERE w.e->>0 <> $4::text)
+    queue = (SELECT coalesce(jsonb_agg(w.e ORDER BY w.i), '[]') FROM jsonb_array_elements(l.queue) WITH ORDINALITY w(e, i) WHERE w.e->>0 <> $4::text),
+    waiters = l.waiters - $4::text
   RETURNING l.fence, l.listened_until
 )
 SELECT stolen.fence FROM stolen CROSS JOIN now ${notify('stolen.listened_until > now.ms')}`,
@@ -170,6 +179,10 @@ SELECT true AS released FROM cleared ${notify('cleared.heard')}`,
     holders: `WITH ${NOW}
 SELECT now.ms AS now, l.owner, l.expires_at, l.shared FROM now LEFT JOIN ${table} l ON l.key = $1`,
 
+    // $1 key. The managers waiting for it, with the database's time to judge them by.
+    waiters: `WITH ${NOW}
+SELECT now.ms AS now, l.waiters FROM now LEFT JOIN ${table} l ON l.key = $1`,
+
     // $1 key, $2 ms. Marks the key as waited for, so its releases notify.
     listen: `WITH ${NOW}
 INSERT INTO ${table} AS l (key, owner, expires_at, shared, fence, listened_until)
@@ -177,7 +190,8 @@ SELECT $1, NULL, 0, '{}', now.us, now.ms + $2 FROM now
 ON CONFLICT (key) DO UPDATE SET listened_until = greatest(l.listened_until, EXCLUDED.listened_until)`,
 
     // Columns added after the first release of the table, added to a table created before them.
-    upgrade: `ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS queue jsonb NOT NULL DEFAULT '[]'`,
+    upgrade: `ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS queue jsonb NOT NULL DEFAULT '[]',
+  ADD COLUMN IF NOT EXISTS waiters jsonb NOT NULL DEFAULT '{}'`,
 
     // $1 retention ms, $2 batch. Deletes rows nothing has held or waited for since $1 ago. The
     // conditions are repeated on the outer DELETE so they are re-checked on the latest row version

@@ -15,6 +15,7 @@ export type RedisKey = string | Buffer
  * | `{T}:q` | sorted set | managers waiting in turn, scored by their first refusal (Redis µs) | while a waiter keeps asking |
  * | `{T}:l` | sorted set | managers that asked recently and stores subscribed to `{T}:w`, scored by when to forget them | while a waiter keeps asking or listening |
  * | `{T}:p` | hash | per queued manager, the exclusive request it parked (`fenceTtl:owner`), or `!owner` once a release handed it the lock | while a waiter keeps asking |
+ * | `{T}:r` | sorted set | managers waiting for the lock, for `query()` (`x:clientId` / `s:clientId` by mode), scored by when to forget them | while a waiter keeps asking |
  *
  * and the pub/sub channel `{T}:w` (after the client's `keyPrefix`), where releases are announced.
  */
@@ -25,6 +26,7 @@ export interface LockKeys {
   queue: RedisKey
   alive: RedisKey
   parked: RedisKey
+  waiters: RedisKey
   channel: RedisKey
 }
 
@@ -59,6 +61,7 @@ export function lockKeys(key: string, channelPrefix: RedisKey): LockKeys {
     queue: storableKey(`${base}q`),
     alive: storableKey(`${base}l`),
     parked: storableKey(`${base}p`),
+    waiters: storableKey(`${base}r`),
     channel: channelPrefix.length === 0 ? channel : prefixed(channelPrefix, channel),
   }
 }

@@ -75,7 +75,7 @@ export interface RedisStoreOptions {
   /**
    * A waiting manager that stops asking is forgotten after this many of its poll intervals
    * (`AcquireRequest.pollMs`), plus 100 ms: it no longer holds a turn in the fairness queue nor
-   * attracts wake-up messages.
+   * attracts wake-up messages, and is no longer among the lock's `waiters` (what `query()` lists).
    * @default 2
    */
   waiterLivenessPolls?: number

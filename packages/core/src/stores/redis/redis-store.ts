@@ -11,6 +11,7 @@ import type {
   Renewal,
   StealRequest,
   Unsubscribe,
+  Waiter,
 } from '../../store.js'
 import { invalid } from '../../validate.js'
 import { ScriptRunner, type RedisArgument, type RedisClient } from './client.js'
@@ -25,6 +26,7 @@ import { LISTEN } from './scripts/listen.js'
 import type { BoundScript } from './scripts/lua.js'
 import { RELEASE } from './scripts/release.js'
 import { STEAL } from './scripts/steal.js'
+import { WAITERS } from './scripts/waiters.js'
 import { INTEREST_TTL_MS, WakeUps } from './wake-ups.js'
 
 export type { RedisStoreOptions } from './options.js'
@@ -126,6 +128,7 @@ export class RedisStore implements LockStore {
         liveness,
         fenceTtl: wholeMs(this.#fenceTtlFactor * ttl),
         grace: wholeMs(this.#graceMs),
+        once: request.once === true ? '1' : '0',
       },
       (reply) => reply.granted,
       request.owner,
@@ -215,6 +218,11 @@ export class RedisStore implements LockStore {
   /** The live holders with their remaining ttl by Redis's clock (one `EVALSHA`). */
   async holders(key: string): Promise<Holder[]> {
     return this.#scripts.call(HOLDERS, this.#keys(key), {})
+  }
+
+  /** The managers waiting for `key` (one `EVALSHA`): refused, not granted since, still asking. */
+  async waiters(key: string): Promise<Waiter[]> {
+    return this.#scripts.call(WAITERS, this.#keys(key), {})
   }
 
   /**

@@ -1,4 +1,4 @@
-import type { Holder, LockMode } from '../../store.js'
+import type { Holder, LockMode, Waiter as ListedWaiter } from '../../store.js'
 import { liveHolders } from '../sql/holders.js'
 
 /** One waiting manager: its id, when it was first refused, until when it counts as waiting (ms). */
@@ -11,6 +11,8 @@ export interface LockRow {
   shared: Record<string, number>
   queue: Waiter[]
   fence: number
+  /** The managers waiting for the lock (`LockStore.waiters`): `[x | s, until ms]` by clientId. */
+  waiters: Record<string, [mode: 'x' | 's', until: number]>
 }
 
 export interface RawRow {
@@ -19,6 +21,7 @@ export interface RawRow {
   shared: string
   queue: string
   fence: number
+  waiters: string
 }
 
 export function decodeRow(raw: RawRow | undefined): LockRow | undefined {
@@ -29,11 +32,12 @@ export function decodeRow(raw: RawRow | undefined): LockRow | undefined {
     shared: JSON.parse(raw.shared) as Record<string, number>,
     queue: JSON.parse(raw.queue) as Waiter[],
     fence: Number(raw.fence),
+    waiters: JSON.parse(raw.waiters) as LockRow['waiters'],
   }
 }
 
 export function emptyRow(): LockRow {
-  return { owner: null, expiresAt: 0, shared: {}, queue: [], fence: 0 }
+  return { owner: null, expiresAt: 0, shared: {}, queue: [], fence: 0, waiters: {} }
 }
 
 /** Drop expired holders and waiters that stopped asking, as of `now`. */
@@ -41,6 +45,15 @@ export function prune(row: LockRow, now: number): void {
   if (row.owner !== null && row.expiresAt <= now) row.owner = null
   for (const [owner, expiry] of Object.entries(row.shared)) if (expiry <= now) delete row.shared[owner]
   row.queue = row.queue.filter(([, , until]) => until > now)
+  for (const [client, [, until]] of Object.entries(row.waiters)) if (until <= now) delete row.waiters[client]
+}
+
+/** The live waiters of a row, as `LockStore.waiters` lists them. */
+export function waitersOf(row: LockRow | undefined, now: number): ListedWaiter[] {
+  if (!row) return []
+  return Object.entries(row.waiters)
+    .filter(([, [, until]]) => until > now)
+    .map(([clientId, [mode]]) => ({ clientId, mode: mode === 's' ? 'shared' : 'exclusive' }))
 }
 
 /** Whether `mode` could be granted now, ignoring the queue. */

@@ -33,7 +33,8 @@ export interface SqliteStoreOptions {
    */
   sweepIntervalMs?: number
   /**
-   * A waiting manager that stops asking loses its turn after this many of its poll intervals
+   * A waiting manager that stops asking loses its turn, and its place among the lock's `waiters`
+   * (what other managers' `query()` lists), after this many of its poll intervals
    * (`AcquireRequest.pollMs`), plus 100 ms.
    * @default 2
    */

@@ -1,11 +1,11 @@
 import { keyBytes } from '../../keys.js'
-import type { AcquireRequest, AcquireResult, Granted, Holder, LockStore, StealRequest } from '../../store.js'
+import type { AcquireRequest, AcquireResult, Granted, Holder, LockStore, StealRequest, Waiter } from '../../store.js'
 import { invalid } from '../../validate.js'
 import { checkSqliteStoreOptions, type SqliteStoreOptions } from './options.js'
 import { wholeMs } from '../sql/holders.js'
 import { DEFAULT_TABLE, quotedTable } from '../sql/table-name.js'
 import type { SqliteDatabase, SqliteStatement } from './client.js'
-import { decodeRow, emptyRow, free, holdersOf, latestExpiry, prune, type LockRow, type RawRow } from './lock-row.js'
+import { decodeRow, emptyRow, free, holdersOf, latestExpiry, prune, waitersOf, type LockRow, type RawRow } from './lock-row.js'
 import { sqliteStatements, type SqliteStatements } from './statements.js'
 
 const SWEEP_BATCH = 1000
@@ -96,6 +96,7 @@ export class SqliteStore implements LockStore {
       if (free(row, request.mode) && !overtaking) {
         row.fence = Math.max(row.fence + 1, now * 1000)
         if (turn !== -1) row.queue.splice(turn, 1)
+        delete row.waiters[request.clientId]
         if (request.mode === 'shared') row.shared[request.owner] = now + wholeMs(request.ttlMs)
         else {
           row.owner = request.owner
@@ -107,10 +108,11 @@ export class SqliteStore implements LockStore {
         if (turn === -1) row.queue.push([request.clientId, now, now + liveness])
         else row.queue[turn]![2] = now + liveness
       }
+      if (request.once !== true) row.waiters[request.clientId] = [request.mode === 'shared' ? 's' : 'x', now + liveness]
       // Held: until the holders expire. Free but kept for the manager whose turn it is: until it
       // asks again or is forgotten.
       const until = free(row, request.mode) ? Math.min(...row.queue.slice(0, 1).map(([, , until]) => until)) : latestExpiry(row)
-      return { answer: { granted: false, retryInMs: Math.max(0, until - now) }, write: request.waiting }
+      return { answer: { granted: false, retryInMs: Math.max(0, until - now) }, write: request.waiting || request.once !== true }
     })
   }
 
@@ -153,6 +155,7 @@ export class SqliteStore implements LockStore {
       row.expiresAt = now + wholeMs(request.ttlMs)
       row.shared = {}
       row.queue = row.queue.filter(([client]) => client !== request.clientId)
+      delete row.waiters[request.clientId]
       return { answer: { fencingToken: row.fence }, write: true }
     })
   }
@@ -174,6 +177,15 @@ export class SqliteStore implements LockStore {
       const sql = this.#statements()
       const now = Number((sql.now.get() as { now: number }).now)
       return holdersOf(decodeRow(sql.read.get(keyBytes(key)) as RawRow | undefined), now)
+    })
+  }
+
+  /** The managers waiting for `key`: refused, not granted since, still asking (a read; no write lock). */
+  waiters(key: string): Promise<Waiter[]> {
+    return settle(() => {
+      const sql = this.#statements()
+      const now = Number((sql.now.get() as { now: number }).now)
+      return waitersOf(decodeRow(sql.read.get(keyBytes(key)) as RawRow | undefined), now)
     })
   }
 
@@ -230,7 +242,15 @@ export class SqliteStore implements LockStore {
       if (write) {
         // Without an exclusive holder, `expires_at` is when anything in the row was last live: what sweeping goes by.
         const expiresAt = row.owner === null ? Math.max(now, latestExpiry(row)) : row.expiresAt
-        sql.write.run(id, row.owner, expiresAt, JSON.stringify(row.shared), JSON.stringify(row.queue), row.fence)
+        sql.write.run(
+          id,
+          row.owner,
+          expiresAt,
+          JSON.stringify(row.shared),
+          JSON.stringify(row.queue),
+          row.fence,
+          JSON.stringify(row.waiters),
+        )
       }
       sql.commit.run()
       return answer
@@ -244,7 +264,15 @@ export class SqliteStore implements LockStore {
   #statements(): Prepared {
     if (this.#prepared) return this.#prepared
     if (this.#wal) this.#db.pragma('journal_mode = WAL')
-    if (this.#createTable) this.#db.exec(this.#sql.ddl)
+    if (this.#createTable) {
+      this.#db.exec(this.#sql.ddl)
+      try {
+        this.#db.exec(this.#sql.upgrade)
+      } catch (error) {
+        // Made by this version (or upgraded before): the column is there.
+        if (!/duplicate column/i.test(String((error as Error).message))) throw error
+      }
+    }
     const prepare = (sql: string) => this.#db.prepare(sql)
     const sql = this.#sql
     this.#prepared = {

@@ -132,4 +132,18 @@ describe('MysqlStore (MariaDB)', () => {
       await locks.close()
     }
   })
+
+  test('adds the waiters column to a table made before it, keeping its locks', async () => {
+    const table = uniqueTable('older')
+    const pool = appPool()
+    // The table as versions before LockStore.waiters made it, with a lock held in it.
+    await pool.query(`CREATE TABLE ${table} (\`key\` VARBINARY(512) NOT NULL PRIMARY KEY, owner VARBINARY(255) NULL,
+      expires_at BIGINT NOT NULL, shared JSON NOT NULL, queue JSON NOT NULL, fence BIGINT NOT NULL) ENGINE=InnoDB`)
+    const key = uniqueKey('older')
+    await pool.query(`INSERT INTO ${table} VALUES (?, 'c0:held', 9007199254740000, JSON_ARRAY(), JSON_ARRAY(), 1)`, [key])
+    const store = openStore({ table }, pool)
+    expect((await store.acquire(request(key, { clientId: 'b' }))).granted).toBe(false)
+    expect(await store.waiters(key)).toEqual([{ clientId: 'b', mode: 'exclusive' }])
+    expect((await store.holders(key)).map((holder) => holder.owner)).toEqual(['c0:held'])
+  })
 })

@@ -144,4 +144,18 @@ describe('PostgresStore', () => {
     expect(await store.release(r.key, r.owner)).toBe(true)
     expect(named).toBe(1)
   })
+
+  test('adds the waiters column to a table made before it, keeping its locks', async () => {
+    const table = uniqueTable('older')
+    const pool = appPool()
+    // The table as versions before LockStore.waiters made it, with a lock held in it.
+    await pool.query(`CREATE TABLE ${table} (key text PRIMARY KEY, owner text, expires_at bigint NOT NULL,
+      shared jsonb NOT NULL DEFAULT '{}', queue jsonb NOT NULL DEFAULT '[]', fence bigint NOT NULL, listened_until bigint NOT NULL DEFAULT 0)`)
+    const key = uniqueKey('older')
+    await pool.query(`INSERT INTO ${table} (key, owner, expires_at, fence) VALUES ($1, 'c0:held', 9007199254740000, 1)`, [key])
+    const store = openStore({ table }, pool)
+    expect((await store.acquire(request(key, { clientId: 'b' }))).granted).toBe(false)
+    expect(await store.waiters(key)).toEqual([{ clientId: 'b', mode: 'exclusive' }])
+    expect((await store.holders(key)).map((holder) => holder.owner)).toEqual(['c0:held'])
+  })
 })

@@ -8,6 +8,7 @@ afterAll(closeAll)
 for (const mode of MODES) {
   lockStoreContract({ describe, it, afterAll }, `RedisStore (${mode})`, () => new RedisStore(connect(mode)), {
     list: true,
+    waiters: true,
     close: (store) => store.close?.(),
   })
   lockStoreContract(
@@ -16,6 +17,7 @@ for (const mode of MODES) {
     () => new RedisStore(connect(mode, { keyPrefix: 'contract{' })),
     {
       list: true,
+      waiters: true,
       close: (store) => store.close?.(),
     },
   )
@@ -28,6 +30,7 @@ lockStoreContract(
   () => new RedisStore(connect('standalone', { protocol: 3 })),
   {
     list: true,
+    waiters: true,
     close: (store) => store.close?.(),
   },
 )

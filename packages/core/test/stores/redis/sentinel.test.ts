@@ -13,6 +13,7 @@ import { SENTINEL_URL, primaryPort, replicaPorts } from './sentinel-helpers.js'
 // renewal waiting for the replica (WAIT), which must change nothing a caller can observe.
 lockStoreContract({ describe, it, afterAll }, 'RedisStore (sentinel)', () => redisStoreFromUrl(SENTINEL_URL), {
   list: true,
+  waiters: true,
   close: (store) => store.close?.(),
 })
 lockStoreContract(
@@ -21,6 +22,7 @@ lockStoreContract(
   () => redisStoreFromUrl(`${SENTINEL_URL}?waitReplicas=1`),
   {
     list: true,
+    waiters: true,
     close: (store) => store.close?.(),
   },
 )

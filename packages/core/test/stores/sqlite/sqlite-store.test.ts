@@ -92,4 +92,18 @@ describe('SqliteStore', () => {
     expect(first.granted && second.granted && second.fencingToken > first.fencingToken).toBe(true)
     expect(await store.sweep()).toBe(0)
   })
+  test('adds the waiters column to a table made before it', async () => {
+    const path = tempPath()
+    const app = connect(path)
+    // The table as versions before LockStore.waiters made it.
+    app.exec(`CREATE TABLE cachelock_locks (key BLOB PRIMARY KEY, owner TEXT, expires_at INTEGER NOT NULL,
+      shared TEXT NOT NULL DEFAULT '{}', queue TEXT NOT NULL DEFAULT '[]', fence INTEGER NOT NULL) WITHOUT ROWID`)
+    const store = openStore(path)
+    const held = request('old', { clientId: 'a' })
+    expect((await store.acquire(held)).granted).toBe(true)
+    expect((await store.acquire(request('old', { clientId: 'b' }))).granted).toBe(false)
+    expect(await store.waiters('old')).toEqual([{ clientId: 'b', mode: 'exclusive' }])
+    // A second store on the upgraded table finds the column there.
+    expect(await openStore(path).waiters('old')).toEqual([{ clientId: 'b', mode: 'exclusive' }])
+  })
 })

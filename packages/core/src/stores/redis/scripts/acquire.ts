@@ -24,15 +24,20 @@ import { CLOCK, EXPIRE_TO_LAST, FENCE, defineScript } from './lua.js'
  * can hand the lock to the head of the queue in the same step (see `release.ts`). When the wake-up
  * that tells the manager was lost or crossed its next attempt, that attempt finds the lock held
  * under the owner handed to it (`!owner` in `parked`) and takes it over.
+ *
+ * A refused attempt that is not `once` lists its manager in `waiters` (by mode, forgotten with its
+ * `alive` score) for `WAITERS`; its grant removes it. The fast path needs no look at `waiters`: it
+ * is written only beside a live `alive` member, so with no `alive` key every entry has lapsed.
  */
 export const ACQUIRE = defineScript({
   name: 'acquire',
-  keys: ['exclusive', 'shared', 'fence', 'queue', 'alive', 'parked'],
+  keys: ['exclusive', 'shared', 'fence', 'queue', 'alive', 'parked', 'waiters'],
   /**
    * `mode`: `x` | `s`; `ttl`, `liveness`, `fenceTtl`, `grace`: ms; `waiting`: `1` | `0` (this
-   * attempt follows a refusal); `client`: the asking manager's id.
+   * attempt follows a refusal); `client`: the asking manager's id; `once`: `1` | `0` (the request
+   * gives up when refused: not a waiter).
    */
-  args: ['owner', 'mode', 'ttl', 'client', 'waiting', 'liveness', 'fenceTtl', 'grace'],
+  args: ['owner', 'mode', 'ttl', 'client', 'waiting', 'liveness', 'fenceTtl', 'grace', 'once'],
   body: `
 ${CLOCK}
 ${FENCE}
@@ -101,6 +106,12 @@ if blocked then
   local keep = expireToLast(alive, now)
   redis.call('PEXPIRE', queue, keep)
   redis.call('PEXPIRE', parked, keep)
+  if once ~= '1' then
+    redis.call('ZREM', waiters, (isShared and 'x:' or 's:') .. client)
+    redis.call('ZADD', waiters, now + tonumber(liveness), mode .. ':' .. client)
+    redis.call('ZREMRANGEBYSCORE', waiters, '-inf', now)
+    redis.call('PEXPIRE', waiters, keep)
+  end
   return {0, retry}
 end
 
@@ -110,6 +121,7 @@ if queued then
   redis.call('HDEL', parked, client)
 end
 redis.call('ZREM', alive, client)
+redis.call('ZREM', waiters, 'x:' .. client, 's:' .. client)
 if isShared then
   redis.call('ZADD', shared, now + tonumber(ttl), owner)
   expireToLast(shared, now)
