@@ -61,6 +61,8 @@ describe('memcached protocol errors', () => {
     }
     for (const [code, text] of Object.entries(words))
       expect(new MemcachedStatusError('get', 'k', Number(code)).message).toContain(`: ${text} (`)
+    // Two hex digits, as memcached's documentation writes them.
+    expect(new MemcachedStatusError('get', 'k', 0x05).message).toBe('memcached get "k" failed: item not stored (status 0x05)')
   })
 
   it('reject when the transport fails or answers nothing', async () => {
@@ -79,7 +81,9 @@ describe('memcached protocol errors', () => {
     const wire = new BinaryProtocol(client)
     expect(await wire.get('r', 'ü'.repeat(125))).toBeUndefined()
     await expect(wire.get('r', 'x'.repeat(251))).rejects.toThrow('memcached keys are 1 to 250 bytes, got 251')
-    await expect(wire.increment('r', 'k', 1n, 0n, 0xffffffff)).rejects.toThrow(RangeError)
+    await expect(wire.increment('r', 'k', 1n, 0n, 0xffffffff)).rejects.toThrow(
+      new RangeError('exptime 4294967295 would disable creating the counter'),
+    )
     expect(client.sent).toBe(1)
   })
 

@@ -1,0 +1,100 @@
+import diagnostics from 'node:diagnostics_channel'
+import { channelNames } from '../../src/events.js'
+import { Lease, type LeaseInit } from '../../src/lease.js'
+import { RenewalBatch } from '../../src/renewal-batch.js'
+import { StoreDeadline } from '../../src/store-deadline.js'
+import type { LockStore } from '../../src/store.js'
+
+/** One lease made straight from a store grant, as a manager's queue makes it, and what it reported. */
+export interface Made {
+  lease: Lease
+  key: string
+  owner: string
+  /** The leases `onEnd` was called with, in order. */
+  ended: Lease[]
+}
+
+let made = 0
+
+/**
+ * Acquire `key` in `store` for a fresh owner and wrap the grant in a `Lease` (ttl 60 s, no
+ * automatic renewal unless `init` says so). With `batch`, renewals go through a `RenewalBatch`
+ * as a manager's do; otherwise the lease renews on its own timer.
+ */
+export async function grantLease(store: LockStore, init: Partial<LeaseInit> = {}, batch = false): Promise<Made> {
+  const n = ++made
+  const key = `lease-test:${n}`
+  const owner = `owner-${n}`
+  const ttl = init.ttl ?? 60_000
+  const sentAt = performance.now()
+  const granted = await store.acquire({ key, owner, mode: 'exclusive', ttlMs: ttl, clientId: 'lease-test', waiting: false, pollMs: 50 })
+  if (!granted.granted) throw new Error(`${key} was not granted`)
+  const deadline = new StoreDeadline(5_000)
+  const ended: Lease[] = []
+  const lease = new Lease({
+    store,
+    deadline,
+    name: `lease ${n}`,
+    key,
+    mode: 'exclusive',
+    owner,
+    clientId: 'lease-test',
+    fencingToken: granted.fencingToken,
+    ttl,
+    autoExtend: false,
+    confirmedAt: sentAt,
+    onEnd: (ended_) => ended.push(ended_),
+    ...(batch ? { renewals: new RenewalBatch(store, deadline) } : {}),
+    ...init,
+  })
+  return { lease, key, owner, ended }
+}
+
+/** Another client takes `key` from whoever holds it (as a steal or an expiry plus a new grant would). */
+export async function takeOver(store: LockStore, key: string): Promise<void> {
+  await store.forceRelease(key)
+  const granted = await store.acquire({
+    key,
+    owner: 'other-client',
+    mode: 'exclusive',
+    ttlMs: 60_000,
+    clientId: 'other',
+    waiting: false,
+    pollMs: 50,
+  })
+  if (!granted.granted) throw new Error(`${key} was not granted to the other client`)
+}
+
+/** Collects the events published on some channels until `stop()`. */
+export class Events {
+  readonly seen: { channel: keyof typeof channelNames; event: Record<string, unknown> }[] = []
+  readonly #listeners: [string, (event: unknown) => void][] = []
+
+  constructor(...channels: (keyof typeof channelNames)[]) {
+    for (const channel of channels) {
+      const listener = (event: unknown) => this.seen.push({ channel, event: event as Record<string, unknown> })
+      diagnostics.subscribe(channelNames[channel], listener)
+      this.#listeners.push([channelNames[channel], listener])
+    }
+  }
+
+  /** The events on `channel` about lock `name`. */
+  on(channel: keyof typeof channelNames, name: string): Record<string, unknown>[] {
+    return this.seen.filter((seen) => seen.channel === channel && seen.event.name === name).map((seen) => seen.event)
+  }
+
+  stop(): void {
+    for (const [channel, listener] of this.#listeners.splice(0)) diagnostics.unsubscribe(channel, listener)
+  }
+}
+
+/** Timers that keep the process alive right now (unref'd ones are not counted). */
+export const refTimers = () => process.getActiveResourcesInfo().filter((resource) => resource === 'Timeout').length
+
+export const until = async (predicate: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> => {
+  const deadline = Date.now() + timeoutMs
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+}
