@@ -28,8 +28,6 @@ export default defineConfig([
     // The build script empties dist/ first: two configs cleaning it would race.
     clean: false,
     target: 'node20',
-    // Error classes report their own names (`LockError`, not `_class`) in logs and stack traces.
-    keepNames: true,
     platform: 'node',
     shims: true,
     // The testing entry imports the package by name: it must share the main entry's classes.
@@ -45,8 +43,6 @@ export default defineConfig([
     sourcemap: true,
     clean: false,
     target: 'node20',
-    // Error classes report their own names (`LockError`, not `_class`) in logs and stack traces.
-    keepNames: true,
     platform: 'node',
     shims: true,
     external: ['@cachelock/core', 'ioredis', 'memjs', '@opentelemetry/api', 'pg', 'mysql2', 'better-sqlite3'],

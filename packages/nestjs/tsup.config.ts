@@ -18,8 +18,6 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   target: 'node20',
-  // Classes report their own names (`LockedRowError`, not `_class`) in logs and stack traces.
-  keepNames: true,
   platform: 'node',
   // The app's own copies: one Nest (its DI tokens and decorators), one core (the LockManager class
   // is the injection token), one TypeORM and adapter. The other entries import the main one by name.

@@ -12,8 +12,6 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   target: 'node20',
-  // Classes report their own names (`LockedRowError`, not `_class`) in logs and stack traces.
-  keepNames: true,
   platform: 'node',
   // The app's own copies: one Prisma runtime (its error classes, its extension context) and one
   // core (the default manager, the record-lock flow state).

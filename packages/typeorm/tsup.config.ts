@@ -10,8 +10,6 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   target: 'node20',
-  // Classes report their own names (`LockedRowError`, not `_class`) in logs and stack traces.
-  keepNames: true,
   platform: 'node',
   shims: true,
   // The adapter imports only types from typeorm; core is the user's copy, shared with their own locks.
