@@ -7,7 +7,7 @@ import { RenewalBatch } from '../src/renewal-batch.js'
 import { StoreDeadline } from '../src/store-deadline.js'
 import { MemoryStore } from '../src/stores/memory/memory-store.js'
 import { FlakyStore, sleep } from './helpers.js'
-import { Events, grantLease, refTimers, takeOver, until, type Made } from './support/leases.js'
+import { base, Events, grantLease, refTimers, takeOver, until, type Made } from './support/leases.js'
 
 // A lease's automatic renewal, on its own timer and through the manager's RenewalBatch: when it
 // goes out, what a failure does, and that it stops once the lock is no longer held here.
@@ -41,14 +41,6 @@ async function renewing(store: MemoryStore, ttl: number, batch: boolean, init = 
   leases.push(made.lease)
   return made
 }
-
-const base = ({ lease, key }: Made) => ({
-  name: lease.name,
-  key,
-  mode: 'exclusive',
-  clientId: 'lease-test',
-  fencingToken: lease.fencingToken,
-})
 
 describe.each([
   ['on its own timer', false],

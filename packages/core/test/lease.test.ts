@@ -2,22 +2,13 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { LockError, LockLostError } from '../src/errors.js'
 import { MemoryStore } from '../src/stores/memory/memory-store.js'
 import { FlakyStore } from './helpers.js'
-import { Events, grantLease, refTimers, takeOver, type Made } from './support/leases.js'
+import { base, Events, grantLease, refTimers, takeOver } from './support/leases.js'
 
 // The lease as the manager's queue drives it, against a memory store: what its holder and an
 // observer of the diagnostics channels see when it is released, extended and lost.
 
 let events: Events
 afterEach(() => events.stop())
-
-/** What every lock event says of `made`'s lock. */
-const base = ({ lease, key }: Made) => ({
-  name: lease.name,
-  key,
-  mode: 'exclusive',
-  clientId: 'lease-test',
-  fencingToken: lease.fencingToken,
-})
 
 describe('Lease release', () => {
   it('removes this owner’s hold, resolves true, leaves the signal alone and reports how long it was held', async () => {

@@ -21,6 +21,15 @@ let made = 0
  * automatic renewal unless `init` says so). With `batch`, renewals go through a `RenewalBatch`
  * as a manager's do; otherwise the lease renews on its own timer.
  */
+/** What every lock event says of `made`'s lock. */
+export const base = ({ lease, key }: Made) => ({
+  name: lease.name,
+  key,
+  mode: 'exclusive',
+  clientId: 'lease-test',
+  fencingToken: lease.fencingToken,
+})
+
 export async function grantLease(store: LockStore, init: Partial<LeaseInit> = {}, batch = false): Promise<Made> {
   const n = ++made
   const key = `lease-test:${n}`
