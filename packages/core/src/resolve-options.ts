@@ -73,7 +73,24 @@ export function resolveRequestOptions(
   defaults: ManagerDefaults,
   handle: boolean,
 ): ResolvedRequest {
+  // Most calls pass no options: their answer depends on the manager's defaults alone, so it is
+  // worked out once per manager (frozen: nothing may change one request's options for the next).
+  if (options === undefined) {
+    let resolved = withoutOptions.get(defaults)
+    if (resolved === undefined) {
+      resolved = Object.freeze(resolveGiven({}, argument, defaults))
+      withoutOptions.set(defaults, resolved)
+    }
+    return resolved
+  }
   const given = checkOptions(options, argument, handle ? acquireOptionNames : lockOptionNames) as AcquireOptions
+  return resolveGiven(given, argument, defaults)
+}
+
+/** What a call with no options resolves to, per manager (its defaults object). */
+const withoutOptions = new WeakMap<ManagerDefaults, ResolvedRequest>()
+
+function resolveGiven(given: AcquireOptions, argument: string, defaults: ManagerDefaults): ResolvedRequest {
   const resolved = {} as Record<LockOptionName, unknown>
   for (const name of acquireNames) {
     const rule = lockOptionTable[name]

@@ -39,10 +39,31 @@ export function splitLockOptions<Own extends string>(
   { handle = false }: { handle?: boolean } = {},
 ): SplitLockOptions<Own> {
   const core: ReadonlySet<string> = handle ? acquireOptionNames : lockOptionNames
-  const given = checkOptions(options, argument, new Set([...core, ...own]))
+  const given = checkOptions(options, argument, allowedNames(core, own))
   const lockOptions: Record<string, unknown> = {}
   const ownOptions: Record<string, unknown> = {}
-  for (const [key, value] of Object.entries(given)) (core.has(key) ? lockOptions : ownOptions)[key] = value
-  resolveRequestOptions(lockOptions, argument, checkDefaults, handle)
+  let anyLockOption = false
+  for (const [key, value] of Object.entries(given)) {
+    if (core.has(key)) {
+      lockOptions[key] = value
+      anyLockOption = true
+    } else ownOptions[key] = value
+  }
+  if (anyLockOption) resolveRequestOptions(lockOptions, argument, checkDefaults, handle)
   return { lockOptions, own: ownOptions as Partial<Record<Own, unknown>> }
+}
+
+/**
+ * Core's and the adapter's option names together, made once per list of the adapter's: the lists
+ * are a handful of constants, so keyed by their names (some call sites build the array per call).
+ */
+const allowedByOwn = new Map<ReadonlySet<string>, Map<string, ReadonlySet<string>>>()
+
+function allowedNames(core: ReadonlySet<string>, own: readonly string[]): ReadonlySet<string> {
+  let byOwn = allowedByOwn.get(core)
+  if (byOwn === undefined) allowedByOwn.set(core, (byOwn = new Map()))
+  const key = own.join(',')
+  let names = byOwn.get(key)
+  if (names === undefined) byOwn.set(key, (names = new Set([...core, ...own])))
+  return names
 }

@@ -25,6 +25,9 @@ interface Out {
   readonly lockName: string
   readonly watcher: Watcher<never>
   timedOut: boolean
+  /** Neighbours in the list of calls out (oldest first). */
+  prev: Out | undefined
+  next: Out | undefined
 }
 
 /**
@@ -40,8 +43,12 @@ interface Out {
  */
 export class StoreDeadline {
   readonly ms: number
-  /** Calls out, oldest first (a Set iterates in insertion order). */
-  readonly #out = new Set<Out>()
+  /**
+   * Calls out, oldest first: a doubly linked list through the calls themselves (adding and removing
+   * one is a few field writes, where a Set would hash every call's object).
+   */
+  #oldest: Out | undefined
+  #newest: Out | undefined
   /** How many calls out keep the process alive. */
   #keepAlive = 0
   #unrefSoon = false
@@ -63,7 +70,7 @@ export class StoreDeadline {
       watcher.error(error)
       return
     }
-    const out: Out = { started, operation, lockName, watcher, timedOut: false }
+    const out: Out = { started, operation, lockName, watcher, timedOut: false, prev: undefined, next: undefined }
     this.#add(out)
     promise.then(
       (value) => {
@@ -94,13 +101,20 @@ export class StoreDeadline {
   }
 
   #add(out: Out): void {
-    this.#out.add(out)
+    out.prev = this.#newest
+    if (this.#newest) this.#newest.next = out
+    else this.#oldest = out
+    this.#newest = out
     if (out.watcher.keepAlive && this.#keepAlive++ === 0) this.#timer?.ref()
     if (this.#timer === undefined) this.#arm(out.started + this.ms)
   }
 
   #remove(out: Out): void {
-    this.#out.delete(out)
+    if (out.prev) out.prev.next = out.next
+    else this.#oldest = out.next
+    if (out.next) out.next.prev = out.prev
+    else this.#newest = out.prev
+    out.prev = out.next = undefined
     if (out.watcher.keepAlive && --this.#keepAlive === 0 && !this.#unrefSoon) {
       // Calls come in bursts (acquire, then release): let the process go once the burst is over,
       // rather than flip the timer's ref between every two calls.
@@ -122,7 +136,7 @@ export class StoreDeadline {
   #expire(): void {
     this.#timer = undefined
     const now = performance.now()
-    for (const out of this.#out) {
+    for (let out = this.#oldest; out !== undefined; out = this.#oldest) {
       if (now - out.started < this.ms) {
         this.#arm(out.started + this.ms)
         return
