@@ -55,15 +55,18 @@ export function splitLockOptions<Own extends string>(
 
 /**
  * Core's and the adapter's option names together, made once per list of the adapter's: the lists
- * are a handful of constants, so keyed by their names (some call sites build the array per call).
+ * are a handful of constants, found by identity, or by their names when a call site builds its
+ * array per call.
  */
-const allowedByOwn = new Map<ReadonlySet<string>, Map<string, ReadonlySet<string>>>()
+const allowedByList = new WeakMap<readonly string[], { core: ReadonlySet<string>; names: ReadonlySet<string> }>()
+const allowedByNames = new Map<string, ReadonlySet<string>>()
 
 function allowedNames(core: ReadonlySet<string>, own: readonly string[]): ReadonlySet<string> {
-  let byOwn = allowedByOwn.get(core)
-  if (byOwn === undefined) allowedByOwn.set(core, (byOwn = new Map()))
-  const key = own.join(',')
-  let names = byOwn.get(key)
-  if (names === undefined) byOwn.set(key, (names = new Set([...core, ...own])))
+  const known = allowedByList.get(own)
+  if (known?.core === core) return known.names
+  const key = `${core === acquireOptionNames ? 'handle' : 'lock'}:${own.join(',')}`
+  let names = allowedByNames.get(key)
+  if (names === undefined) allowedByNames.set(key, (names = new Set([...core, ...own])))
+  allowedByList.set(own, { core, names })
   return names
 }
