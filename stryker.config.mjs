@@ -13,7 +13,7 @@
 export const groups = {
   memory: {
     mutate: ['packages/core/src/stores/memory/memory-store.ts'],
-    tests: ['packages/core/test/stores/memory.test.ts'],
+    tests: ['packages/core/test/stores/memory{,-*}.test.ts'],
   },
   open: {
     mutate: ['packages/core/src/stores/open/open-store.ts'],

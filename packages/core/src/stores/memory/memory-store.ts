@@ -202,14 +202,14 @@ export class MemoryStore implements LockStore {
   }
 
   #hold(key: string, owner: string, mode: LockMode, expiresAt: number): Entry {
-    let entry = this.#entries.get(key)
+    let entry: Entry | undefined
     if (mode === 'exclusive') {
-      if (entry) {
-        entry.owner = owner
-        entry.expiresAt = expiresAt
-      } else this.#entries.set(key, (entry = { owner, expiresAt }))
+      // A name with a live entry refuses an exclusive request (see `blocking`), and `#live` dropped
+      // any other: an exclusive grant always starts the name's entry afresh.
+      this.#entries.set(key, (entry = { owner, expiresAt }))
       return entry
     }
+    entry = this.#entries.get(key)
     if (!entry) this.#entries.set(key, (entry = { owner: undefined, expiresAt: 0 }))
     ;(entry.shared ??= new Map()).set(owner, expiresAt)
     return entry
