@@ -26,8 +26,10 @@ function waiter(prefix: string, options: { ttl?: number } = {}) {
   return { store, attempts, locks }
 }
 
+let raw: ReturnType<typeof connect> | undefined
+
 async function parkedCount(locks: LockManager, name: string): Promise<number> {
-  const raw = connect('standalone')
+  raw ??= connect('standalone')
   return (await raw.eval("return redis.call('HLEN', KEYS[1])", 1, `{${locks.keyFor(name)}}:p`)) as number
 }
 
@@ -98,13 +100,35 @@ describe('a handover on standalone Redis', () => {
     diagnostics.subscribe(channelNames.released, onReleased)
     await held.release()
     const handle = await waiting
+    // The next request of this manager, asked for once the handed-over lock is released.
+    const before = attempts.length
+    const next = locks.acquire('job')
     await handle.release()
+    await (await next).release()
+    expect(attempts.slice(before).map((attempt) => attempt.waiting)).toEqual([false])
     diagnostics.unsubscribe(channelNames.released, onReleased)
     // Held from the handover on, not from a moment a whole ttl before the claim ends.
-    expect(released.map((event) => event.heldMs < 10_000)).toEqual([true, true])
+    expect(released.map((event) => event.heldMs < 10_000)).toEqual([true, true, true])
+    await Promise.all([holder.close(), locks.close()])
+  })
+
+  test('a handover the waiter can no longer trust (its claim bound passed) is confirmed by an attempt first', async () => {
+    const prefix = `qh-${uniqueKey('m')}:`
+    const holder = createLockManager({ store: storeFor('standalone', { handOver: true }), prefix })
+    // handoffGraceMs 0: by this waiter's clock, a claim handed to it has ended by the time it hears of it.
+    const store = storeFor('standalone', { handoffGraceMs: 0 })
+    const attempts: AcquireRequest[] = []
+    const acquire = store.acquire.bind(store)
+    store.acquire = (request) => (attempts.push(request), acquire(request))
+    const locks = createLockManager({ store, prefix, sleep: 10_000 })
+    const held = await holder.acquire('job')
+    const waiting = locks.acquire('job')
+    await parked(locks, 'job', 1)
     const before = attempts.length
-    await (await locks.acquire('job')).release()
-    expect(attempts.slice(before).map((attempt) => attempt.waiting)).toEqual([false])
+    await held.release()
+    const handle = await waiting
+    expect(attempts.length).toBe(before + 1)
+    await handle.release()
     await Promise.all([holder.close(), locks.close()])
   })
 
