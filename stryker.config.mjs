@@ -33,7 +33,13 @@ export const groups = {
   },
   'name-queue': {
     mutate: ['packages/core/src/name-queue.ts', 'packages/core/src/attempts.ts'],
-    tests: ['packages/core/test/*.test.ts', 'packages/core/test/stores/{memory,open}.test.ts'],
+    // Plus the queue over a real Redis: handover to a parked waiter, and the waiters the store lists.
+    tests: [
+      'packages/core/test/*.test.ts',
+      'packages/core/test/stores/{memory,open}.test.ts',
+      'packages/core/test/stores/redis/{manager-handover,queue-handover}.test.ts',
+      'test/query-pending.test.ts',
+    ],
   },
   manager: {
     mutate: ['packages/core/src/{lock-manager,lock,lock-handle}.ts'],
