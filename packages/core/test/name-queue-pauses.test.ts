@@ -1,5 +1,7 @@
+import diagnostics from 'node:diagnostics_channel'
 import { describe, expect, it, vi } from 'vitest'
 import { createLockManager } from '@cachelock/core'
+import { channelNames } from '../src/events.js'
 import { storedNames } from '../src/stores/memory/memory-store.js'
 import { FlakyStore, sleep } from './helpers.js'
 import { ScriptedStore } from './support/scripted-store.js'
@@ -60,19 +62,33 @@ describe('the pause after a refusal', () => {
 })
 
 describe('answers for requests that gave up', () => {
-  it('a grant that arrives after its request was aborted is given back at once', async () => {
+  it('a grant that arrives after its request was aborted is given back at once, without any lock event', async () => {
+    // Nobody ever held it: no event may report it held or released.
+    const events: string[] = []
+    const listeners = (['acquired', 'released'] as const).map((channel) => {
+      const listener = (message: unknown) => {
+        if ((message as { clientId: string }).clientId === locks.clientId) events.push(channel)
+      }
+      diagnostics.subscribe(channelNames[channel], listener)
+      return () => diagnostics.unsubscribe(channelNames[channel], listener)
+    })
     const store = new ScriptedStore()
     const locks = createLockManager({ store })
-    const controller = new AbortController()
-    const aborted = locks.acquire('job', { signal: controller.signal })
-    controller.abort(new Error('gave up'))
-    await expect(aborted).rejects.toThrow('gave up')
-    store.held[0]!.pass()
-    await sleep(10)
-    store.hold = () => false
-    const other = await createLockManager({ store }).tryAcquire('job')
-    expect(other).not.toBeNull()
-    await other!.release()
+    try {
+      const controller = new AbortController()
+      const aborted = locks.acquire('job', { signal: controller.signal })
+      controller.abort(new Error('gave up'))
+      await expect(aborted).rejects.toThrow('gave up')
+      store.held[0]!.pass()
+      await sleep(10)
+      store.hold = () => false
+      const other = await createLockManager({ store }).tryAcquire('job')
+      expect(other).not.toBeNull()
+      await other!.release()
+      expect(events).toEqual([])
+    } finally {
+      listeners.forEach((unsubscribe) => unsubscribe())
+    }
   })
 
   it('the refusal of a single try (timeout 0) that was aborted leaves the requests behind it in place', async () => {
