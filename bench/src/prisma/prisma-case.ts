@@ -11,6 +11,8 @@ import { ratio, rowsOf } from '../cases/rows.js'
 import { openRedis } from '../clients/redis.js'
 import type { BenchContext } from '../context.js'
 import { benchRoot } from '../paths.js'
+import { FENCED_ACQUIRE, FENCED_ACQUIRE_SHA, RELEASE, RELEASE_SHA } from '../subjects/minimal-redis-lock.js'
+import { randomToken } from '../subjects/tokens.js'
 import { targetResult, type CaseResult, type TargetResult } from '../results.js'
 import { interleave, latencyContender, type Samples } from '../runner/interleave.js'
 import { roundTripsPerCall, type RoundTrips } from './round-trips.js'
@@ -20,13 +22,17 @@ import { roundTripsPerCall, type RoundTrips } from './round-trips.js'
  * same order row, interleaved round by round, with PostgreSQL and Redis round trips counted per call:
  *
  * - `findUnique` on the plain client and on the extended one (the extension must cost nothing
- *   outside a lock);
+ *   outside a lock), and on a client with an empty model extension: what Prisma itself charges
+ *   any client extended with model methods;
  * - `db.order.withLock(id, fn)` with the lock on Redis (acquire, BEGIN, read, ownership check,
  *   COMMIT, release), in memory (the adapter's and manager's own cost), in PostgreSQL through
  *   `PostgresStore`, and in the transaction itself (`lockIn: 'transaction'`);
  * - what users write by hand: `$transaction` + `SELECT … FOR UPDATE` (lock and read in one
  *   statement), `$transaction` + `pg_advisory_xact_lock` + `findUnique`, and `$transaction` +
  *   `findUnique` with no lock at all, for scale;
+ * - the floor of any lock kept outside the database with withLock's guarantees, written by hand:
+ *   a fenced acquire script, the transaction with an owner check before COMMIT, a compare-and-
+ *   delete release (3 Redis and 3 PostgreSQL round trips, as withLock);
  * - the fenced variants (`fence` column: the read is the claim).
  *
  * Compiled as an entry point of its own (see compile.ts): if the Prisma adapter does not compile,
@@ -43,6 +49,7 @@ export async function runPrismaCase(
   const memoryLocks = createLockManager({ store: new MemoryStore(), prefix: `${namespace}:` })
   const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: urls.postgres }, { schema }) })
   const db = prisma.$extends(lockExtension({ locks }))
+  const noop = prisma.$extends({ name: 'noop', model: { $allModels: { noop: () => 0 } } })
   const dbMemory = prisma.$extends(lockExtension({ locks: memoryLocks }))
   const dbTx = prisma.$extends(lockExtension({ lockIn: 'transaction' }))
   const lockPool = new pg.Pool({ connectionString: urls.postgres, max: 2 })
@@ -53,11 +60,29 @@ export async function runPrismaCase(
   const fencedTx = prisma.$extends(lockExtension({ lockIn: 'transaction', models: { Order: { fence: 'lockFence' } } }))
   try {
     const { id } = await db.order.create({ data: { total: 42 } })
+    await redis.script('LOAD', FENCED_ACQUIRE)
+    await redis.script('LOAD', RELEASE)
+    const handKey = `{${namespace}:hand:order:${id}}`
+    const handRedis = async () => {
+      const token = randomToken()
+      if ((await redis.evalsha(FENCED_ACQUIRE_SHA, 2, handKey, `${handKey}:fence`, token, 30_000)) === 0)
+        throw new Error('hand lock: taken')
+      try {
+        return await prisma.$transaction(async (tx) => {
+          const order = await tx.order.findUnique({ where: { id } })
+          if ((await redis.get(handKey)) !== token) throw new Error('hand lock: lost')
+          return order
+        })
+      } finally {
+        await redis.evalsha(RELEASE_SHA, 1, handKey, token)
+      }
+    }
     const table = `"${schema}"."Order"`
     const ops: [id: string, label: string, op: () => Promise<unknown>][] = [
       ['rtt', 'Redis round trip (PING)', () => redis.ping()],
       ['plain', 'findUnique, plain client', () => prisma.order.findUnique({ where: { id } })],
       ['extended', 'findUnique, extended client', () => db.order.findUnique({ where: { id } })],
+      ['noop-extension', 'findUnique, client with an empty model extension', () => noop.order.findUnique({ where: { id } })],
       ['withLock', 'withLock + read (Redis)', () => db.order.withLock(id, (order) => order)],
       ['withLock-memory', 'withLock + read (memory store)', () => dbMemory.order.withLock(id, (order) => order)],
       ['withLock-tx', "withLock + read, lockIn: 'transaction'", () => dbTx.order.withLock(id, (order) => order)],
@@ -76,6 +101,7 @@ export async function runPrismaCase(
             return tx.order.findUnique({ where: { id } })
           }),
       ],
+      ['hand-redis', 'hand-written Redis lock: fenced acquire, $transaction + findUnique + owner check, release', handRedis],
       ['tx-read', '$transaction + findUnique, no lock', () => prisma.$transaction((tx) => tx.order.findUnique({ where: { id } }))],
       [
         'withLock-no-tx',
@@ -99,6 +125,7 @@ export async function runPrismaCase(
         'vs plain findUnique': ratio(samples, row.id, 'plain').median,
         'vs FOR UPDATE tx': ratio(samples, row.id, 'for-update').median,
         'vs advisory tx': ratio(samples, row.id, 'advisory').median,
+        'vs hand-written Redis lock': ratio(samples, row.id, 'hand-redis').median,
         'PG / Redis round trips': `${round(pgTrips)} / ${round(redisTrips)}`,
       }
     }
@@ -157,6 +184,10 @@ function notes(batchMs: number, rounds: number): string[] {
       "lockIn: 'transaction' = BEGIN + pg_advisory_xact_lock + read + COMMIT: 4 PG, nothing else.",
     'With a fence column the read is the claim, one UPDATE … RETURNING (a row write where the plain read was a SELECT). ' +
       'PostgresStore keeps its locks on a pool of its own (2 connections).',
+    'The empty model extension is one model method on $allModels and nothing else: what Prisma adds to every query of a client ' +
+      "extended with model methods, whoever wrote them. The hand-written Redis lock has withLock's guarantees and round trips " +
+      '(a fencing token, an owner check before COMMIT, an owner-checked release) and nothing else: no queue, renewal, lost-lock ' +
+      'signal or nested calls.',
     'The hand-written FOR UPDATE transaction locks and reads in one raw statement; it gives no fencing token and, unlike ' +
       "withLock, returns the row untyped (column names, no Prisma types). The advisory one is what lockIn: 'transaction' does.",
   ]

@@ -9,8 +9,8 @@ import { randomToken } from './tokens.js'
  * trips, no waiting, no renewal, no fencing token: the baseline the issue's ≤ 1.10× target is
  * measured against. It refuses instead of waiting, so it only serves uncontended cases.
  */
-const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`
-const RELEASE_SHA = createHash('sha1').update(RELEASE).digest('hex')
+export const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`
+export const RELEASE_SHA = createHash('sha1').update(RELEASE).digest('hex')
 
 export function minimalRedisLock(redis: Redis, ttlMs = 30_000): LockSubject & { prepare(): Promise<void> } {
   return {
@@ -37,8 +37,8 @@ export function minimalRedisLock(redis: Redis, ttlMs = 30_000): LockSubject & { 
  * delete release. cachelock's acquire has to be a script for the same reason; this row shows what
  * that alone costs.
  */
-const FENCED_ACQUIRE = `if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return redis.call('INCR', KEYS[2]) end return 0`
-const FENCED_ACQUIRE_SHA = createHash('sha1').update(FENCED_ACQUIRE).digest('hex')
+export const FENCED_ACQUIRE = `if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return redis.call('INCR', KEYS[2]) end return 0`
+export const FENCED_ACQUIRE_SHA = createHash('sha1').update(FENCED_ACQUIRE).digest('hex')
 
 export function minimalFencedRedisLock(redis: Redis, ttlMs = 30_000): LockSubject & { prepare(): Promise<void> } {
   return {
