@@ -161,7 +161,12 @@ describe('@LockModel fields', () => {
   it('name a class without a name by its table', async () => {
     const Widget = (() => class {})()
     expect(Widget.name).toBe('')
-    const schema = new EntitySchema({ name: 'Widget', tableName: 'widgets', target: Widget, columns: { id: { type: Number, primary: true } } })
+    const schema = new EntitySchema({
+      name: 'Widget',
+      tableName: 'widgets',
+      target: Widget,
+      columns: { id: { type: Number, primary: true } },
+    })
     const dataSource = installModelLocks(await open([schema]), { locks: createLockManager() })
     const widgets = dataSource.getRepository<{ id: number }>(Widget).extend(lockableRepository)
     await widgets.insert({ id: 7 })
