@@ -95,7 +95,7 @@ describe('MemcachedStore when another client creates the fencing counter in the 
     }
   })
 
-  it(`gives up after ${SEED_ATTEMPTS} lost races in a row, naming the counter; the hold it took expires with its ttl`, async () => {
+  it(`gives up after ${SEED_ATTEMPTS} lost races in a row, naming the counter; the store leaves the hold it took to its ttl`, async () => {
     const key = uniqueKey('never-created')
     const keys = lockKeys(key)
     // Every race is lost up to twice the limit: a store that kept trying would then get a count.
@@ -106,22 +106,30 @@ describe('MemcachedStore when another client creates the fencing counter in the 
       new Error(`memcached fencing counter ${JSON.stringify(keys.fence)} could not be created`),
     )
     expect(increments()).toBe(SEED_ATTEMPTS)
-    // The add ahead of the increments did take the lock, and nothing gives it back: it stays with
-    // the failed request's owner until its ttl runs out (memcached's whole seconds), then is free.
+    // The add ahead of the increments did take the lock, and the store does not undo it: left
+    // alone, it stays with the failed request's owner until its ttl runs out (memcached's whole
+    // seconds). Its caller must give it back, as the lock manager does (next test).
     expect(await other.holders(key)).toEqual([{ owner: holder, mode: 'exclusive' }])
     await until(async () => (await other.acquire(request(key))).granted, 'the failed request’s hold to expire', 5000)
   })
 
-  it('fails a lock manager’s request with a LockError whose cause says so', async () => {
+  it('fails a lock manager’s request with a LockError whose cause says so, and the manager gives the hold back', async () => {
     const { client, increments } = racing(URL_ONE, (increment) => increment <= 2 * SEED_ATTEMPTS)
     const locks = createLockManager({ store: new MemcachedStore(client) })
     const name = uniqueKey('manager')
-    const error: unknown = await locks.acquire(name).catch((caught: unknown) => caught)
+    const key = `lock:${name}`
+    const ttl = 30_000
+    const error: unknown = await locks.acquire(name, { ttl }).catch((caught: unknown) => caught)
     expect(error).toBeInstanceOf(LockError)
     expect(error).toMatchObject({
       code: 'LOCK_STORE_ERROR',
-      cause: { message: `memcached fencing counter ${JSON.stringify(lockKeys(`lock:${name}`).fence)} could not be created` },
+      cause: { message: `memcached fencing counter ${JSON.stringify(lockKeys(key).fence)} could not be created` },
     })
     expect(increments()).toBe(SEED_ATTEMPTS)
+    // The add had taken the lock for an owner the caller never learned of. The manager releases
+    // that owner in the background; without it the lock stays held for the whole ttl. Another
+    // client, not wrapped, sees it free and takes it, long before the ttl could have run out.
+    await until(async () => (await other.holders(key)).length === 0, 'the failed request’s hold to be given back', ttl / 10)
+    expect(await other.acquire(request(key, { ttlMs: 1000 }))).toMatchObject({ granted: true })
   })
 })
