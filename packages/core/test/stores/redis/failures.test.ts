@@ -171,6 +171,46 @@ describe('failures', () => {
     await handle!.release()
   })
 
+  test('an acquire that ioredis sends again after its grant was lost with the connection gets that grant', async () => {
+    const direct = createLockManager({ store: storeFor('standalone') })
+    cleanups.push(() => direct.close())
+    await (await direct.acquire(uniqueKey('warm'))).release()
+    const proxy = await cuttingProxy()
+    // A URL's defaults (maxRetriesPerRequest 1): the unanswered acquire is resent after reconnecting.
+    const locks = createLockManager({ store: redisStoreFromUrl(`redis://127.0.0.1:${proxy.port}`) })
+    cleanups.push(() => locks.close())
+    const name = uniqueKey('replayed')
+    const withheld = proxy.cut(name)
+    // Refused, the replay would leave its first run's grant holding the lock for the whole ttl,
+    // this caller waiting behind it until its timeout.
+    const handle = await locks.acquire(name, { ttl: 30_000, timeout: 3_000 })
+    const first = /^\*2\r\n:1\r\n:(\d+)\r\n$/.exec((await withheld).toString())
+    expect(first).not.toBeNull()
+    expect(handle.fencingToken).toBeGreaterThan(Number(first![1]))
+    expect(await direct.isLocked(name)).toBe(true)
+    await handle.release()
+    expect(await direct.isLocked(name)).toBe(false)
+  })
+
+  test('a shared grant sent again is not refused for a writer that queued in between', async () => {
+    const direct = storeFor('standalone')
+    await direct.acquire(request(uniqueKey('warm'))) // the script in Redis's cache: the cut reply is a grant, not NOSCRIPT
+    const proxy = await cuttingProxy()
+    const replaying = redisStoreFromUrl(`redis://127.0.0.1:${proxy.port}`)
+    cleanups.push(() => replaying.close())
+    const key = uniqueKey('replayed-shared')
+    const reader = request(key, { mode: 'shared', clientId: 'reader' })
+    const withheld = proxy.cut(key)
+    const replayed = replaying.acquire(reader)
+    await withheld
+    // Before ioredis reconnects: a writer is refused by the reader's first grant, and queues.
+    const writer = await direct.acquire(request(key, { clientId: 'writer', waiting: true }))
+    expect(writer.granted).toBe(false)
+    expect(await replayed).toMatchObject({ granted: true })
+    expect((await direct.holders(key)).map((holder) => holder.owner)).toEqual([reader.owner])
+    expect(await direct.release(key, reader.owner)).toBe(true)
+  })
+
   // redis-server is on the machine: scripts/services.sh installs it before any suite runs.
   test('a server lost mid-run: calls reject promptly, nothing is reported released, and it recovers', async () => {
     const port = await freePort()
