@@ -112,10 +112,14 @@ function isUnique(metadata: EntityMetadata, fields: readonly ColumnMetadata[]): 
   )
 }
 
-/** A `where` as callers give it: an object of the lock fields, or, for a one-field lock, its value. */
+/**
+ * A `where` as callers give it: an object of the lock fields, or, for a one-field lock, its value.
+ * Values are as the entity holds them (a value object, for a column with a transformer); the
+ * `where` is also what the row is read by, and TypeORM's find transforms it itself.
+ */
 export function lockWhere(model: ModelLock, input: unknown, argument: string): ObjectLiteral {
   const names = model.fields.map((c) => c.propertyName)
-  if (isScalar(input)) {
+  if (isScalar(input) || (names.length === 1 && isValueObject(model.fields[0]!, input))) {
     if (names.length > 1) throw whereError(model, argument, input, names)
     return { [names[0]!]: input }
   }
@@ -125,26 +129,76 @@ export function lockWhere(model: ModelLock, input: unknown, argument: string): O
   return input
 }
 
-/** The lock name of a `where` from `lockWhere`: `model:field:value`, as `recordLockName` makes it. */
+/**
+ * The lock name of a `where` (from `lockWhere` or `entityWhere`): `model:field:value`, as
+ * `recordLockName` makes it, from the values the columns store (after their transformers, as
+ * TypeORM writes and finds them). So a value object and the row the guard reads name one lock, and
+ * a normalising transformer (lowercasing) cannot give one row two names. A value that still names
+ * no row (an object no transformer stores as a scalar) is refused, naming the entity and field: the
+ * guard then refuses the write rather than leave it unchecked.
+ */
 export function lockName(model: ModelLock, where: ObjectLiteral, argument: string): string {
-  return recordLockName(model.model, where, argument)
+  const stored: ObjectLiteral = {}
+  for (const column of model.fields) {
+    const field = column.propertyName
+    const value: unknown = where[field]
+    stored[field] = storedValue(column, value)
+    if (value === undefined || value === null || isScalar(stored[field])) continue
+    const at = `${argument}.${field}`
+    if (column.transformer) {
+      throw invalidShape(
+        at,
+        `a ${model.entity}.${field} value its transformer stores as a ${NAMEABLE}`,
+        `${describeValue(value)}, stored as ${describeValue(stored[field])}`,
+      )
+    }
+    throw invalidShape(
+      at,
+      `a ${NAMEABLE} (${model.entity}.${field} names the row's lock, and has no transformer to store other values as one)`,
+      describeValue(value),
+    )
+  }
+  // An unset value, NaN or an invalid Date is refused there, as for any record lock name.
+  return recordLockName(model.model, stored, argument)
 }
 
-/** The lock where of an entity object (or values being inserted), or `undefined` when a field is unset. */
+/**
+ * The lock where of an entity object (or values being inserted), or `undefined` when a field is
+ * unset. The values are the entity's own (its value objects too): `lockName` stores them.
+ */
 export function entityWhere(model: ModelLock, entity: ObjectLiteral | undefined): ObjectLiteral | undefined {
   if (!entity) return undefined
   const where: ObjectLiteral = {}
   for (const column of model.fields) {
     const value: unknown = column.getEntityValue(entity)
-    if (value === undefined || value === null || (typeof value === 'object' && !(value instanceof Date) && !(value instanceof Uint8Array)))
-      return undefined
+    if (value === undefined || value === null) return undefined
     where[column.propertyName] = value
   }
   return where
 }
 
+const NAMEABLE = 'string, number, bigint, boolean, Date or bytes'
+
+/**
+ * The value a column stores for `value`: its transformer's `to` (an array of them in turn), by
+ * TypeORM's own `getEntityValue(…, true)`, which its finds and writes use. An unset value is left
+ * as it is, for the usual refusal (a transformer may not expect it).
+ */
+function storedValue(column: ColumnMetadata, value: unknown): unknown {
+  if (!column.transformer || value === undefined || value === null) return value
+  const holder = column.embeddedMetadata ? column.createValueMap(value) : { [column.propertyName]: value }
+  return column.getEntityValue(holder, true)
+}
+
 function isScalar(value: unknown): boolean {
   return ['string', 'number', 'bigint', 'boolean'].includes(typeof value) || value instanceof Date || value instanceof Uint8Array
+}
+
+/** A value object for a transformer column (`new Sku('A-1')`): an object, but not a plain `{ … }` where. */
+function isValueObject(column: ColumnMetadata, input: unknown): boolean {
+  if (!column.transformer || typeof input !== 'object' || input === null || Array.isArray(input)) return false
+  const prototype: unknown = Object.getPrototypeOf(input)
+  return prototype !== Object.prototype && prototype !== null
 }
 
 function whereError(model: ModelLock, argument: string, input: unknown, names: readonly string[]): InvalidLockArgumentError {
