@@ -48,6 +48,20 @@ describe('fenced writes, statement by statement (SQLite)', () => {
     expect(sent).toEqual(['UPDATE ticket (claim)', 'UPDATE ticket'])
   })
 
+  it('the claim is not an update event: a subscriber of the entity sees the write alone', async () => {
+    await ready()
+    const code = await create()
+    const seen: unknown[] = []
+    const subscriber = { listenTo: () => tickets.Ticket, beforeUpdate: (event: { entity?: unknown }) => void seen.push(event.entity) }
+    a.dataSource.subscribers.push(subscriber)
+    try {
+      await a.tickets.withLock(code, (_row, manager) => manager.update(tickets.Ticket, { code }, { stock: 5 }))
+    } finally {
+      a.dataSource.subscribers.splice(a.dataSource.subscribers.indexOf(subscriber), 1)
+    }
+    expect(seen).toEqual([{ stock: 5 }])
+  })
+
   it('without a transaction: the claim and the write in one opened for the pair', async () => {
     await ready()
     const code = await create()
