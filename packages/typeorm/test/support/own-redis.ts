@@ -42,6 +42,21 @@ export async function startOwnRedis(): Promise<OwnRedis> {
   await vi.waitFor(() => probe.ping(), { timeout: 10_000, interval: 50 })
   probe.disconnect()
   const pid = child.pid!
+  // Should this process die without its afterAll (a runner killing a timed-out worker), the server
+  // goes with it rather than lingering on the shared machine.
+  spawn(
+    'sh',
+    [
+      '-c',
+      `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done; ` +
+        // Only if the pid is still this server (not reused since it exited).
+        `if tr '\\0' ' ' < /proc/${pid}/cmdline 2>/dev/null | grep -q ':${port}'; then kill -CONT ${pid}; kill ${pid}; fi`,
+    ],
+    {
+      stdio: 'ignore',
+      detached: true,
+    },
+  ).unref()
   return {
     url,
     freeze: async () => {
