@@ -61,7 +61,11 @@ export function stampFence(model: ModelLock, values: ObjectLiteral, lock: Lock):
 
 /** The row's fence (a NULL fence reads as 0, as the claim treats it), or `undefined` when there is no row. */
 export async function fenceOf(manager: EntityManager, model: ModelLock, where: ObjectLiteral): Promise<bigint | undefined> {
-  const row = await manager.findOne(model.metadata.target, { where, select: { [model.fence!.propertyName]: true }, withDeleted: true })
+  // The primary key is selected too: TypeORM makes no entity of a row whose selected columns are all
+  // NULL, and a NULL fence alone would read as a missing row.
+  const select: Record<string, true> = { [model.fence!.propertyName]: true }
+  for (const column of model.metadata.primaryColumns) select[column.propertyName] = true
+  const row = await manager.findOne(model.metadata.target, { where, select, withDeleted: true })
   if (!row) return undefined
   const value: unknown = model.fence!.getEntityValue(row)
   return value === undefined || value === null ? 0n : BigInt(value as number | string | bigint)
