@@ -62,9 +62,18 @@ describe('row keys (TypeORM 1.x on SQLite, memory store)', () => {
       @Column('varchar') holder!: string
     }
 
+    /** A nullable unique key: rows without one are named by no lock. */
+    @Entity()
+    @LockModel('seat')
+    class Ticket {
+      @PrimaryGeneratedColumn() id!: number
+      @Column('varchar', { unique: true, nullable: true }) seat!: string | null
+      @Column('varchar') holder!: string
+    }
+
     let dataSource: DataSource
     const open = async () => {
-      dataSource ??= await installModelLocks(env.dataSourceFor([Shift, Badge]), { locks: env.locks }).initialize()
+      dataSource ??= await installModelLocks(env.dataSourceFor([Shift, Badge, Ticket]), { locks: env.locks }).initialize()
       return dataSource
     }
 
@@ -96,6 +105,16 @@ describe('row keys (TypeORM 1.x on SQLite, memory store)', () => {
         await other.release()
       }
       expect((await badges.findOneByOrFail({ code })).holder).toBe('ann')
+    })
+
+    it('may be unset (null): such a row is named by no lock, and its writes are not checked', async () => {
+      const tickets = (await open()).getRepository(Ticket).extend(lockableRepository)
+      const holder = unique('h')
+      const ticket = await tickets.save(tickets.create({ seat: null, holder }))
+      await tickets.save(Object.assign(ticket, { holder: `${holder}+1` }))
+      await tickets.remove(ticket)
+      expect(await tickets.countBy({ holder })).toBe(0)
+      expect((await env.locks.query()).held).toEqual([])
     })
 
     it('is not read for an entity without @LockModel: its writes pass, even under a lock of its own that was lost', async () => {
