@@ -27,13 +27,21 @@ describe('lockableRepository', () => {
     const sku = await newProduct()
     const { products } = env.repos as { products: any }
     const cases: [Promise<unknown>, string, string][] = [
-      [products.isLocked({ sku: {} }), 'where.sku', 'Expected `where.sku` to be a string, number, bigint, boolean, Date or bytes, got an object'],
+      [
+        products.isLocked({ sku: {} }),
+        'where.sku',
+        'Expected `where.sku` to be a string, number, bigint, boolean, Date or bytes, got an object',
+      ],
       [
         products.lock({ id: 1 }),
         'where',
         'Expected `where` to be { sku } (how Product rows are locked) or the sku value itself, got { id }',
       ],
-      [products.lock({ sku: {} }), 'where.sku', 'Expected `where.sku` to be a string, number, bigint, boolean, Date or bytes, got an object'],
+      [
+        products.lock({ sku: {} }),
+        'where.sku',
+        'Expected `where.sku` to be a string, number, bigint, boolean, Date or bytes, got an object',
+      ],
       [
         products.withLock([sku, { id: 1 }], () => undefined),
         'where[1]',
@@ -99,7 +107,7 @@ describe('lockableRepository', () => {
           return held
         })
         await handle.release()
-        return [inner, await products.withLock(b, () => products.withLock(a, (row) => row!.stock))]
+        return [inner, await products.withLock(b, () => products.withLock(a, (row) => row.stock))]
       })
       expect(result).toEqual([true, 5])
       expect(events.map((event: { thrown: boolean }) => event.thrown)).toEqual([false, false])
@@ -113,8 +121,7 @@ describe('lockableRepository', () => {
       const error = await refusal(plain.transaction((manager) => manager.withRepository(products).lock(sku, { until: 'transaction' })))
       expect(error).toMatchObject({
         argument: 'options.until',
-        message:
-          "`until: 'transaction'` needs installModelLocks(dataSource): its subscriber releases the lock when the transaction ends",
+        message: "`until: 'transaction'` needs installModelLocks(dataSource): its subscriber releases the lock when the transaction ends",
       })
       expect(await products.isLocked(sku)).toBe(false)
       expect(await refusal(fenced.withLock(unique(), () => undefined, { missing: 'allow' }))).toMatchObject({

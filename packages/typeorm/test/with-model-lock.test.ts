@@ -116,8 +116,7 @@ describe('withModelLock', () => {
       const first = installed(Voucher)
       expect(await refusal(withModelLock(voucher, noop))).toEqual({
         argument: 'options.dataSource',
-        message:
-          'withModelLock cannot tell where Voucher lives (no installed, initialized data source has it): pass { dataSource }',
+        message: 'withModelLock cannot tell where Voucher lives (no installed, initialized data source has it): pass { dataSource }',
       })
       await first.initialize()
       const second = await installed(Voucher).initialize()
@@ -137,8 +136,7 @@ describe('withModelLock', () => {
       Object.defineProperty(Nameless, 'name', { value: '' })
       expect(await refusal(withModelLock(new Nameless(), noop))).toEqual({
         argument: 'options.dataSource',
-        message:
-          'withModelLock cannot tell where this entity lives (no installed, initialized data source has it): pass { dataSource }',
+        message: 'withModelLock cannot tell where this entity lives (no installed, initialized data source has it): pass { dataSource }',
       })
     })
   })
