@@ -3,7 +3,7 @@ import { InvalidLockArgumentError, LockError, channelNames } from '@cachelock/co
 import { lockableRepository } from '@cachelock/typeorm'
 import type { DataSource } from 'typeorm'
 import { useEnv } from './support/env.js'
-import { recordEvents, rejection, sleep, unique } from './support/helpers.js'
+import { recordEvents, rejection, unique } from './support/helpers.js'
 
 /**
  * The repository methods' edges on SQLite: which argument a refusal names, a data source that was
@@ -163,8 +163,7 @@ describe('lockableRepository', () => {
     let pending!: Promise<unknown>
     await env.dataSource.transaction(async (manager) => {
       pending = manager.withRepository(env.repos.products).lock(sku, { until: 'transaction' })
-      pending.catch(() => undefined) // awaited below, after the commit
-      await sleep(20) // it waits for the other process's lock
+      pending.catch(() => undefined) // it waits for the other process's lock, past the commit: awaited below
     })
     await held.release()
     expect(await refusal(pending)).toMatchObject({
