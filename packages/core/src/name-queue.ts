@@ -199,6 +199,11 @@ export class NameQueue {
           this.#inFlight.applied(attempt)
         },
         error: (error) => {
+          // A failed call may have taken the lock all the same (its reply lost with the connection,
+          // the store failing after its write, a timeout): give this attempt's owner back, or that
+          // grant nobody learned of holds the lock until its ttl. Owner-checked (an owner is one
+          // attempt's), so it frees nothing else; not awaited, so callers hear of the failure now.
+          this.#giveBack(owner)
           this.#failed(request, error)
           this.#inFlight.applied(attempt)
         },
@@ -292,7 +297,12 @@ export class NameQueue {
 
   /** Release a grant nobody will use. A failure only delays the next holder until its ttl runs out. */
   #giveBack(owner: string): void {
-    this.#host.store.release(this.key, owner).catch(() => undefined)
+    try {
+      this.#host.store.release(this.key, owner).catch(() => undefined)
+    } catch {
+      // A store that throws rather than rejects: after a failed acquire that must not keep the
+      // failure from its callers.
+    }
   }
 
   #subscribe(): void {

@@ -12,6 +12,9 @@ import { CLOCK, EXPIRE_TO_LAST, FENCE, defineScript } from './lua.js'
  * - Check-then-set: two clients both seeing the lock free and both taking it.
  * - A shared holder whose ttl ran out still counting as a holder: expired members are purged by
  *   Redis's clock before the decision.
+ * - A replayed attempt: ioredis sends a command again when the connection dropped before its
+ *   reply; a replay that finds its own first run's grant gets it (see below), instead of leaving
+ *   that grant to hold the lock until its ttl.
  * - Starvation across managers: a manager that releases asks again at once for its next local
  *   waiter, needing no wake-up, so it would win every round against managers woken by the release.
  *   Refused managers that keep waiting queue in `queue`; a free lock goes to the longest-waiting
@@ -59,6 +62,15 @@ local now = math.floor(us / 1000)
 local blocked, retry, readers, handed = false, -1, false, false
 local xTtl = redis.call('PTTL', exclusive)
 if xTtl ~= -2 then
+  -- Held by this very attempt: it ran before, and its grant was lost with the connection before it
+  -- reached the manager, which then sent it again (ioredis resends what was unanswered when it
+  -- reconnects). The same grant, with a token nobody has seen yet; refused, it would hold the lock
+  -- until its ttl while its own manager waited behind it. (Owners are unique to an attempt.)
+  if redis.call('GET', exclusive) == owner then
+    local token = nextToken(fence, us, fenceTtl)
+    redis.call('PEXPIRE', exclusive, ttl)
+    return {1, token}
+  end
   blocked, retry = true, xTtl
   if waiting == '1' then
     local mine = redis.call('HGET', parked, client)
@@ -70,6 +82,13 @@ if xTtl ~= -2 then
   end
 elseif redis.call('EXISTS', shared) == 1 then
   redis.call('ZREMRANGEBYSCORE', shared, '-inf', now)
+  -- A shared grant of this very attempt, sent again (as above): a waiting writer must not refuse it.
+  if isShared and redis.call('ZSCORE', shared, owner) then
+    local token = nextToken(fence, us, fenceTtl)
+    redis.call('ZADD', shared, now + tonumber(ttl), owner)
+    expireToLast(shared, now)
+    return {1, token}
+  end
   local last = redis.call('ZRANGE', shared, -1, -1, 'WITHSCORES')
   if last[2] then
     readers = true
