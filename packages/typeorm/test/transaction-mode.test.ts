@@ -155,7 +155,12 @@ describe('TypeORM 1.x on PostgreSQL, lockIn: transaction', () => {
     const { a } = await both()
     const sku = unique()
     await a.repos.products.save({ sku, stock: 1 })
-    expect(await rejection(a.repos.products.lock({ sku }))).toMatchObject({ code: 'LOCK_NOT_SUPPORTED', argument: 'options.lockIn' })
+    expect(await rejection(a.repos.products.lock({ sku }))).toMatchObject({
+      code: 'LOCK_NOT_SUPPORTED',
+      argument: 'options.lockIn',
+      message:
+        "lock() returns a handle held until you release it, and a lock held by a transaction (lockIn: 'transaction') has none: use withLock (on a repository bound to your transaction, it holds the lock until that transaction ends)",
+    })
     expect(await rejection(a.repos.products.withLock({ sku }, () => 1, { steal: true }))).toMatchObject({ argument: 'options.steal' })
     expect(await rejection(a.repos.products.withLock({ sku }, () => 1, { transaction: false }))).toMatchObject({
       argument: 'options.transaction',
