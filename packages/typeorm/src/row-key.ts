@@ -134,9 +134,13 @@ export function lockWhere(model: ModelLock, input: unknown, argument: string): O
  * `recordLockName` makes it, from the values the columns store (after their transformers, as
  * TypeORM writes and finds them). So a value object and the row the guard reads name one lock, and
  * a normalising transformer (lowercasing) cannot give one row two names. A value that still names
- * no row (an object no transformer stores as a scalar) is refused, naming the entity and field: the
- * guard then refuses the write rather than leave it unchecked.
+ * no row (an object no transformer stores as a scalar) is refused with `InvalidLockArgumentError`;
+ * read off an entity, the message names the entity and field. The guard then refuses the write
+ * rather than leave it unchecked.
  */
+/** The wheres `entityWhere` read off an entity (for `lockName`'s message). */
+const fromEntity = new WeakSet<ObjectLiteral>()
+
 export function lockName(model: ModelLock, where: ObjectLiteral, argument: string): string {
   const stored: ObjectLiteral = {}
   for (const column of model.fields) {
@@ -152,11 +156,15 @@ export function lockName(model: ModelLock, where: ObjectLiteral, argument: strin
         `${describeValue(value)}, stored as ${describeValue(stored[field])}`,
       )
     }
-    throw invalidShape(
-      at,
-      `a ${NAMEABLE} (${model.entity}.${field} names the row's lock, and has no transformer to store other values as one)`,
-      describeValue(value),
-    )
+    // Read off an entity, the value is the model's doing (a column type that names no lock), not a
+    // caller's typo: say which entity and field. A caller's where keeps the plain message below.
+    if (fromEntity.has(where)) {
+      throw invalidShape(
+        at,
+        `a ${NAMEABLE} (${model.entity}.${field} names the row's lock, and has no transformer to store other values as one)`,
+        describeValue(value),
+      )
+    }
   }
   // An unset value, NaN or an invalid Date is refused there, as for any record lock name.
   return recordLockName(model.model, stored, argument)
@@ -174,6 +182,7 @@ export function entityWhere(model: ModelLock, entity: ObjectLiteral | undefined)
     if (value === undefined || value === null) return undefined
     where[column.propertyName] = value
   }
+  fromEntity.add(where)
   return where
 }
 

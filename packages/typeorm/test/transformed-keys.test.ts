@@ -176,8 +176,14 @@ function transformedKeys(config: EnvConfig) {
         expect(error).toMatchObject({ argument: 'entity.slot', message: message('entity') })
       }
       expect(await bins.count()).toBe(0)
-      const error = await rejection(bins.withLock({ slot }, () => undefined))
-      expect(error).toMatchObject({ argument: 'where.slot', message: message('where') })
+      const byInstance = await rejection(withModelLock(bins.create({ slot, content: 'screws' }), () => undefined))
+      expect(byInstance).toMatchObject({ argument: 'instance.slot', message: message('instance') })
+      // A caller's where gets the plain message of any record lock name.
+      const byWhere = await rejection(bins.withLock({ slot }, () => undefined))
+      expect(byWhere).toMatchObject({
+        argument: 'where.slot',
+        message: 'Expected `where.slot` to be a string, number, bigint, boolean, Date or bytes, got an object',
+      })
       expect((await env.locks.query()).held).toEqual([])
     })
   })
