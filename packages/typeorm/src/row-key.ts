@@ -129,6 +129,9 @@ export function lockWhere(model: ModelLock, input: unknown, argument: string): O
   return input
 }
 
+/** The wheres `entityWhere` read off an entity (for `lockName`'s message). */
+const fromEntity = new WeakSet<ObjectLiteral>()
+
 /**
  * The lock name of a `where` (from `lockWhere` or `entityWhere`): `model:field:value`, as
  * `recordLockName` makes it, from the values the columns store (after their transformers, as
@@ -138,9 +141,6 @@ export function lockWhere(model: ModelLock, input: unknown, argument: string): O
  * read off an entity, the message names the entity and field. The guard then refuses the write
  * rather than leave it unchecked.
  */
-/** The wheres `entityWhere` read off an entity (for `lockName`'s message). */
-const fromEntity = new WeakSet<ObjectLiteral>()
-
 export function lockName(model: ModelLock, where: ObjectLiteral, argument: string): string {
   const stored: ObjectLiteral = {}
   for (const column of model.fields) {
