@@ -21,7 +21,7 @@ export const groups = {
   },
   redis: {
     mutate: ['packages/core/src/stores/redis/{redis-store,keys,client,wake-ups}.ts', 'packages/core/src/stores/redis/scripts/*.ts'],
-    tests: ['packages/core/test/stores/redis/*.test.ts', 'test/reliability/redis-store-options.test.ts'],
+    tests: ['packages/core/test/stores/redis/{,scripts/}*.test.ts', 'test/reliability/redis-store-options.test.ts'],
   },
   memcached: {
     mutate: ['packages/core/src/stores/memcached/{memcached-store,protocol,record,expiry,keys}.ts'],
