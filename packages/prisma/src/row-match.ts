@@ -6,7 +6,7 @@ import { isPlainObject } from './record-target.js'
 /**
  * The `field = value` conditions a where (or a create's data) pins down: plain values and
  * `{ equals }` on scalar fields, compound uniques (`{ a_b: { a, b } }`) flattened, `AND` followed.
- * Filters (`{ gt: 1 }`), `OR` and `NOT` pin nothing.
+ * Filters (`{ gt: 1 }`), `OR`, `NOT` and relation filters pin nothing.
  */
 export function pinnedValues(model: ModelInfo, where: unknown, into = new Map<string, unknown>()): Map<string, unknown> {
   if (!isPlainObject(where)) return into
@@ -16,11 +16,27 @@ export function pinnedValues(model: ModelInfo, where: unknown, into = new Map<st
     } else if (model.fields.has(key)) {
       if (!isPlainObject(value)) into.set(key, value)
       else if ('equals' in value) into.set(key, value.equals)
-    } else if (isPlainObject(value) && Object.keys(value).every((field) => model.fields.has(field) && !isPlainObject(value[field]))) {
+    } else if (key !== 'NOT' && isCompoundKey(model, value)) {
       for (const [field, part] of Object.entries(value)) into.set(field, part)
     }
   }
   return into
+}
+
+/**
+ * A compound unique's value: two or more of this model's scalar fields, each a plain value. Its key
+ * is the compound's name, which may be custom (`@@unique(..., name: "ca")`), so the shape decides;
+ * `{ NOT: { id } }` and a relation filter (`{ order: { id } }`) have that shape too but exclude or
+ * name other rows, and must not make a write look like one to the locked row.
+ */
+function isCompoundKey(model: ModelInfo, value: unknown): value is Record<string, unknown> {
+  if (!isPlainObject(value)) return false
+  const fields = Object.keys(value)
+  return (
+    fields.length >= 2 &&
+    fields.every((field) => model.fields.has(field) && !isPlainObject(value[field])) &&
+    model.isUnique(fields) !== false
+  )
 }
 
 /**

@@ -192,3 +192,24 @@ onEveryDatabaseAndStore(
   },
   { databases: ['sqlite'] },
 )
+
+onEveryDatabaseAndStore(
+  'fence_not',
+  (setup) => {
+    test('a write that excludes the locked row by NOT is not fenced: every other row is written', async () => {
+      const { db } = setup()
+      const mine = await db.order.create({ data: {} })
+      // A fence far above any token of the memory store: a fenced write would skip this row.
+      const other = await db.order.create({ data: { lockFence: 1_000_000_000_000n } })
+      await db.order.withLock(mine.id, async (_, { tx }) => {
+        expect(await tx.order.updateMany({ where: { NOT: { id: mine.id } }, data: { note: 'not mine' } })).toEqual({ count: 1 })
+      })
+      expect(await db.order.findUniqueOrThrow({ where: { id: other.id } })).toMatchObject({
+        note: 'not mine',
+        lockFence: 1_000_000_000_000n,
+      })
+      expect(await db.order.findUniqueOrThrow({ where: { id: mine.id } })).toMatchObject({ note: null })
+    })
+  },
+  { databases: ['sqlite'], stores: ['memory'] },
+)
