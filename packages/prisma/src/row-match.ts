@@ -66,7 +66,8 @@ function rowKeys(model: ModelInfo, row: LockedRow): Readonly<Record<string, unkn
 
 // Equal as lock-name values are (42 and 42n, two Dates of one instant); null only equals null.
 function same(a: unknown, b: unknown): boolean {
-  if (a === null || a === undefined || b === null || b === undefined) return a === b
+  if (a === b) return true
+  // null, undefined and values with no encoding (a Decimal, Json) throw: they equal nothing else.
   try {
     return encodeRecordValue(a) === encodeRecordValue(b)
   } catch {
