@@ -5,17 +5,13 @@ import { LockModel, LockedRowError, installModelLocks, lockableRepository } from
 import { Column, Entity, PrimaryGeneratedColumn, Unique, type DataSource } from 'typeorm'
 import { useEnv } from './support/env.js'
 import { rejection, unique } from './support/helpers.js'
-
-/** A value object, stored as its string by a column transformer. */
-class Sku {
-  constructor(readonly value: string) {}
-}
+import { Sku, skuColumn } from './support/sku.js'
 
 @Entity()
 @LockModel('sku')
 class Crate {
   @PrimaryGeneratedColumn() id!: number
-  @Column('varchar', { unique: true, transformer: { to: (sku?: Sku | null) => sku?.value, from: (value: string) => new Sku(value) } })
+  @Column('varchar', skuColumn)
   sku!: Sku
   @Column('varchar') label!: string
 }

@@ -5,11 +5,7 @@ import { LockModel, LockedRowError, installModelLocks, lockableRepository, withM
 import { Column, Entity, PrimaryGeneratedColumn, type DataSource } from 'typeorm'
 import { useEnv, type EnvConfig } from './support/env.js'
 import { rejection, unique } from './support/helpers.js'
-
-/** A value object, stored as its string by a column transformer. */
-class Sku {
-  constructor(readonly value: string) {}
-}
+import { Sku, skuColumn } from './support/sku.js'
 
 /** A value object as a one-field where: accepted at run time; the types take only scalars there. */
 const bare = (sku: Sku) => sku as unknown as string
@@ -18,7 +14,7 @@ const bare = (sku: Sku) => sku as unknown as string
 @LockModel('sku')
 class Part {
   @PrimaryGeneratedColumn() id!: number
-  @Column('varchar', { unique: true, transformer: { to: (sku?: Sku | null) => sku?.value, from: (value: string) => new Sku(value) } })
+  @Column('varchar', skuColumn)
   sku!: Sku
   @Column('varchar') name!: string
 }
