@@ -3,6 +3,7 @@ import type { PendingRequest } from './pending-request.js'
 
 /** A store attempt that is out. */
 interface Attempt {
+  readonly request: PendingRequest
   readonly sentAt: number
   /** How many attempts the store had answered when this one was sent. */
   readonly answersBefore: number
@@ -10,34 +11,43 @@ interface Attempt {
   waiters?: (() => void)[]
 }
 
+/** The list of no attempts, shared (frozen: a push into it would be a bug, and throws). */
+const NONE: Attempt[] = Object.freeze([]) as unknown as Attempt[]
+
 /**
  * The store attempts out for one lock name in one manager, and what the store's answers say about
  * its health: the last failure (until it answers again) and how many answers came, so a request
  * that got no lock can tell a busy lock from a store that stopped answering.
  */
 export class Attempts {
-  readonly #out = new Map<PendingRequest, Attempt>()
+  /**
+   * The attempts out, oldest first, at most one per request: a few at most, so a list (searched)
+   * rather than a Map, and a shared empty one while none is out, so a name whose lock is only held
+   * keeps no list.
+   */
+  #out = NONE
   #answers = 0
   #failure: { error: unknown } | undefined
 
   get size(): number {
-    return this.#out.size
+    return this.#out.length
   }
 
   has(request: PendingRequest): boolean {
-    return this.#out.has(request)
+    return this.#out.some((attempt) => attempt.request === request)
   }
 
   /** Whether an exclusive request is being asked for (nothing else may go beside it). */
   exclusiveOut(): boolean {
-    for (const request of this.#out.keys()) if (request.mode === 'exclusive') return true
-    return false
+    return this.#out.some((attempt) => attempt.request.mode === 'exclusive')
   }
 
   /** `request`'s attempt is out; pass what this returns to `applied` once its outcome is applied. */
   sent(request: PendingRequest, sentAt: number): Attempt {
-    const attempt = { sentAt, answersBefore: this.#answers }
-    this.#out.set(request, attempt)
+    const attempt = { request, sentAt, answersBefore: this.#answers }
+    this.#remove(request)
+    if (this.#out === NONE) this.#out = [attempt]
+    else this.#out.push(attempt)
     return attempt
   }
 
@@ -45,13 +55,21 @@ export class Attempts {
   answered(request: PendingRequest): void {
     this.#answers++
     this.#failure = undefined
-    this.#out.delete(request)
+    this.#remove(request)
   }
 
   /** `request`'s attempt failed with `error`. */
   failed(request: PendingRequest, error: unknown): void {
     this.#failure = { error }
-    this.#out.delete(request)
+    this.#remove(request)
+  }
+
+  #remove(request: PendingRequest): void {
+    const out = this.#out
+    const index = out.findIndex((attempt) => attempt.request === request)
+    if (index === -1) return
+    if (out.length === 1) this.#out = NONE
+    else out.splice(index, 1)
   }
 
   /** Tell whoever awaits `settled()` that `request`'s outcome is applied. */
@@ -61,7 +79,7 @@ export class Attempts {
 
   /** Resolves once every attempt out now has settled and its outcome is applied. */
   async settled(): Promise<void> {
-    await Promise.all([...this.#out.values()].map((attempt) => new Promise<void>((resolve) => (attempt.waiters ??= []).push(resolve))))
+    await Promise.all(this.#out.map((attempt) => new Promise<void>((resolve) => (attempt.waiters ??= []).push(resolve))))
   }
 
   /**
@@ -73,7 +91,7 @@ export class Attempts {
     if (this.#failure) return this.#failure.error
     const now = performance.now()
     let oldest: Attempt | undefined
-    for (const attempt of this.#out.values()) if (!oldest || attempt.sentAt < oldest.sentAt) oldest = attempt
+    for (const attempt of this.#out) if (!oldest || attempt.sentAt < oldest.sentAt) oldest = attempt
     if (!oldest || oldest.sentAt > since + (now - since) / 2 || this.#answers > oldest.answersBefore) return undefined
     return new StoreTimeoutError('acquire', name, Math.round(now - oldest.sentAt))
   }

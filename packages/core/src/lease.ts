@@ -4,26 +4,21 @@ import type { StoreDeadline } from './store-deadline.js'
 import type { Renewable, RenewalBatch } from './renewal-batch.js'
 import type { LockMode, LockStore, Renewal } from './store.js'
 
-export interface LeaseInit {
-  store: LockStore
+/**
+ * Where a lease is held: its name's queue in a manager, which every lease of the name shares (so a
+ * held lock keeps one reference here rather than a copy of each of these).
+ */
+export interface LeaseHome {
+  readonly name: string
+  readonly key: string
+  readonly store: LockStore
   /** Bounds every store call the lease makes (the manager's `storeTimeout`). */
-  deadline: StoreDeadline
-  name: string
-  key: string
-  mode: LockMode
-  owner: string
-  clientId: string
-  fencingToken: number
-  ttl: number
-  autoExtend: boolean
-  /** `performance.now()` when the store call that granted it was sent: the ttl counts from there. */
-  confirmedAt: number
-  /** When it was granted, for how long it was held (default `confirmedAt`; a handover is confirmed for less than its ttl). */
-  grantedAt?: number
-  /** Called once when this lease stops being held here (released, lost, finalized). */
-  onEnd: (lease: Lease) => void
+  readonly deadline: StoreDeadline
+  readonly clientId: string
   /** The manager's renewal timer; without it, the lease renews on a timer of its own. */
-  renewals?: RenewalBatch
+  readonly renewals: RenewalBatch | undefined
+  /** Called once when `lease` stops being held here (released, lost, finalized). */
+  leaseEnded(lease: Lease): void
 }
 
 type LeaseState = 'held' | 'released' | 'lost'
@@ -37,20 +32,21 @@ type LeaseState = 'held' | 'released' | 'lost'
  * handle's lock, so even without a finalizer the lock expires within ttl).
  */
 export class Lease implements Renewable {
-  readonly name: string
-  readonly key: string
   readonly mode: LockMode
   readonly owner: string
-  readonly clientId: string
   readonly fencingToken: number
   /** `performance.now()` when the grant was asked for (what `heldMs` in events counts from). */
   readonly grantedAt: number
-  readonly #store: LockStore
-  readonly #deadline: StoreDeadline
-  readonly #controller = new AbortController()
+  /** @internal `RenewalBatch`'s bookkeeping, kept here so that a scheduled renewal costs no entry of its own. */
+  renewalIndex = -1
+  /** @internal See `renewalIndex`. */
+  renewalDueAt = 0
+  /** @internal See `renewalIndex`. */
+  renewalFrom = 0
+  readonly #home: LeaseHome
+  /** Made when `signal` is first read: most locks are released without anyone reading it. */
+  #controller: AbortController | undefined
   readonly #autoExtend: boolean
-  readonly #onEnd: (lease: Lease) => void
-  readonly #renewals: RenewalBatch | undefined
   #ttl: number
   #confirmedAt: number
   #state: LeaseState = 'held'
@@ -60,29 +56,57 @@ export class Lease implements Renewable {
   #renewalSentAt: number | undefined
   #handle: WeakRef<object> | undefined
   #onLost: ((error: LockLostError) => void) | undefined
-  /** Why the lock was lost, once it was. (Kept here rather than read from `signal`: Node makes the signal only when asked for it.) */
+  /** Why the lock was lost, once it was: the signal's reason, kept here since the signal may not exist yet. */
   #lost: LockLostError | undefined
 
-  constructor(init: LeaseInit) {
-    this.name = init.name
-    this.key = init.key
-    this.mode = init.mode
-    this.owner = init.owner
-    this.clientId = init.clientId
-    this.fencingToken = init.fencingToken
-    this.#store = init.store
-    this.#deadline = init.deadline
-    this.#ttl = init.ttl
-    this.#autoExtend = init.autoExtend
-    this.#confirmedAt = init.confirmedAt
-    this.grantedAt = init.grantedAt ?? init.confirmedAt
-    this.#onEnd = init.onEnd
-    this.#renewals = init.renewals
+  /**
+   * @param confirmedAt `performance.now()` when the store call that granted it was sent: the ttl counts from there
+   * @param grantedAt when it was granted, for how long it was held (a handover is confirmed for less than its ttl)
+   */
+  constructor(
+    home: LeaseHome,
+    owner: string,
+    mode: LockMode,
+    fencingToken: number,
+    ttl: number,
+    autoExtend: boolean,
+    confirmedAt: number,
+    grantedAt = confirmedAt,
+  ) {
+    this.#home = home
+    this.owner = owner
+    this.mode = mode
+    this.fencingToken = fencingToken
+    this.#ttl = ttl
+    this.#autoExtend = autoExtend
+    this.#confirmedAt = confirmedAt
+    this.grantedAt = grantedAt
     this.#schedule()
   }
 
+  get name(): string {
+    return this.#home.name
+  }
+
+  get key(): string {
+    return this.#home.key
+  }
+
+  get clientId(): string {
+    return this.#home.clientId
+  }
+
   get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController()
+      if (this.#lost) this.#controller.abort(this.#lost)
+    }
     return this.#controller.signal
+  }
+
+  /** Why the lock was lost (the signal's reason), once it was. */
+  get lost(): LockLostError | undefined {
+    return this.#lost
   }
 
   get held(): boolean {
@@ -116,10 +140,10 @@ export class Lease implements Renewable {
     this.#clearTimer()
     // One promise, settled by the store call's watcher: releasing is on every lock's path.
     return new Promise<boolean>((resolve, reject) => {
-      this.#deadline.watch(
+      this.#home.deadline.watch(
         force ? 'force-release' : 'release',
         this.name,
-        () => (force ? this.#store.forceRelease(this.key) : this.#store.release(this.key, this.owner)),
+        () => (force ? this.#home.store.forceRelease(this.key) : this.#home.store.release(this.key, this.owner)),
         {
           keepAlive,
           value: (removed) => {
@@ -148,7 +172,9 @@ export class Lease implements Renewable {
     let kept: boolean
     try {
       // Renewal is housekeeping: it must not keep a process that is done alive.
-      kept = await this.#deadline.bound('extend', this.name, () => this.#store.extend(this.key, this.owner, ttl), { keepAlive: !automatic })
+      kept = await this.#home.deadline.bound('extend', this.name, () => this.#home.store.extend(this.key, this.owner, ttl), {
+        keepAlive: !automatic,
+      })
     } catch (cause) {
       if (automatic) throw cause
       throw storeError('extend', this.name, cause)
@@ -218,7 +244,7 @@ export class Lease implements Renewable {
     if (this.#lost) return
     const error = new LockLostError(this.name, reason, { cause })
     this.#lost = error
-    this.#controller.abort(error)
+    this.#controller?.abort(error)
     publish('lost', () => ({ ...this.#eventBase(), error }))
     const onLost = this.#onLost
     this.#onLost = undefined
@@ -226,7 +252,7 @@ export class Lease implements Renewable {
   }
 
   #end(): void {
-    this.#onEnd(this)
+    this.#home.leaseEnded(this)
   }
 
   /** Arm the renewal timer (with `autoExtend`) and the loss deadline at which the lock is certainly gone. */
@@ -253,7 +279,8 @@ export class Lease implements Renewable {
   #renewIn(delay: number): void {
     if (this.#renewal !== undefined) clearTimeout(this.#renewal)
     const due = performance.now() + Math.max(0, delay)
-    if (this.#renewals) return this.#renewals.schedule(this, due, due - this.#ttl / 30)
+    const renewals = this.#home.renewals
+    if (renewals) return renewals.schedule(this, due, due - this.#ttl / 30)
     this.#renewal = setTimeout(() => void this.#renew(), Math.max(0, delay))
     this.#renewal.unref()
   }
@@ -304,7 +331,7 @@ export class Lease implements Renewable {
   }
 
   #clearTimer(): void {
-    this.#renewals?.cancel(this)
+    if (this.renewalIndex !== -1) this.#home.renewals?.cancel(this)
     if (this.#renewal !== undefined) clearTimeout(this.#renewal)
     if (this.#lossTimer !== undefined) clearTimeout(this.#lossTimer)
     this.#renewal = undefined

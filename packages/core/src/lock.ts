@@ -69,9 +69,9 @@ export class Lock {
    */
   async ensureHeld(): Promise<void> {
     const lease = this.#lease
-    if (lease.signal.aborted) throw lease.signal.reason
+    if (lease.lost) throw lease.lost
     if (!lease.held) throw new LockLostError(lease.name, 'expired', { message: `Lock ${JSON.stringify(lease.name)} was already released` })
-    if (!(await lease.extend(lease.ttl))) throw lease.signal.reason
+    if (!(await lease.extend(lease.ttl))) throw lease.lost
   }
 
   get [Symbol.toStringTag](): string {
@@ -81,6 +81,6 @@ export class Lock {
 
 export function notOwned(lease: Lease): LockNotOwnedError {
   const error = new LockNotOwnedError(lease.name)
-  if (lease.signal.aborted) error.cause = lease.signal.reason
+  if (lease.lost) error.cause = lease.lost
   return error
 }

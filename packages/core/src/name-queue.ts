@@ -1,11 +1,16 @@
 import { Attempts } from './attempts.js'
 import { storeError } from './errors.js'
 import { usable } from './handover.js'
-import { Lease } from './lease.js'
+import { Lease, type LeaseHome } from './lease.js'
 import type { QueueHost } from './queue-host.js'
+import type { RenewalBatch } from './renewal-batch.js'
+import type { StoreDeadline } from './store-deadline.js'
 import { timedOutInTrouble, type PendingRequest } from './pending-request.js'
-import type { AcquireResult, Handover, LockMode, Unsubscribe } from './store.js'
+import type { AcquireResult, Handover, LockMode, LockStore, Unsubscribe } from './store.js'
 import { newOwnerToken } from './tokens.js'
+
+/** The list of no requests, shared (frozen: a push into it would be a bug, and throws). */
+const NO_REQUESTS: PendingRequest[] = Object.freeze([]) as unknown as PendingRequest[]
 
 /**
  * The requests and local holders of one lock name in one manager, and the attempts that ask the
@@ -21,11 +26,13 @@ import { newOwnerToken } from './tokens.js'
  *   request of the name that has no `timeout` at once, together; requests with a `timeout` keep
  *   their place and retry until it runs out. So an outage never serialises the callers of a name.
  */
-export class NameQueue {
+export class NameQueue implements LeaseHome {
   readonly name: string
   readonly key: string
-  readonly pending: PendingRequest[] = []
-  readonly held = new Set<Lease>()
+  /** Waiting, in request order; a shared empty list while none is, so a name only held keeps no list. */
+  pending = NO_REQUESTS
+  /** This manager's holders of the name: the one lease (nearly always), or a Set while shared holds overlap. */
+  #held: Lease | Set<Lease> | undefined
   readonly #host: QueueHost
   readonly #inFlight = new Attempts()
   /**
@@ -53,13 +60,36 @@ export class NameQueue {
     this.key = key
   }
 
+  get store(): LockStore {
+    return this.#host.store
+  }
+
+  get deadline(): StoreDeadline {
+    return this.#host.deadline
+  }
+
+  get clientId(): string {
+    return this.#host.clientId
+  }
+
+  get renewals(): RenewalBatch | undefined {
+    return this.#host.renewals
+  }
+
+  /** This manager's holders of the name (a copy: ending one while iterating is safe). */
+  get held(): Lease[] {
+    const held = this.#held
+    return held === undefined ? [] : held instanceof Lease ? [held] : [...held]
+  }
+
   /** Whether `mode` could be granted now without waiting behind anyone in this manager. */
   available(mode: LockMode): boolean {
     return this.pending.length === 0 && this.#locallyGrantable(mode)
   }
 
   enqueue(request: PendingRequest): void {
-    this.pending.push(request)
+    if (this.pending === NO_REQUESTS) this.pending = [request]
+    else this.pending.push(request)
     this.#dispatch()
   }
 
@@ -71,7 +101,7 @@ export class NameQueue {
 
   /** Tell the manager it can forget this queue, if nothing is pending, held or out. */
   checkIdle(): void {
-    if (this.#inFlight.size === 0 && this.pending.length === 0 && this.held.size === 0) this.#host.idle(this)
+    if (this.#inFlight.size === 0 && this.pending.length === 0 && this.#held === undefined) this.#host.idle(this)
   }
 
   /** Resolves once every attempt out now has settled and its outcome is applied (bounded by `storeTimeout`). */
@@ -86,27 +116,23 @@ export class NameQueue {
 
   /** Make a lease for a grant and track it here until it ends. */
   lease(owner: string, mode: LockMode, fencingToken: number, ttl: number, autoExtend: boolean, sentAt: number, grantedAt?: number): Lease {
-    const lease = new Lease({
-      store: this.#host.store,
-      deadline: this.#host.deadline,
-      name: this.name,
-      key: this.key,
-      mode,
-      owner,
-      clientId: this.#host.clientId,
-      fencingToken,
-      ttl,
-      autoExtend,
-      confirmedAt: sentAt,
-      ...(this.#host.renewals ? { renewals: this.#host.renewals } : {}),
-      ...(grantedAt === undefined ? {} : { grantedAt }),
-      onEnd: (ended) => {
-        this.held.delete(ended)
-        this.#poke()
-      },
-    })
-    this.held.add(lease)
+    const lease = new Lease(this, owner, mode, fencingToken, ttl, autoExtend, sentAt, grantedAt)
+    const held = this.#held
+    if (held === undefined) this.#held = lease
+    else if (held instanceof Lease) this.#held = new Set([held, lease])
+    else held.add(lease)
     return lease
+  }
+
+  /** A lease of this name stopped being held (released, lost, finalized): the next request may go. */
+  leaseEnded(lease: Lease): void {
+    const held = this.#held
+    if (held === lease) this.#held = undefined
+    else if (held instanceof Set) {
+      held.delete(lease)
+      if (held.size === 1) this.#held = held.values().next().value
+    }
+    this.#poke()
   }
 
   /** Something changed (a release here, a store wake-up): ask again now rather than after the pause. */
@@ -126,8 +152,11 @@ export class NameQueue {
   }
 
   #locallyGrantable(mode: LockMode): boolean {
-    if (this.#host.store.neverLocks) return true
-    for (const lease of this.held) if (mode === 'exclusive' || lease.mode === 'exclusive') return false
+    const held = this.#held
+    if (held === undefined || this.#host.store.neverLocks) return true
+    if (mode === 'exclusive') return false
+    if (held instanceof Lease) return held.mode !== 'exclusive'
+    for (const lease of held) if (lease.mode === 'exclusive') return false
     return true
   }
 
@@ -288,10 +317,13 @@ export class NameQueue {
 
   #remove(request: PendingRequest): void {
     // The head, nearly always: shift() rather than a search.
-    if (this.pending[0] === request) this.pending.shift()
-    else {
+    if (this.pending[0] === request) {
+      if (this.pending.length === 1) this.pending = NO_REQUESTS
+      else this.pending.shift()
+    } else {
       const index = this.pending.indexOf(request)
       if (index !== -1) this.pending.splice(index, 1)
+      if (this.pending.length === 0) this.pending = NO_REQUESTS
     }
   }
 

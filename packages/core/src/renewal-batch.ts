@@ -8,14 +8,15 @@ export interface Renewable {
   renewalDue(): Renewal | undefined
   /** The store's answer to that renewal, or why there is none. */
   renewalAnswered(sentAt: number, outcome: { kept: boolean } | { error: unknown }): void
-}
-
-interface Entry {
-  readonly lease: Renewable
-  /** Due by then (`performance.now()`). */
-  readonly due: number
-  /** May go from then on, with a batch that another lease's due time started. */
-  readonly earliest: number
+  /**
+   * The batch's bookkeeping, on the lease itself so that a scheduled lease costs no entry, map
+   * slot or boxed number of its own: its place in the heap (-1 when not scheduled), ...
+   */
+  renewalIndex: number
+  /** ... when it is due by (`performance.now()`, whole ms: a Smi, no boxed number per lease) ... */
+  renewalDueAt: number
+  /** ... and from when it may go with a batch that another lease's due time started. */
+  renewalFrom: number
 }
 
 /**
@@ -30,10 +31,8 @@ interface Entry {
 export class RenewalBatch {
   readonly #store: LockStore
   readonly #deadline: StoreDeadline
-  /** Scheduled leases, each with its current entry (entries replaced in the heap are skipped). */
-  readonly #scheduled = new Map<Renewable, Entry>()
-  /** Min-heap of entries by `due`; may hold stale entries, skipped when popped. */
-  readonly #heap: Entry[] = []
+  /** Scheduled leases, a min-heap by `renewalDueAt`; each lease knows its index. */
+  readonly #heap: Renewable[] = []
   #timer: NodeJS.Timeout | undefined
   #timerAt = Infinity
 
@@ -44,9 +43,14 @@ export class RenewalBatch {
 
   /** Renew `lease` by `due`, or from `earliest` on with others. Replaces its previous schedule. */
   schedule(lease: Renewable, due: number, earliest: number): void {
-    const entry: Entry = { lease, due, earliest: Math.min(earliest, due) }
-    this.#scheduled.set(lease, entry)
-    push(this.#heap, entry)
+    // Rounded down: a renewal at most a millisecond early, and whole numbers stay unboxed.
+    lease.renewalDueAt = Math.floor(due)
+    lease.renewalFrom = Math.floor(Math.min(earliest, due))
+    if (lease.renewalIndex === -1) {
+      lease.renewalIndex = this.#heap.length
+      this.#heap.push(lease)
+    }
+    place(this.#heap, lease.renewalIndex)
     if (due < this.#timerAt) this.#arm(due)
   }
 
@@ -55,12 +59,14 @@ export class RenewalBatch {
    * renewal, and arming and clearing a timer for each would cost more than a spurious wake-up.
    */
   cancel(lease: Renewable): void {
-    if (!this.#scheduled.delete(lease)) return
-    // Cancelled entries stay in the heap until popped; rebuild it when they are most of it.
-    if (this.#heap.length > 2 * this.#scheduled.size + 64) {
-      this.#heap.length = 0
-      for (const entry of this.#scheduled.values()) push(this.#heap, entry)
-    }
+    const index = lease.renewalIndex
+    if (index === -1) return
+    lease.renewalIndex = -1
+    const last = this.#heap.pop()!
+    if (last === lease) return
+    this.#heap[index] = last
+    last.renewalIndex = index
+    place(this.#heap, index)
   }
 
   #arm(at: number): void {
@@ -78,20 +84,14 @@ export class RenewalBatch {
     const due: Renewable[] = []
     while (this.#heap.length > 0) {
       const top = this.#heap[0]!
-      if (this.#scheduled.get(top.lease) !== top) {
-        pop(this.#heap)
-        continue
-      }
-      if (top.earliest > now) break
-      pop(this.#heap)
-      this.#scheduled.delete(top.lease)
-      due.push(top.lease)
+      if (top.renewalFrom > now) break
+      this.cancel(top)
+      due.push(top)
     }
     const next = this.#heap[0]
-    if (next) this.#arm(next.due)
+    if (next) this.#arm(next.renewalDueAt)
     if (due.length > 0) this.#send(due)
   }
-
   #send(leases: Renewable[]): void {
     const sent: Renewable[] = []
     const renewals: Renewal[] = []
@@ -116,30 +116,27 @@ export class RenewalBatch {
   }
 }
 
-function push(heap: Entry[], entry: Entry): void {
-  heap.push(entry)
-  let i = heap.length - 1
+/** Move the lease at `index` up or down to where the heap order puts it. */
+function place(heap: Renewable[], index: number): void {
+  const lease = heap[index]!
+  let i = index
   while (i > 0) {
     const parent = (i - 1) >> 1
-    if (heap[parent]!.due <= entry.due) break
+    if (heap[parent]!.renewalDueAt <= lease.renewalDueAt) break
     heap[i] = heap[parent]!
+    heap[i]!.renewalIndex = i
     i = parent
   }
-  heap[i] = entry
-}
-
-function pop(heap: Entry[]): void {
-  const last = heap.pop()!
-  if (heap.length === 0) return
-  let i = 0
   for (;;) {
     const left = 2 * i + 1
     if (left >= heap.length) break
     const right = left + 1
-    const child = right < heap.length && heap[right]!.due < heap[left]!.due ? right : left
-    if (heap[child]!.due >= last.due) break
+    const child = right < heap.length && heap[right]!.renewalDueAt < heap[left]!.renewalDueAt ? right : left
+    if (heap[child]!.renewalDueAt >= lease.renewalDueAt) break
     heap[i] = heap[child]!
+    heap[i]!.renewalIndex = i
     i = child
   }
-  heap[i] = last
+  heap[i] = lease
+  lease.renewalIndex = i
 }

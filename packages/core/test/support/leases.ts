@@ -1,6 +1,6 @@
 import diagnostics from 'node:diagnostics_channel'
 import { channelNames } from '../../src/events.js'
-import { Lease, type LeaseInit } from '../../src/lease.js'
+import { Lease, type LeaseHome } from '../../src/lease.js'
 import { RenewalBatch } from '../../src/renewal-batch.js'
 import { StoreDeadline } from '../../src/store-deadline.js'
 import type { LockStore } from '../../src/store.js'
@@ -15,6 +15,17 @@ export interface Made {
 }
 
 let made = 0
+
+/** What a test may set of a lease it makes (the rest as a manager's queue would). */
+export interface LeaseInit {
+  ttl: number
+  autoExtend: boolean
+  /** When it was granted (default: when the grant was asked for). */
+  grantedAt: number
+  /** Shared with other leases (default: the lease's own). */
+  deadline: StoreDeadline
+  renewals: RenewalBatch
+}
 
 /**
  * Acquire `key` in `store` for a fresh owner and wrap the grant in a `Lease` (ttl 60 s, no
@@ -38,24 +49,18 @@ export async function grantLease(store: LockStore, init: Partial<LeaseInit> = {}
   const sentAt = performance.now()
   const granted = await store.acquire({ key, owner, mode: 'exclusive', ttlMs: ttl, clientId: 'lease-test', waiting: false, pollMs: 50 })
   if (!granted.granted) throw new Error(`${key} was not granted`)
-  const deadline = new StoreDeadline(5_000)
+  const deadline = init.deadline ?? new StoreDeadline(5_000)
   const ended: Lease[] = []
-  const lease = new Lease({
-    store,
-    deadline,
+  const home: LeaseHome = {
     name: `lease ${n}`,
     key,
-    mode: 'exclusive',
-    owner,
+    store,
+    deadline,
     clientId: 'lease-test',
-    fencingToken: granted.fencingToken,
-    ttl,
-    autoExtend: false,
-    confirmedAt: sentAt,
-    onEnd: (ended_) => ended.push(ended_),
-    ...(batch ? { renewals: new RenewalBatch(store, deadline) } : {}),
-    ...init,
-  })
+    renewals: init.renewals ?? (batch ? new RenewalBatch(store, deadline) : undefined),
+    leaseEnded: (lease) => ended.push(lease),
+  }
+  const lease = new Lease(home, owner, 'exclusive', granted.fencingToken, ttl, init.autoExtend ?? false, sentAt, init.grantedAt)
   return { lease, key, owner, ended }
 }
 
