@@ -1,10 +1,10 @@
 import { describeName, storeError } from './errors.js'
+import { channels } from './events.js'
 import type { Lease } from './lease.js'
 import { LockHandle } from './lock-handle.js'
 import { Lock } from './lock.js'
 import { GrantOrder } from './grant-order.js'
-import { NameQueue } from './name-queue.js'
-import type { QueueHost } from './queue-host.js'
+import { NameQueues } from './name-queues.js'
 import { notAcquired, waitInQueue, type Unavailable } from './pending-request.js'
 import { observeRequest, type RequestOrigin } from './request-outcome.js'
 import type { AcquireOptions, LockManagerOptions, LockOptions } from './options.js'
@@ -55,8 +55,7 @@ export class LockManager {
   /** Longest time one store call may take, in ms. */
   readonly storeTimeout: number
   readonly #defaults: ManagerDefaults
-  readonly #queues = new Map<string, NameQueue>()
-  readonly #host: QueueHost
+  readonly #queues: NameQueues
   readonly #deadline: StoreDeadline
   readonly #steals: Steals
   // Holds leases, never handles: a handle must stay collectable for its finalizer to run.
@@ -70,18 +69,23 @@ export class LockManager {
     this.storeTimeout = resolved.storeTimeout
     this.#defaults = resolved
     this.#deadline = new StoreDeadline(resolved.storeTimeout)
-    this.#host = {
+    this.#queues = new NameQueues(
+      {
+        store: this.store,
+        deadline: this.#deadline,
+        order: new GrantOrder(),
+        renewals: new RenewalBatch(this.store, this.#deadline),
+        clientId: this.clientId,
+        sleep: this.sleep,
+      },
+      (name) => this.keyFor(name),
+    )
+    this.#steals = new Steals({
       store: this.store,
       deadline: this.#deadline,
-      order: new GrantOrder(),
-      renewals: new RenewalBatch(this.store, this.#deadline),
       clientId: this.clientId,
-      sleep: this.sleep,
-      idle: (queue) => {
-        if (this.#queues.get(queue.name) === queue) this.#queues.delete(queue.name)
-      },
-    }
-    this.#steals = new Steals({ store: this.store, deadline: this.#deadline, clientId: this.clientId, queue: (name) => this.#queue(name) })
+      queue: (name) => this.#queues.of(name),
+    })
   }
 
   /**
@@ -150,7 +154,7 @@ export class LockManager {
     // A request whose store attempt is out is neither pending nor held yet: wait for the answers,
     // so that what this manager reports of itself is exact. The other clients' holds are read
     // meanwhile: both are bounded by storeTimeout, and together take no longer than one of them.
-    const queues = [...this.#queues.values()]
+    const queues = this.#queues.inUse()
     const [others, waiting] = await Promise.all([
       Promise.all(queues.map((queue) => this.#holders(queue.name, queue.key))),
       Promise.all(queues.map((queue) => this.#waiters(queue.name, queue.key))),
@@ -160,7 +164,7 @@ export class LockManager {
     // its requests from its queues, both as of the same moment.
     const held: LockInfo[] = []
     const pending: LockInfo[] = []
-    for (const queue of this.#queues.values()) {
+    for (const queue of this.#queues.inUse()) {
       for (const lease of queue.held) held.push({ name: queue.name, mode: lease.mode, clientId: this.clientId })
       for (const request of queue.pending) pending.push({ name: queue.name, mode: request.mode, clientId: this.clientId })
     }
@@ -217,7 +221,7 @@ export class LockManager {
       this.#defaults,
       true,
     )
-    const lease = await observeRequest(this.#obtain(name, resolved, unavailable), this.#origin(name), resolved)
+    const lease = await this.#observed(name, resolved, unavailable)
     if (!lease) return null
     const handle = new LockHandle(lease)
     if (resolved.releaseOnFinalize) {
@@ -230,7 +234,7 @@ export class LockManager {
   #run<T>(name: string, options: ResolvedRequest, callback: (lock: Lock | null) => T, unavailable: Unavailable): Promise<Awaited<T>> {
     // One promise for the whole request, which a steal can reject before the callback settles.
     return new Promise<Awaited<T>>((resolve, reject) => {
-      observeRequest(this.#obtain(name, options, unavailable), this.#origin(name), options).then((lease) => {
+      this.#observed(name, options, unavailable).then((lease) => {
         if (lease) {
           // Web Locks: a stolen lock's request rejects at once with an AbortError, although its
           // callback keeps running; the lock's signal has aborted with the LockLostError to say so.
@@ -248,14 +252,14 @@ export class LockManager {
         Promise.resolve(outcome).then(
           (value) => {
             if (!lease) resolve(value)
-            else lease.release().then(() => resolve(value), reject)
+            else lease.releaseThen(() => resolve(value), reject)
           },
           (error: unknown) => {
             // The callback's failure is the outcome; a release failure is on the `released`
             // channel and the ttl frees the lock.
             if (!lease) reject(error)
             else
-              lease.release().then(
+              lease.releaseThen(
                 () => reject(error),
                 () => reject(error),
               )
@@ -263,6 +267,12 @@ export class LockManager {
         )
       }, reject)
     })
+  }
+
+  /** `#obtain`, observed for the `not-acquired` channel when it has a listener (the origin is made only then). */
+  #observed(name: string, options: ResolvedRequest, unavailable: Unavailable): Promise<Lease | null> {
+    const obtained = this.#obtain(name, options, unavailable)
+    return channels.notAcquired.hasSubscribers ? observeRequest(obtained, this.#origin(name), options) : obtained
   }
 
   /**
@@ -273,7 +283,7 @@ export class LockManager {
   #obtain(name: string, options: ResolvedRequest, unavailable: Unavailable): Promise<Lease | null> {
     const { signal } = options
     if (signal?.aborted) return Promise.reject(signal.reason)
-    const queue = this.#queue(name)
+    const queue = this.#queues.of(name)
     if (options.steal) return this.#steals.steal(name, options)
     const once = options.ifAvailable || options.timeout === 0
     const giveUp = () => (unavailable === 'null' ? null : Promise.reject(notAcquired(name, options.timeout)))
@@ -306,12 +316,6 @@ export class LockManager {
 
   #origin(name: string): RequestOrigin {
     return { name, key: this.keyFor(name), clientId: this.clientId }
-  }
-
-  #queue(name: string): NameQueue {
-    let queue = this.#queues.get(name)
-    if (!queue) this.#queues.set(name, (queue = new NameQueue(this.#host, name, this.keyFor(name))))
-    return queue
   }
 }
 

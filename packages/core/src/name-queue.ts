@@ -99,9 +99,14 @@ export class NameQueue implements LeaseHome {
     this.#poke()
   }
 
+  /** Whether nothing is pending, held or out: the manager may forget this queue. */
+  isIdle(): boolean {
+    return this.#inFlight.size === 0 && this.pending.length === 0 && this.#held === undefined
+  }
+
   /** Tell the manager it can forget this queue, if nothing is pending, held or out. */
   checkIdle(): void {
-    if (this.#inFlight.size === 0 && this.pending.length === 0 && this.#held === undefined) this.#host.idle(this)
+    if (this.isIdle()) this.#host.idle(this)
   }
 
   /** Resolves once every attempt out now has settled and its outcome is applied (bounded by `storeTimeout`). */
@@ -166,20 +171,9 @@ export class NameQueue implements LeaseHome {
       // The head group: an exclusive request alone, or the run of shared requests at the front.
       // (Settling an `ifAvailable` request removes it, so walk a copy.)
       const head = this.pending[0]
-      const group = head?.mode === 'shared' ? this.#sharedHead() : head ? [head] : []
-      for (const request of group) {
-        if (request.asked === this.#round) continue
-        if (!this.#locallyGrantable(request.mode)) {
-          // A holder here conflicts: its release pokes the queue. No store call can succeed.
-          if (request.once) this.#settle(request, () => request.unavailable())
-          continue
-        }
-        if (request.mode === 'exclusive' ? this.#inFlight.size > 0 : this.#inFlight.exclusiveOut()) break
-        if (!this.#roundStarted) this.#woken = false
-        this.#roundStarted = true
-        request.asked = this.#round
-        this.#attempt(request)
-      }
+      if (head?.mode === 'shared') {
+        for (const request of this.#sharedHead()) if (!this.#ask(request)) break
+      } else if (head) this.#ask(head)
     }
     if (this.pending.length === 0 && this.#inFlight.size === 0) {
       clearTimeout(this.#retryTimer)
@@ -188,6 +182,22 @@ export class NameQueue implements LeaseHome {
       this.#unsubscribeNow()
       this.checkIdle()
     }
+  }
+
+  /** Ask the store for `request` unless it was asked this round or cannot be granted here; `false` when it must wait for the attempts out, and so must those behind it. */
+  #ask(request: PendingRequest): boolean {
+    if (request.asked === this.#round) return true
+    if (!this.#locallyGrantable(request.mode)) {
+      // A holder here conflicts: its release pokes the queue. No store call can succeed.
+      if (request.once) this.#settle(request, () => request.unavailable())
+      return true
+    }
+    if (request.mode === 'exclusive' ? this.#inFlight.size > 0 : this.#inFlight.exclusiveOut()) return false
+    if (!this.#roundStarted) this.#woken = false
+    this.#roundStarted = true
+    request.asked = this.#round
+    this.#attempt(request)
+    return true
   }
 
   #sharedHead(): PendingRequest[] {

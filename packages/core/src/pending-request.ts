@@ -1,5 +1,5 @@
 import { storeError, LockNotAcquiredError, type LockError } from './errors.js'
-import { publish } from './events.js'
+import { channels, publish } from './events.js'
 import type { Lease } from './lease.js'
 import type { NameQueue } from './name-queue.js'
 import type { ResolvedRequest } from './resolve-options.js'
@@ -44,59 +44,102 @@ export function waitInQueue(
   once: boolean,
   unavailable: Unavailable,
 ): Promise<Lease | null> {
-  const { signal } = options
   return new Promise<Lease | null>((resolve, reject) => {
-    let timer: NodeJS.Timeout | undefined
-    const finish = () => {
-      request.settled = true
-      if (timer !== undefined) clearTimeout(timer)
-      signal?.removeEventListener('abort', onAbort)
-    }
+    queue.enqueue(new WaitingRequest(queue, name, options, once, unavailable, resolve, reject))
+  })
+}
+
+/**
+ * A request waiting in its queue: one object per request, its own `signal` listener (through
+ * `handleEvent`) rather than a closure for each way it can settle.
+ */
+class WaitingRequest implements PendingRequest {
+  readonly mode: LockMode
+  readonly ttl: number
+  readonly autoExtend: boolean
+  readonly once: boolean
+  readonly requestedAt: number
+  readonly giveUpAt: number | undefined
+  settled = false
+  asked = 0
+  readonly #queue: NameQueue
+  readonly #name: string
+  readonly #options: ResolvedRequest
+  readonly #unavailable: Unavailable
+  readonly #resolve: (lease: Lease | null) => void
+  readonly #reject: (error: unknown) => void
+  #timer: NodeJS.Timeout | undefined
+
+  constructor(
+    queue: NameQueue,
+    name: string,
+    options: ResolvedRequest,
+    once: boolean,
+    unavailable: Unavailable,
+    resolve: (lease: Lease | null) => void,
+    reject: (error: unknown) => void,
+  ) {
+    this.#queue = queue
+    this.#name = name
+    this.#options = options
+    this.#unavailable = unavailable
+    this.#resolve = resolve
+    this.#reject = reject
+    this.mode = options.mode
+    this.ttl = options.ttl
+    this.autoExtend = options.autoExtend
+    this.once = once
     const requestedAt = performance.now()
-    const request: PendingRequest = {
-      mode: options.mode,
-      ttl: options.ttl,
-      autoExtend: options.autoExtend,
-      once,
-      requestedAt,
-      giveUpAt: options.timeout ? requestedAt + options.timeout : undefined,
-      settled: false,
-      asked: 0,
-      grant: (lease) => {
-        finish()
-        publish('acquired', () => ({ ...eventBase(lease), waitMs: performance.now() - requestedAt, stolen: false }))
-        resolve(lease)
-      },
-      fail: (error) => {
-        finish()
-        reject(error)
-      },
-      unavailable: () => {
-        finish()
-        if (unavailable === 'null') resolve(null)
-        else reject(notAcquired(name, options.timeout))
-      },
-    }
-    const giveUpWith = (error: unknown) => {
-      if (request.settled) return
-      finish()
-      queue.drop(request)
-      reject(error)
-    }
-    const onAbort = () => giveUpWith(signal!.reason)
-    signal?.addEventListener('abort', onAbort, { once: true })
+    this.requestedAt = requestedAt
+    this.giveUpAt = options.timeout ? requestedAt + options.timeout : undefined
+    options.signal?.addEventListener('abort', this, { once: true })
     if (options.timeout) {
       const ms = options.timeout
       // Not unref'd: the caller awaits this, and a script waiting for a lock must not exit with its work undone.
-      timer = setTimeout(() => {
+      this.#timer = setTimeout(() => {
         // A store that failed or never answered while we waited is not a lock held by someone
         // else: say so ("store down", not "busy"), with the store's error.
         const trouble = queue.storeTrouble(requestedAt)
-        giveUpWith(trouble === undefined ? notAcquired(name, ms) : timedOutInTrouble(name, request, trouble))
+        this.#giveUpWith(trouble === undefined ? notAcquired(name, ms) : timedOutInTrouble(name, this, trouble))
       }, ms)
     }
-    queue.enqueue(request)
-  })
+  }
+
+  grant(lease: Lease): void {
+    this.#finish()
+    if (channels.acquired.hasSubscribers)
+      publish('acquired', () => ({ ...eventBase(lease), waitMs: performance.now() - this.requestedAt, stolen: false }))
+    this.#resolve(lease)
+  }
+
+  fail(error: unknown): void {
+    this.#finish()
+    this.#reject(error)
+  }
+
+  unavailable(): void {
+    this.#finish()
+    if (this.#unavailable === 'null') this.#resolve(null)
+    else this.#reject(notAcquired(this.#name, this.#options.timeout))
+  }
+
+  /** The signal aborted (the listener `addEventListener` was given is this object). */
+  handleEvent(): void {
+    this.#giveUpWith(this.#options.signal!.reason)
+  }
+
+  #giveUpWith(error: unknown): void {
+    if (this.settled) return
+    this.#finish()
+    this.#queue.drop(this)
+    this.#reject(error)
+  }
+
+  #finish(): void {
+    this.settled = true
+    if (this.#timer !== undefined) clearTimeout(this.#timer)
+    this.#options.signal?.removeEventListener('abort', this)
+  }
 }
 
 /** The error of a request whose `timeout` ran out while the store was failing: the store's, not "not acquired". */

@@ -10,6 +10,19 @@ import { base, Events, grantLease, refTimers, takeOver } from './support/leases.
 let events: Events
 afterEach(() => events.stop())
 
+describe('Lease signal', () => {
+  it('first read after the loss, is aborted already, with the LockLostError', async () => {
+    events = new Events('lost')
+    const made = await grantLease(new MemoryStore())
+    made.lease.markLost('force-released')
+    const { signal } = made.lease
+    expect(signal.aborted).toBe(true)
+    expect(signal.reason).toBeInstanceOf(LockLostError)
+    expect(signal.reason).toMatchObject({ reason: 'force-released' })
+    expect(made.lease.signal).toBe(signal)
+  })
+})
+
 describe('Lease release', () => {
   it('removes this owner’s hold, resolves true, leaves the signal alone and reports how long it was held', async () => {
     events = new Events('released', 'lost')

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, test } from 'vitest'
 import { createLockManager, type LockManager } from '../src/lock-manager.js'
 import type { Renewal } from '../src/store.js'
 import { MemoryStore } from '../src/stores/memory/memory-store.js'
+import { Events } from './support/leases.js'
 
 /** A memory store that renews in batches and counts its calls. */
 class BatchingStore extends MemoryStore {
@@ -64,5 +65,25 @@ describe('renewals of one manager', () => {
     await until(() => extends_ >= 60)
     expect(handles.every((h) => h.held && !h.signal.aborted)).toBe(true)
     await Promise.all(handles.map((h) => h.release()))
+  })
+
+  test('locks released from the middle of the schedule leave every other lock renewed in time', async () => {
+    const events = new Events('extended')
+    const store = new MemoryStore()
+    const locks = createLockManager({ store })
+    managers.push(locks)
+    try {
+      // Spread ttls interleave their due times; releasing every other lock takes leases out of the
+      // middle of the schedule, and the rest must still be renewed by their own due times.
+      const handles = await Promise.all(Array.from({ length: 40 }, (_, i) => locks.acquire(`spread:${i}`, { ttl: 200 + 10 * i })))
+      await Promise.all(handles.filter((_, i) => i % 2 === 1).map((handle) => handle.release()))
+      const kept = handles.filter((_, i) => i % 2 === 0)
+      await until(() => kept.every((handle) => events.on('extended', handle.name).length >= 4))
+      for (const handle of kept) expect(await store.holders(locks.keyFor(handle.name))).toHaveLength(1)
+      expect(kept.every((handle) => handle.held && !handle.signal.aborted)).toBe(true)
+      await Promise.all(kept.map((handle) => handle.release()))
+    } finally {
+      events.stop()
+    }
   })
 })
