@@ -15,7 +15,7 @@ async function refused(call: Promise<unknown>, argument: string, message: string
 }
 
 /** `entries` as an object without a prototype, as `Object.create(null)` and some parsers make them. */
-const bare = (entries: Record<string, unknown>) => Object.assign(Object.create(null) as Record<string, unknown>, entries)
+const bare = <T extends object>(entries: T): T => Object.assign(Object.create(null) as T, entries)
 
 onEveryDatabaseAndStore('where_shapes', (setup) => {
   // The calls below are wrong on purpose; `loose` lets them compile.
@@ -44,9 +44,14 @@ onEveryDatabaseAndStore('where_shapes', (setup) => {
 
   test('a compound unique needs an object of its fields: one field alone, or values in a list, is refused as the where it is', async () => {
     const { db } = setup()
-    const expected = 'Expected `where` to be one unique field or compound unique of OrderItem, like { field: value } (fields: orderId, line, qty)'
+    const expected =
+      'Expected `where` to be one unique field or compound unique of OrderItem, like { field: value } (fields: orderId, line, qty)'
     for (const compound of [{ orderId: 1 }, {}, [1, 2], '12', 12]) {
-      await refused(loose(db).orderItem!.withLock!({ orderId_line: compound }, fn), 'where', `${expected}, got an object with key "orderId_line"`)
+      await refused(
+        loose(db).orderItem!.withLock!({ orderId_line: compound }, fn),
+        'where',
+        `${expected}, got an object with key "orderId_line"`,
+      )
     }
   })
 
@@ -70,7 +75,7 @@ onEveryDatabaseAndStore('where_shapes', (setup) => {
     await db.orderItem.create({ data: { orderId: id, line: 2, qty: 5 } })
     expect(await db.order.withLock(bare({ id }), async (order, { lock }) => [order.id, lock.name])).toEqual([id, `order:id:${id}`])
     const item = bare({ orderId_line: bare({ orderId: id, line: 2 }) })
-    expect(await db.orderItem.withLock([item], async ([found], { locks }) => [found!.qty, locks[0]!.name])).toEqual([
+    expect(await db.orderItem.withLock([item], async ([found], { locks }) => [found.qty, locks[0]!.name])).toEqual([
       5,
       `orderItem:line+orderId:["2","${id}"]`,
     ])
@@ -83,7 +88,10 @@ onEveryDatabaseAndStore('where_shapes', (setup) => {
     const ref = Buffer.from('c0ffee', 'hex')
     await byRef.transfer.create({ data: { id: 1n, ref } })
     for (const key of [ref, new Uint8Array(ref)]) {
-      expect(await byRef.transfer.withLock(key, async (transfer, { lock }) => [transfer.id, lock.name])).toEqual([1n, 'transfer:ref:0xc0ffee'])
+      expect(await byRef.transfer.withLock(key, async (transfer, { lock }) => [transfer.id, lock.name])).toEqual([
+        1n,
+        'transfer:ref:0xc0ffee',
+      ])
     }
     await refused(
       loose(db).order!.withLock!(new Date(0), fn),
