@@ -2,7 +2,7 @@ import { StoreTimeoutError } from './errors.js'
 import type { PendingRequest } from './pending-request.js'
 
 /** A store attempt that is out. */
-export interface Attempt {
+interface Attempt {
   readonly request: PendingRequest
   readonly sentAt: number
   /** How many attempts the store had answered when this one was sent. */

@@ -1,10 +1,10 @@
-import { Attempts, type Attempt } from './attempts.js'
+import { Attempts } from './attempts.js'
 import { storeError } from './errors.js'
 import { usable } from './handover.js'
 import { Lease, type LeaseHome } from './lease.js'
 import type { QueueHost } from './queue-host.js'
 import type { RenewalBatch } from './renewal-batch.js'
-import type { StoreDeadline, Watcher } from './store-deadline.js'
+import type { StoreDeadline } from './store-deadline.js'
 import { timedOutInTrouble, type PendingRequest } from './pending-request.js'
 import type { AcquireResult, Handover, LockMode, LockStore, Unsubscribe } from './store.js'
 import { newOwnerToken } from './tokens.js'
@@ -214,7 +214,7 @@ export class NameQueue implements LeaseHome {
     const owner = newOwnerToken(clientId)
     const sentAt = performance.now()
     this.#parked = undefined // the store replaces what it parked for this manager with this attempt
-    const call = new NameQueue.#AcquireCall(this, request, owner, sentAt, this.#inFlight.sent(request, sentAt))
+    const attempt = this.#inFlight.sent(request, sentAt)
     this.#host.order.sent(request)
     deadline.watch(
       'acquire',
@@ -231,47 +231,28 @@ export class NameQueue implements LeaseHome {
           pollMs: sleep,
           once: request.once,
         }),
-      call,
+      {
+        keepAlive: true,
+        value: (result) => {
+          this.#answered(request, owner, sentAt, result)
+          this.#inFlight.applied(attempt)
+        },
+        error: (error) => {
+          // A failed call may have taken the lock all the same (its reply lost with the connection,
+          // the store failing after its write, a timeout): give this attempt's owner back, or that
+          // grant nobody learned of holds the lock until its ttl. Owner-checked (an owner is one
+          // attempt's), so it frees nothing else; not awaited, so callers hear of the failure now.
+          this.#giveBack(owner)
+          this.#failed(request, error)
+          this.#inFlight.applied(attempt)
+        },
+        // The caller stopped waiting for this answer: a grant that comes anyway is given back.
+        late: (result) => {
+          if (result.granted) this.#giveBack(owner)
+        },
+      },
       sentAt,
     )
-  }
-
-  /** What becomes of one attempt's answer: one object per attempt (one per lock), not a closure per outcome. */
-  static readonly #AcquireCall = class AcquireCall implements Watcher<AcquireResult> {
-    readonly keepAlive = true
-    readonly #queue: NameQueue
-    readonly #request: PendingRequest
-    readonly #owner: string
-    readonly #sentAt: number
-    readonly #attempt: Attempt
-
-    constructor(queue: NameQueue, request: PendingRequest, owner: string, sentAt: number, attempt: Attempt) {
-      this.#queue = queue
-      this.#request = request
-      this.#owner = owner
-      this.#sentAt = sentAt
-      this.#attempt = attempt
-    }
-
-    value(result: AcquireResult): void {
-      this.#queue.#answered(this.#request, this.#owner, this.#sentAt, result)
-      this.#queue.#inFlight.applied(this.#attempt)
-    }
-
-    error(error: unknown): void {
-      // A failed call may have taken the lock all the same (its reply lost with the connection,
-      // the store failing after its write, a timeout): give this attempt's owner back, or that
-      // grant nobody learned of holds the lock until its ttl. Owner-checked (an owner is one
-      // attempt's), so it frees nothing else; not awaited, so callers hear of the failure now.
-      this.#queue.#giveBack(this.#owner)
-      this.#queue.#failed(this.#request, error)
-      this.#queue.#inFlight.applied(this.#attempt)
-    }
-
-    /** The caller stopped waiting for this answer: a grant that comes anyway is given back. */
-    late(result: AcquireResult): void {
-      if (result.granted) this.#queue.#giveBack(this.#owner)
-    }
   }
 
   #answered(request: PendingRequest, owner: string, sentAt: number, result: AcquireResult): void {
