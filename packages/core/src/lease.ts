@@ -1,8 +1,8 @@
 import { LockLostError, storeError, type LockLostReason } from './errors.js'
 import { channels, publish } from './events.js'
-import type { StoreDeadline } from './store-deadline.js'
-import type { Renewable, RenewalBatch } from './renewal-batch.js'
-import type { LockMode, LockStore, Renewal } from './store.js'
+import type { QueueHost } from './queue-host.js'
+import type { Renewable } from './renewal-batch.js'
+import type { LockMode, Renewal } from './store.js'
 
 /**
  * Where a lease is held: its name's queue in a manager, which every lease of the name shares (so a
@@ -11,12 +11,8 @@ import type { LockMode, LockStore, Renewal } from './store.js'
 export interface LeaseHome {
   readonly name: string
   readonly key: string
-  readonly store: LockStore
-  /** Bounds every store call the lease makes (the manager's `storeTimeout`). */
-  readonly deadline: StoreDeadline
-  readonly clientId: string
-  /** The manager's renewal timer; without it, the lease renews on a timer of its own. */
-  readonly renewals: RenewalBatch | undefined
+  /** The manager's store, deadline, clientId and renewal batch (without it, the lease renews on a timer of its own). */
+  readonly host: Pick<QueueHost, 'store' | 'deadline' | 'clientId' | 'renewals'>
   /** Called once when `lease` stops being held here (released, lost, finalized). */
   leaseEnded(lease: Lease): void
 }
@@ -37,11 +33,9 @@ export class Lease implements Renewable {
   readonly fencingToken: number
   /** `performance.now()` when the grant was asked for (what `heldMs` in events counts from). */
   readonly grantedAt: number
-  /** @internal `RenewalBatch`'s bookkeeping, kept here so that a scheduled renewal costs no entry of its own. */
+  // @internal `RenewalBatch`'s bookkeeping, kept here so that a scheduled renewal costs no entry of its own.
   renewalIndex = -1
-  /** @internal See `renewalIndex`. */
   renewalDueAt = 0
-  /** @internal See `renewalIndex`. */
   renewalFrom = 0
   readonly #home: LeaseHome
   /** Made when `signal` is first read: most locks are released without anyone reading it. */
@@ -93,7 +87,7 @@ export class Lease implements Renewable {
   }
 
   get clientId(): string {
-    return this.#home.clientId
+    return this.#home.host.clientId
   }
 
   get signal(): AbortSignal {
@@ -144,10 +138,10 @@ export class Lease implements Renewable {
     if (this.#state !== 'held') return done(false)
     this.#state = 'released'
     this.#clearTimer()
-    this.#home.deadline.watch(
+    this.#home.host.deadline.watch(
       force ? 'force-release' : 'release',
       this.name,
-      () => (force ? this.#home.store.forceRelease(this.key) : this.#home.store.release(this.key, this.owner)),
+      () => (force ? this.#home.host.store.forceRelease(this.key) : this.#home.host.store.release(this.key, this.owner)),
       {
         keepAlive,
         value: (removed) => {
@@ -176,7 +170,7 @@ export class Lease implements Renewable {
     let kept: boolean
     try {
       // Renewal is housekeeping: it must not keep a process that is done alive.
-      kept = await this.#home.deadline.bound('extend', this.name, () => this.#home.store.extend(this.key, this.owner, ttl), {
+      kept = await this.#home.host.deadline.bound('extend', this.name, () => this.#home.host.store.extend(this.key, this.owner, ttl), {
         keepAlive: !automatic,
       })
     } catch (cause) {
@@ -284,7 +278,7 @@ export class Lease implements Renewable {
   #renewIn(delay: number, from = performance.now()): void {
     if (this.#renewal !== undefined) clearTimeout(this.#renewal)
     const due = from + Math.max(0, delay)
-    const renewals = this.#home.renewals
+    const renewals = this.#home.host.renewals
     if (renewals) return renewals.schedule(this, due, due - this.#ttl / 30)
     this.#renewal = setTimeout(() => void this.#renew(), Math.max(0, delay))
     this.#renewal.unref()
@@ -336,7 +330,7 @@ export class Lease implements Renewable {
   }
 
   #clearTimer(): void {
-    if (this.renewalIndex !== -1) this.#home.renewals?.cancel(this)
+    if (this.renewalIndex !== -1) this.#home.host.renewals?.cancel(this)
     if (this.#renewal !== undefined) clearTimeout(this.#renewal)
     if (this.#lossTimer !== undefined) clearTimeout(this.#lossTimer)
     this.#renewal = undefined

@@ -1,16 +1,14 @@
 import { Attempts } from './attempts.js'
 import { storeError } from './errors.js'
 import { usable } from './handover.js'
+import { admits, leaseList, withLease, withoutLease, type HeldLeases } from './held-leases.js'
 import { Lease, type LeaseHome } from './lease.js'
 import type { QueueHost } from './queue-host.js'
-import type { RenewalBatch } from './renewal-batch.js'
-import type { StoreDeadline } from './store-deadline.js'
 import { timedOutInTrouble, type PendingRequest } from './pending-request.js'
-import type { AcquireResult, Handover, LockMode, LockStore, Unsubscribe } from './store.js'
+import type { AcquireResult, Handover, LockMode, Unsubscribe } from './store.js'
 import { newOwnerToken } from './tokens.js'
 
-/** The list of no requests, shared (frozen: a push into it would be a bug, and throws). */
-const NO_REQUESTS: PendingRequest[] = Object.freeze([]) as unknown as PendingRequest[]
+const NO_REQUESTS: PendingRequest[] = Object.freeze([]) as unknown as PendingRequest[] // shared: frozen, so a push into it throws
 
 /**
  * The requests and local holders of one lock name in one manager, and the attempts that ask the
@@ -31,14 +29,10 @@ export class NameQueue implements LeaseHome {
   readonly key: string
   /** Waiting, in request order; a shared empty list while none is, so a name only held keeps no list. */
   pending = NO_REQUESTS
-  /** This manager's holders of the name: the one lease (nearly always), or a Set while shared holds overlap. */
-  #held: Lease | Set<Lease> | undefined
-  readonly #host: QueueHost
+  #held: HeldLeases
+  readonly host: QueueHost // the manager's parts, which every lease of this name uses too
   readonly #inFlight = new Attempts()
-  /**
-   * The current round: requests asked for since the last pause carry its number (`asked`) and
-   * wait for the pause before being asked again. A new round is a new number.
-   */
+  /** The current round: requests asked for since the last pause carry its number (`asked`) and wait for the pause. */
   #round = 1
   /** Whether any request was asked for in the current round. */
   #roundStarted = false
@@ -55,31 +49,14 @@ export class NameQueue implements LeaseHome {
   #unsubscribe: Unsubscribe | undefined
 
   constructor(host: QueueHost, name: string, key: string) {
-    this.#host = host
+    this.host = host
     this.name = name
     this.key = key
   }
 
-  get store(): LockStore {
-    return this.#host.store
-  }
-
-  get deadline(): StoreDeadline {
-    return this.#host.deadline
-  }
-
-  get clientId(): string {
-    return this.#host.clientId
-  }
-
-  get renewals(): RenewalBatch | undefined {
-    return this.#host.renewals
-  }
-
   /** This manager's holders of the name (a copy: ending one while iterating is safe). */
   get held(): Lease[] {
-    const held = this.#held
-    return held === undefined ? [] : held instanceof Lease ? [held] : [...held]
+    return leaseList(this.#held)
   }
 
   /** Whether `mode` could be granted now without waiting behind anyone in this manager. */
@@ -106,7 +83,7 @@ export class NameQueue implements LeaseHome {
 
   /** Tell the manager it can forget this queue, if nothing is pending, held or out. */
   checkIdle(): void {
-    if (this.isIdle()) this.#host.idle(this)
+    if (this.isIdle()) this.host.idle(this)
   }
 
   /** Resolves once every attempt out now has settled and its outcome is applied (bounded by `storeTimeout`). */
@@ -122,21 +99,13 @@ export class NameQueue implements LeaseHome {
   /** Make a lease for a grant and track it here until it ends. */
   lease(owner: string, mode: LockMode, fencingToken: number, ttl: number, autoExtend: boolean, sentAt: number, grantedAt?: number): Lease {
     const lease = new Lease(this, owner, mode, fencingToken, ttl, autoExtend, sentAt, grantedAt)
-    const held = this.#held
-    if (held === undefined) this.#held = lease
-    else if (held instanceof Lease) this.#held = new Set([held, lease])
-    else held.add(lease)
+    this.#held = withLease(this.#held, lease)
     return lease
   }
 
   /** A lease of this name stopped being held (released, lost, finalized): the next request may go. */
   leaseEnded(lease: Lease): void {
-    const held = this.#held
-    if (held === lease) this.#held = undefined
-    else if (held instanceof Set) {
-      held.delete(lease)
-      if (held.size === 1) this.#held = held.values().next().value
-    }
+    this.#held = withoutLease(this.#held, lease)
     this.#poke()
   }
 
@@ -157,12 +126,7 @@ export class NameQueue implements LeaseHome {
   }
 
   #locallyGrantable(mode: LockMode): boolean {
-    const held = this.#held
-    if (held === undefined || this.#host.store.neverLocks) return true
-    if (mode === 'exclusive') return false
-    if (held instanceof Lease) return held.mode !== 'exclusive'
-    for (const lease of held) if (lease.mode === 'exclusive') return false
-    return true
+    return this.host.store.neverLocks === true || admits(this.#held, mode)
   }
 
   /** Ask the store for every request at the head that may go now. */
@@ -171,9 +135,20 @@ export class NameQueue implements LeaseHome {
       // The head group: an exclusive request alone, or the run of shared requests at the front.
       // (Settling an `ifAvailable` request removes it, so walk a copy.)
       const head = this.pending[0]
-      if (head?.mode === 'shared') {
-        for (const request of this.#sharedHead()) if (!this.#ask(request)) break
-      } else if (head) this.#ask(head)
+      const group = head?.mode === 'shared' ? this.#sharedHead() : head ? [head] : []
+      for (const request of group) {
+        if (request.asked === this.#round) continue
+        if (!this.#locallyGrantable(request.mode)) {
+          // A holder here conflicts: its release pokes the queue. No store call can succeed.
+          if (request.once) this.#settle(request, () => request.unavailable())
+          continue
+        }
+        if (request.mode === 'exclusive' ? this.#inFlight.size > 0 : this.#inFlight.exclusiveOut()) break
+        if (!this.#roundStarted) this.#woken = false
+        this.#roundStarted = true
+        request.asked = this.#round
+        this.#attempt(request)
+      }
     }
     if (this.pending.length === 0 && this.#inFlight.size === 0) {
       clearTimeout(this.#retryTimer)
@@ -182,22 +157,6 @@ export class NameQueue implements LeaseHome {
       this.#unsubscribeNow()
       this.checkIdle()
     }
-  }
-
-  /** Ask the store for `request` unless it was asked this round or cannot be granted here; `false` when it must wait for the attempts out, and so must those behind it. */
-  #ask(request: PendingRequest): boolean {
-    if (request.asked === this.#round) return true
-    if (!this.#locallyGrantable(request.mode)) {
-      // A holder here conflicts: its release pokes the queue. No store call can succeed.
-      if (request.once) this.#settle(request, () => request.unavailable())
-      return true
-    }
-    if (request.mode === 'exclusive' ? this.#inFlight.size > 0 : this.#inFlight.exclusiveOut()) return false
-    if (!this.#roundStarted) this.#woken = false
-    this.#roundStarted = true
-    request.asked = this.#round
-    this.#attempt(request)
-    return true
   }
 
   #sharedHead(): PendingRequest[] {
@@ -210,12 +169,12 @@ export class NameQueue implements LeaseHome {
   }
 
   #attempt(request: PendingRequest): void {
-    const { store, deadline, clientId, sleep } = this.#host
+    const { store, deadline, clientId, sleep } = this.host
     const owner = newOwnerToken(clientId)
     const sentAt = performance.now()
     this.#parked = undefined // the store replaces what it parked for this manager with this attempt
     const attempt = this.#inFlight.sent(request, sentAt)
-    this.#host.order.sent(request)
+    this.host.order.sent(request)
     deadline.watch(
       'acquire',
       this.name,
@@ -262,20 +221,20 @@ export class NameQueue implements LeaseHome {
       // Aborted or timed out while the grant was on its way: give it straight back.
       if (request.settled) {
         this.#giveBack(owner)
-        this.#host.order.answered(request)
+        this.host.order.answered(request)
       } else {
         this.#deliver(request, this.lease(owner, request.mode, result.fencingToken, request.ttl, request.autoExtend, sentAt))
       }
       this.#next()
       return
     }
-    this.#host.order.answered(request)
+    this.host.order.answered(request)
     if (request.once) {
       this.#settle(request, () => request.unavailable())
     } else if (!request.settled) {
       if (request.mode === 'exclusive') this.#parked = { request, owner }
       this.#subscribe()
-      const jittered = this.#host.sleep * (0.5 + Math.random() / 2)
+      const jittered = this.host.sleep * (0.5 + Math.random() / 2)
       this.#pauseFor(Math.max(1, Math.min(jittered, (result.retryInMs ?? Infinity) + 1)))
     }
     this.#next()
@@ -283,7 +242,7 @@ export class NameQueue implements LeaseHome {
 
   #failed(request: PendingRequest, error: unknown): void {
     this.#inFlight.failed(request, error)
-    this.#host.order.answered(request)
+    this.host.order.answered(request)
     const now = performance.now()
     // Everyone who cannot outwait the failure hears of it now, together: a later attempt would
     // most likely fail the same way, and serving them one failed attempt at a time is how a burst
@@ -293,7 +252,7 @@ export class NameQueue implements LeaseHome {
       if (waiting.once || waiting.giveUpAt === undefined) this.#settle(waiting, () => waiting.fail(storeError('acquire', this.name, error)))
       else if (waiting.giveUpAt <= now) this.#settle(waiting, () => waiting.fail(timedOutInTrouble(this.name, waiting, error)))
     }
-    this.#pauseFor(this.#host.sleep * (0.5 + Math.random() / 2))
+    this.#pauseFor(this.host.sleep * (0.5 + Math.random() / 2))
     this.#next()
   }
 
@@ -327,10 +286,9 @@ export class NameQueue implements LeaseHome {
 
   #remove(request: PendingRequest): void {
     // The head, nearly always: shift() rather than a search.
-    if (this.pending[0] === request) {
-      if (this.pending.length === 1) this.pending = NO_REQUESTS
-      else this.pending.shift()
-    } else {
+    if (this.pending.length === 1 && this.pending[0] === request) this.pending = NO_REQUESTS
+    else if (this.pending[0] === request) this.pending.shift()
+    else {
       const index = this.pending.indexOf(request)
       if (index !== -1) this.pending.splice(index, 1)
       if (this.pending.length === 0) this.pending = NO_REQUESTS
@@ -340,7 +298,7 @@ export class NameQueue implements LeaseHome {
   /** Release a grant nobody will use. A failure only delays the next holder until its ttl runs out. */
   #giveBack(owner: string): void {
     try {
-      this.#host.store.release(this.key, owner).catch(() => undefined)
+      this.host.store.release(this.key, owner).catch(() => undefined)
     } catch {
       // A store that throws rather than rejects: after a failed acquire that must not keep the
       // failure from its callers.
@@ -348,8 +306,8 @@ export class NameQueue implements LeaseHome {
   }
 
   #subscribe(): void {
-    if (this.#unsubscribe || !this.#host.store.onRelease) return
-    this.#unsubscribe = this.#host.store.onRelease(this.key, (handover) => this.#wokenBy(handover))
+    if (this.#unsubscribe || !this.host.store.onRelease) return
+    this.#unsubscribe = this.host.store.onRelease(this.key, (handover) => this.#wokenBy(handover))
   }
 
   /** A store wake-up: with a handover to the parked request, that request holds the lock already (see handover.ts). */
@@ -367,7 +325,7 @@ export class NameQueue implements LeaseHome {
     const { owner, fencingToken, heldUntil } = handover
     const lease = this.lease(owner, 'exclusive', fencingToken, request.ttl, request.autoExtend, heldUntil - request.ttl, performance.now())
     lease.renewNow()
-    this.#host.order.sent(request)
+    this.host.order.sent(request)
     this.#deliver(request, lease)
     this.#next()
   }
@@ -375,7 +333,7 @@ export class NameQueue implements LeaseHome {
   /** Hand `lease` to `request` once the grants before it are delivered (or give it back: aborted while its turn came). */
   #deliver(request: PendingRequest, lease: Lease): void {
     this.#remove(request)
-    this.#host.order.answered(request, () => {
+    this.host.order.answered(request, () => {
       if (request.settled) lease.release().catch(() => undefined)
       else request.grant(lease)
     })

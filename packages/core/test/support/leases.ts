@@ -54,10 +54,7 @@ export async function grantLease(store: LockStore, init: Partial<LeaseInit> = {}
   const home: LeaseHome = {
     name: `lease ${n}`,
     key,
-    store,
-    deadline,
-    clientId: 'lease-test',
-    renewals: init.renewals ?? (batch ? new RenewalBatch(store, deadline) : undefined),
+    host: { store, deadline, clientId: 'lease-test', renewals: init.renewals ?? (batch ? new RenewalBatch(store, deadline) : undefined) },
     leaseEnded: (lease) => ended.push(lease),
   }
   const lease = new Lease(home, owner, 'exclusive', granted.fencingToken, ttl, init.autoExtend ?? false, sentAt, init.grantedAt)
