@@ -59,7 +59,7 @@ export async function withTransactionLocks(
         await scope.confirm()
         return result
       })
-    }, transactionArgs(transaction))
+    }, { ...transaction })
   } finally {
     scope.end()
   }
@@ -151,8 +151,4 @@ async function claim(
 
 function ttlOf(options: TransactionOptions): number {
   return options.timeout ?? DEFAULT_TRANSACTION_TIMEOUT
-}
-
-function transactionArgs(options: TransactionOptions): object {
-  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined))
 }
