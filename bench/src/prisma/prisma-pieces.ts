@@ -70,12 +70,24 @@ try {
     ['tx-extended', '$transaction + findUnique on the extended client', () => dbMemory.$transaction(read)],
     ['tx-hooked', '$transaction + findUnique, extended client + $allOperations hook', () => hooked.$transaction(read)],
     ['manager+tx', 'memory manager withLock around the bare transaction', () => memoryLocks.withLock(`order:id:${id}`, txRead)],
-    ['records+tx', 'withRecordLocks (memory) around the bare transaction', () => withRecordLocks(memoryLocks, [`order:id:${id}`], {}, undefined, txRead)],
+    [
+      'records+tx',
+      'withRecordLocks (memory) around the bare transaction',
+      () => withRecordLocks(memoryLocks, [`order:id:${id}`], {}, undefined, txRead),
+    ],
     ['withLock-memory', 'withLock + read (memory store)', () => dbMemory.order.withLock(id, (order) => order)],
-    ['withLock-memory-notx', 'withLock + read, transaction: false (memory store)', () => dbMemory.order.withLock(id, (order) => order, { transaction: false })],
+    [
+      'withLock-memory-notx',
+      'withLock + read, transaction: false (memory store)',
+      () => dbMemory.order.withLock(id, (order) => order, { transaction: false }),
+    ],
     ['withLock-redis', 'withLock + read (Redis)', () => dbRedis.order.withLock(id, (order) => order)],
     ['manager-redis', 'Redis manager withLock, empty', () => redisLocks.withLock(`order:id:${id}`, () => undefined)],
-    ['manager-redis-check', 'Redis manager withLock + ensureHeld, empty', () => redisLocks.withLock(`order:id:${id}`, (lock) => lock.ensureHeld())],
+    [
+      'manager-redis-check',
+      'Redis manager withLock + ensureHeld, empty',
+      () => redisLocks.withLock(`order:id:${id}`, (lock) => lock.ensureHeld()),
+    ],
   ]
   if (dbMemoryB && dbRedisB) {
     pieces.push(
@@ -97,7 +109,8 @@ try {
     let scavenges = 0
     const hook = createHook({ init: (_id, type) => void (type === 'PROMISE' && promises++) })
     const gc = new PerformanceObserver((list) => {
-      for (const entry of list.getEntries()) if ((entry.detail as { kind?: number } | undefined)?.kind === constants.NODE_PERFORMANCE_GC_MINOR) scavenges++
+      for (const entry of list.getEntries())
+        if ((entry as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR) scavenges++
     })
     gc.observe({ entryTypes: ['gc'] })
     const calls = Number(args.get('count') || 2000)
@@ -202,8 +215,19 @@ try {
       }
     })
     const samples = await interleave(contenders, { rounds: Number(args.get('rounds') || 12) })
-    console.log(`load average ${loadavg().map((n) => n.toFixed(2)).join(' ')}`)
-    console.log('piece'.padEnd(22), 'wall µs'.padStart(8), `wall vs ${base}`.padStart(20), 'cpu µs'.padStart(8), `cpu vs ${base}`.padStart(20), ' label')
+    console.log(
+      `load average ${loadavg()
+        .map((n) => n.toFixed(2))
+        .join(' ')}`,
+    )
+    console.log(
+      'piece'.padEnd(22),
+      'wall µs'.padStart(8),
+      `wall vs ${base}`.padStart(20),
+      'cpu µs'.padStart(8),
+      `cpu vs ${base}`.padStart(20),
+      ' label',
+    )
     const spread = (ratios: number[]) => {
       const { median, p25, p75 } = summarize(ratios)
       return `${median.toFixed(2)} (${p25.toFixed(2)}–${p75.toFixed(2)})`
@@ -211,7 +235,12 @@ try {
     for (const [key, label] of chosen) {
       const wall = spread(pairedRatios(samples[key]!, samples[base]!))
       const used = spread(pairedRatios(cpu[key]!, cpu[base]!))
-      const cells = [summarize(samples[key]!).median.toFixed(0).padStart(8), wall.padStart(20), summarize(cpu[key]!).median.toFixed(0).padStart(8), used.padStart(20)]
+      const cells = [
+        summarize(samples[key]!).median.toFixed(0).padStart(8),
+        wall.padStart(20),
+        summarize(cpu[key]!).median.toFixed(0).padStart(8),
+        used.padStart(20),
+      ]
       console.log(key.padEnd(22), ...cells, ` ${label}`)
     }
   }

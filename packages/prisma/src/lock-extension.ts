@@ -47,7 +47,7 @@ export function lockExtension<C = unknown, const M extends ModelsOptions<C> = Mo
             try {
               call = state.call(this)
             } catch (error) {
-              return Promise.reject(error as Error)
+              return Promise.reject(error)
             }
             return withLock(call, where, fn, options)
           },

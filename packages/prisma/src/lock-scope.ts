@@ -60,7 +60,7 @@ export class LockScope {
    * every lock of the scope is still held (`ensureHeld`: the signal, then one owner check).
    */
   confirm(): Promise<void> {
-    if (this.rejected !== undefined) return Promise.reject(this.rejected as Error)
+    if (this.rejected !== undefined) return Promise.reject(this.rejected)
     // One lock (the common case): its check is the answer, without a promise around it.
     if (this.rows.length === 1) return this.rows[0]!.lock.ensureHeld()
     return this.#confirmAll()
@@ -104,7 +104,7 @@ export class LockScope {
   untilLost<T>(work: Promise<T>): Promise<T> {
     if (this.#lost) {
       work.catch(() => undefined)
-      return Promise.reject(this.#lost.reason as Error)
+      return Promise.reject(this.#lost.reason)
     }
     return new Promise<T>((resolve, reject) => {
       // One turn later: a loss found by fn's own flow (a fenced claim or write that asked the store)
@@ -114,12 +114,12 @@ export class LockScope {
       work.then(
         (value) => {
           this.#onLost = undefined
-          if (this.#lost) reject(this.#lost.reason as Error)
+          if (this.#lost) reject(this.#lost.reason)
           else resolve(value)
         },
         (error: unknown) => {
           this.#onLost = undefined
-          reject(error as Error)
+          reject(error)
         },
       )
     })
@@ -180,7 +180,7 @@ export function refuseAfterLoss(
   // Not an async function: it runs on every query of fn, and an async one costs each a few promises.
   return ({ args, query }) => {
     const lost = frames.getStore()?.scopes.find((scope) => scope.owner === owner && scope.lost !== undefined)?.lost
-    if (lost !== undefined) return Promise.reject(lost as Error)
+    if (lost !== undefined) return Promise.reject(lost)
     return query(args)
   }
 }

@@ -32,7 +32,7 @@ export function withLock(call: ModelCall, where: unknown, fn: unknown, options: 
   try {
     return start(call, where, fn, options)
   } catch (error) {
-    return Promise.reject(error as Error)
+    return Promise.reject(error)
   }
 }
 
