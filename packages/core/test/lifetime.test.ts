@@ -1,5 +1,5 @@
 import diagnostics from 'node:diagnostics_channel'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { LockError, LockLostError, MemoryStore, channelNames, createLockManager } from '@cachelock/core'
 import { FlakyStore, sleep } from './helpers.js'
 
@@ -101,12 +101,16 @@ describe('ttl, auto-extension and lost locks', () => {
       return () => diagnostics.unsubscribe(name, listener)
     })
     try {
-      const locks = createLockManager({ ttl: 30 })
-      await locks.withLock('events', () => sleep(20))
+      // Held until renewed once, and the loss awaited rather than slept for: a loaded machine that
+      // stalls past a short ttl would report the hold as lost instead of extended.
+      const locks = createLockManager({ ttl: 300 })
+      await locks.withLock('events', async () => {
+        await sleep(20)
+        await vi.waitUntil(() => events.some(([name]) => name === 'cachelock:extended'), { timeout: 5000, interval: 5 })
+      })
       const handle = await locks.acquire('events-lost')
       await locks.store.forceRelease(locks.keyFor('events-lost'))
-      await sleep(30)
-      expect(handle.signal.aborted).toBe(true)
+      await vi.waitUntil(() => handle.signal.aborted, { timeout: 5000, interval: 5 })
     } finally {
       for (const unsubscribe of subscriptions) unsubscribe()
     }

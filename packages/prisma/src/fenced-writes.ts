@@ -141,7 +141,12 @@ async function rejectIfLost(
   }
 }
 
-/** The live locked row this write targets, the newest grant first. */
+/**
+ * The live locked row this write targets: the newest grant's, and among equal tokens (one lock, in
+ * two scopes) the innermost scope's. A withLock nested in one without a transaction reuses the outer
+ * call's lock and claims the row in a transaction of its own: a write sent through the client must
+ * run in that transaction, or it waits for the row lock the transaction holds until it times out.
+ */
 function findRow(
   state: ExtensionState,
   model: ModelInfo,
@@ -153,7 +158,7 @@ function findRow(
   for (const scope of liveScopes(state)) {
     for (const row of scope.rows) {
       if (row.model !== model || !targetsRow(model, row, pinned, unique)) continue
-      if (!found || row.lock.fencingToken > found.row.lock.fencingToken) found = { scope, row }
+      if (!found || row.lock.fencingToken >= found.row.lock.fencingToken) found = { scope, row }
     }
   }
   return found

@@ -112,7 +112,10 @@ function notFound(error: unknown, model: ModelInfo, target: RecordTarget): unkno
 }
 
 function describeWhere(where: Readonly<Record<string, unknown>>): string {
-  return JSON.stringify(where, (_key, value: unknown) =>
-    typeof value === 'bigint' ? `${value}n` : value instanceof Uint8Array ? `0x${Buffer.from(value).toString('hex')}` : value,
-  )
+  // The holder's own value, not `value`: JSON.stringify hands the replacer what toJSON made of it,
+  // and a Buffer's toJSON makes `{ type: 'Buffer', data: [...] }`.
+  return JSON.stringify(where, function (this: Record<string, unknown>, key: string, value: unknown) {
+    const raw = this[key]
+    return typeof raw === 'bigint' ? `${raw}n` : raw instanceof Uint8Array ? `0x${Buffer.from(raw).toString('hex')}` : value
+  })
 }

@@ -125,6 +125,29 @@ onEveryDatabaseAndStore('fenced_writes', (setup) => {
     expect((await db.order.findUniqueOrThrow({ where: { id } })).total).toBe(0)
   })
 
+  test('the same through a withLock nested in one without a transaction: the write runs in the inner transaction', async () => {
+    const { db } = setup()
+    const { id } = await db.order.create({ data: {} })
+    const error = await db.order.withLock(
+      id,
+      // The nested call reuses the outer call's lock (same token) and starts a transaction of its own.
+      () =>
+        db.order
+          .withLock(
+            id,
+            async () => {
+              await db.order.update({ where: { id }, data: { total: 5 } })
+              throw new Error('fn failed')
+            },
+            { transaction: { timeout: 5000 } },
+          )
+          .catch((caught: unknown) => caught),
+      { transaction: false },
+    )
+    expect(error).toMatchObject({ message: 'fn failed' })
+    expect((await db.order.findUniqueOrThrow({ where: { id } })).total).toBe(0)
+  })
+
   test('a stale upsert and a stale delete are refused too (and the upsert creates no second row)', async () => {
     const { db } = setup()
     const { id } = await db.order.create({ data: {} })

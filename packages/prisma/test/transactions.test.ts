@@ -44,6 +44,18 @@ onEveryDatabaseAndStore(
       )
       expect(await db.order.withLock(id, () => sleep(400).then(() => 'ok'), { transaction: { timeout: 2_000 } })).toBe('ok')
     })
+
+    test('a key a call leaves undefined is no option: { isolationLevel: undefined, timeout: undefined } keeps the defaults', async () => {
+      const { prisma, locks } = setup()
+      const db = extend(prisma, locks, { transaction: { timeout: 150 } })
+      const { id } = await db.order.create({ data: {} })
+      const undefinedKeys = { isolationLevel: undefined, timeout: undefined, maxWait: undefined }
+      await expect(db.order.withLock(id, () => sleep(400), { transaction: undefinedKeys })).rejects.toThrow(
+        /Transaction already closed|expired|timeout/i,
+      )
+      const given = { isolationLevel: undefined, timeout: 2_000 }
+      expect(await db.order.withLock(id, () => sleep(400).then(() => 'ok'), { transaction: given })).toBe('ok')
+    })
   },
   { stores: ['memory'] },
 )

@@ -163,7 +163,7 @@ onEveryDatabaseAndStore(
       expect(apply({ locks: {} })).toThrow(/Expected `options.locks` to be a LockManager/)
       expect(apply({ lock: locks })).toThrow(/Unknown option `options.lock`/)
       expect(apply({ locks, models: { Prodcut: { by: 'sku' } } })).toThrow(
-        /Expected `options.models` to be keyed by model names as in the schema \(Order, OrderItem, Product, User, Account\), got a key "Prodcut"/,
+        /Expected `options.models` to be keyed by model names as in the schema \(Order, OrderItem, Product, User, Account, Transfer\), got a key "Prodcut"/,
       )
       expect(apply({ locks, models: { product: { by: 'sku' } } })).toThrow(/keyed by model names as in the schema/)
       expect(apply({ locks, models: { Product: { by: 'skew' } } })).toThrow(

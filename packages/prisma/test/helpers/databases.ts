@@ -46,7 +46,7 @@ export interface TestDatabase {
   close(): Promise<void>
 }
 
-const tables = ['OrderItem', 'Order', 'Product', 'User', 'Account']
+const tables = ['OrderItem', 'Order', 'Product', 'User', 'Account', 'Transfer']
 
 export async function openDatabase(kind: DatabaseKind, label: string): Promise<TestDatabase> {
   return kind === 'sqlite' ? openSqlite(label) : openPostgres(label)

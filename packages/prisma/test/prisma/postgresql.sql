@@ -39,4 +39,12 @@ CREATE TABLE "Account" (
     CONSTRAINT "Account_pkey" PRIMARY KEY ("code")
 );
 
+CREATE TABLE "Transfer" (
+    "id" BIGINT NOT NULL,
+    "ref" BYTEA NOT NULL,
+    "amount" INTEGER NOT NULL DEFAULT 0,
+    CONSTRAINT "Transfer_pkey" PRIMARY KEY ("id")
+);
+CREATE UNIQUE INDEX "Transfer_ref_key" ON "Transfer"("ref");
+
 ALTER TABLE "OrderItem" ADD CONSTRAINT "OrderItem_orderId_fkey" FOREIGN KEY ("orderId") REFERENCES "Order"("id") ON DELETE RESTRICT ON UPDATE CASCADE;

@@ -34,3 +34,10 @@ CREATE TABLE "Account" (
     "code" TEXT NOT NULL PRIMARY KEY,
     "balance" INTEGER NOT NULL DEFAULT 0
 );
+
+CREATE TABLE "Transfer" (
+    "id" BIGINT NOT NULL PRIMARY KEY,
+    "ref" BLOB NOT NULL,
+    "amount" INTEGER NOT NULL DEFAULT 0
+);
+CREATE UNIQUE INDEX "Transfer_ref_key" ON "Transfer"("ref");
