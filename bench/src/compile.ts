@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { build, type BuildOptions } from 'esbuild'
 import { benchRoot, benchTsconfig, compiledEntry, distDir, prismaCompileError } from './paths.js'
 import { CORE_B_ENV } from './core-b.js'
+import { PRISMA_B_ENV } from './prisma/prisma-b.js'
 import { generatePrismaClient } from './prisma/generate.js'
 
 /**
@@ -30,7 +31,7 @@ export const ENTRY_POINTS = {
  * The Prisma case is compiled on its own, after the rest: the Prisma adapter is young, and if it
  * (or its generated client) does not compile, only that case is skipped, with the reason.
  */
-const PRISMA_ENTRY = { 'prisma-case': 'src/prisma/prisma-case.ts' }
+const PRISMA_ENTRY = { 'prisma-case': 'src/prisma/prisma-case.ts', 'prisma-pieces': 'src/prisma/prisma-pieces.ts' }
 
 /** Compile into a fresh directory under bench/dist/ and return it; remove it with `removeCompiled`. */
 export async function compileBench(): Promise<string> {
@@ -66,7 +67,9 @@ export async function compileBench(): Promise<string> {
   if (coreB) await build({ ...options, entryPoints: { 'core-b': coreB } })
   try {
     generatePrismaClient()
-    await build({ ...options, entryPoints: PRISMA_ENTRY })
+    // A second copy of the Prisma adapter, for prisma-pieces.ts to time beside this one (see there).
+    const prismaB = process.env[PRISMA_B_ENV]
+    await build({ ...options, entryPoints: prismaB ? { ...PRISMA_ENTRY, 'prisma-b': prismaB } : PRISMA_ENTRY })
   } catch (error) {
     rmSync(compiledEntry('prisma-case', outdir), { force: true })
     writeFileSync(prismaCompileError(outdir), firstLine(error))

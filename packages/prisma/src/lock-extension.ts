@@ -1,5 +1,5 @@
 import { Prisma } from '@prisma/client/extension'
-import { ExtensionState, type PrismaClientLike } from './extension-state.js'
+import { ExtensionState, type ModelCall, type PrismaClientLike } from './extension-state.js'
 import { refuseAfterLoss } from './lock-scope.js'
 import { fencedOperations, fenceWrites } from './fenced-writes.js'
 import type { ModelsOptions } from './model-options-types.js'
@@ -40,10 +40,18 @@ export function lockExtension<C = unknown, const M extends ModelsOptions<C> = Mo
       name: '@cachelock/prisma',
       model: {
         $allModels: {
-          // async, so that even a failure to identify the model rejects instead of throwing.
-          async withLock(this: unknown, where: unknown, fn: unknown, options?: unknown) {
-            return withLock(state.call(this), where, fn, options)
+          // A failure to identify the model rejects too, instead of throwing. Not an async function:
+          // withLock is one, and a second around it costs every call three more promises.
+          withLock(this: unknown, where: unknown, fn: unknown, options?: unknown): Promise<unknown> {
+            let call: ModelCall
+            try {
+              call = state.call(this)
+            } catch (error) {
+              return Promise.reject(error)
+            }
+            return withLock(call, where, fn, options)
           },
+          // async, so that even a failure to identify the model rejects instead of throwing.
           async lock(this: unknown, where: unknown, options?: unknown) {
             return lockRecord(state.call(this), where, options)
           },

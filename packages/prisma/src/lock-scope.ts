@@ -30,8 +30,14 @@ export class LockScope {
   /** The first write its fence rejected: the scope must not commit even if `fn` caught it. */
   rejected: unknown
   #alive = true
-  /** Aborted with the `LockLostError` of the first lock of the scope that is lost. */
-  readonly #lost = new AbortController()
+  /**
+   * Set, once, to the `LockLostError` of the first lock of the scope that is lost (wrapped: any
+   * value may be a reason). Plain fields, not an `AbortController`: one is made per `withLock`
+   * call, and a controller costs more to make than the rest of the scope.
+   */
+  #lost: { readonly reason: unknown } | undefined
+  /** What `untilLost` does when the loss comes. */
+  #onLost: (() => void) | undefined
   readonly #watched = new Map<Lock, () => void>()
   /** What else ends with the transaction (the locks a transaction holds itself, `lockIn: 'transaction'`). */
   readonly #onEnd: (() => void)[] = []
@@ -53,8 +59,14 @@ export class LockScope {
    * Before commit: refuse when a fenced write was rejected, then confirm with the store that
    * every lock of the scope is still held (`ensureHeld`: the signal, then one owner check).
    */
-  async confirm(): Promise<void> {
-    if (this.rejected !== undefined) throw this.rejected
+  confirm(): Promise<void> {
+    if (this.rejected !== undefined) return Promise.reject(this.rejected)
+    // One lock (the common case): its check is the answer, without a promise around it.
+    if (this.rows.length === 1) return this.rows[0]!.lock.ensureHeld()
+    return this.#confirmAll()
+  }
+
+  async #confirmAll(): Promise<void> {
     const locks = new Set<Lock>(this.rows.map((row) => row.lock))
     const outcomes = await Promise.allSettled([...locks].map((lock) => lock.ensureHeld()))
     const failure = outcomes.find((outcome) => outcome.status === 'rejected')
@@ -66,13 +78,17 @@ export class LockScope {
    * queries of `fn`'s flow are refused with it (see `refuseAfterLoss`).
    */
   get lost(): unknown {
-    return this.inTransaction && this.#lost.signal.aborted ? (this.#lost.signal.reason as unknown) : undefined
+    return this.inTransaction ? this.#lost?.reason : undefined
   }
 
   /** Watch `lock` (the scope's own, or one a nested call joined to it): its loss ends the scope's transaction (`untilLost`). */
   watch(lock: Lock): void {
     if (this.#watched.has(lock)) return
-    const lost = () => this.#lost.abort(lock.signal.reason)
+    const lost = () => {
+      if (this.#lost) return
+      this.#lost = { reason: lock.signal.reason }
+      this.#onLost?.()
+    }
     this.#watched.set(lock, lost)
     if (lock.signal.aborted) lost()
     else lock.signal.addEventListener('abort', lost, { once: true })
@@ -86,20 +102,26 @@ export class LockScope {
    * `fn` may go on running; the rolled-back transaction refuses its queries.
    */
   untilLost<T>(work: Promise<T>): Promise<T> {
-    const signal = this.#lost.signal
-    if (signal.aborted) {
+    if (this.#lost) {
       work.catch(() => undefined)
-      return Promise.reject(signal.reason as Error)
+      return Promise.reject(this.#lost.reason)
     }
     return new Promise<T>((resolve, reject) => {
       // One turn later: a loss found by fn's own flow (a fenced claim or write that asked the store)
       // rejects the work within this turn with an error that says why (a newer holder claimed the
       // row), and that error is the one to report. Work that completes after the loss never resolves.
-      const lost = () => void setImmediate(() => reject(signal.reason as Error))
-      signal.addEventListener('abort', lost, { once: true })
-      work
-        .then((value) => (signal.aborted ? reject(signal.reason as Error) : resolve(value)), reject)
-        .finally(() => signal.removeEventListener('abort', lost))
+      this.#onLost = () => void setImmediate(() => reject(this.#lost!.reason as Error))
+      work.then(
+        (value) => {
+          this.#onLost = undefined
+          if (this.#lost) reject(this.#lost.reason)
+          else resolve(value)
+        },
+        (error: unknown) => {
+          this.#onLost = undefined
+          reject(error)
+        },
+      )
     })
   }
 
@@ -155,9 +177,10 @@ export function liveScopes(owner: object): LockScope[] {
 export function refuseAfterLoss(
   owner: object,
 ): (params: { args: unknown; query: (args: unknown) => Promise<unknown> }) => Promise<unknown> {
-  return async ({ args, query }) => {
+  // Not an async function: it runs on every query of fn, and an async one costs each a few promises.
+  return ({ args, query }) => {
     const lost = frames.getStore()?.scopes.find((scope) => scope.owner === owner && scope.lost !== undefined)?.lost
-    if (lost !== undefined) throw lost
+    if (lost !== undefined) return Promise.reject(lost)
     return query(args)
   }
 }

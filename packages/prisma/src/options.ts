@@ -125,6 +125,7 @@ export interface ResolvedExtensionOptions {
 /** A `withLock` call's options after validation, split into the core's and the adapter's. */
 export interface ResolvedWithLockOptions {
   lockOptions: LockOptions
+  /** Only the options that were given or defaulted (no `undefined` values): `$transaction`'s options as they are. */
   transaction: false | TransactionOptions
   missing: 'reject' | 'allow'
   strictLockOrder: boolean

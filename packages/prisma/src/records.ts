@@ -34,7 +34,7 @@ export async function prepare(request: LockRequest, scope: LockScope, lockOf: (n
   const { model, targets } = request
   const delegate = (scope.client as Record<string, Delegate>)[model.property]!
   const records = new Map<string, Record<string, unknown> | null>()
-  for (const target of distinctTargets(targets)) {
+  for (const target of targets.length === 1 ? targets : distinctTargets(targets)) {
     const readRow = () => read(delegate, model, target, request.missing)
     const lock = lockOf(target.name)
     const record = model.fence ? await claimRow(delegate, model, target, lock, readRow) : await readRow()

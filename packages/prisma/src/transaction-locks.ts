@@ -52,7 +52,7 @@ export async function withTransactionLocks(
   try {
     // On the client without the refusing hook: a transaction's own lock is never lost, so there is
     // nothing to refuse, and the hook would cost every query of fn.
-    return await state.client.$transaction(async (tx) => {
+    return await state.client.$transaction((tx) => {
       scope.client = tx
       return runInScope(scope, async () => {
         const result = await (await lockAndRead(scope, request, lockRequest, ttlOf(transaction)))()
@@ -153,6 +153,8 @@ function ttlOf(options: TransactionOptions): number {
   return options.timeout ?? DEFAULT_TRANSACTION_TIMEOUT
 }
 
+// A copy: Prisma writes into the options of a transaction it nests. Resolved options hold no
+// undefined values, so nothing needs filtering.
 function transactionArgs(options: TransactionOptions): object {
-  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined))
+  return { ...options }
 }

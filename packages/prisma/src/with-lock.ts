@@ -2,7 +2,7 @@ import { InvalidLockArgumentError, type Lock, type LockManager } from '@cacheloc
 import { heldRecordLocks, invalidArgument, withRecordLocks, type HeldRecordLock } from '@cachelock/core/adapter-kit'
 import type { ExtensionState, ModelCall } from './extension-state.js'
 import { LockScope, runInScope } from './lock-scope.js'
-import { resolveWithLockOptions, type ResolvedWithLockOptions, type TransactionOptions, type WithLockOptions } from './options.js'
+import { resolveWithLockOptions, type ResolvedWithLockOptions, type WithLockOptions } from './options.js'
 import { prepare, type LockRequest } from './records.js'
 import { resolveTarget } from './record-target.js'
 import { withTransactionLocks } from './transaction-locks.js'
@@ -27,7 +27,16 @@ import { withTransactionLocks } from './transaction-locks.js'
  *
  * With `lockIn: 'transaction'` the locks are the transaction's own instead (see `withTransactionLocks`).
  */
-export async function withLock(call: ModelCall, where: unknown, fn: unknown, options: unknown): Promise<unknown> {
+export function withLock(call: ModelCall, where: unknown, fn: unknown, options: unknown): Promise<unknown> {
+  // Not an async function (see `start`), yet bad input rejects rather than throws.
+  try {
+    return start(call, where, fn, options)
+  } catch (error) {
+    return Promise.reject(error)
+  }
+}
+
+function start(call: ModelCall, where: unknown, fn: unknown, options: unknown): Promise<unknown> {
   const { state, model } = call
   const many = Array.isArray(where)
   if (many && where.length === 0) throw invalidArgument('where', 'a record, or a non-empty array of records', where)
@@ -38,20 +47,26 @@ export async function withLock(call: ModelCall, where: unknown, fn: unknown, opt
 
   if (state.options.lockIn === 'transaction')
     return withTransactionLocks(call, request, resolved, () => onTransactionClient(model.property))
-  const names = [...new Set(targets.map((target) => target.name))].sort()
+  const names = many ? [...new Set(targets.map((target) => target.name))].sort() : [targets[0]!.name]
   const manager = state.options.manager()
   const join = enclosingTransaction(state, manager)
   if (!join && call.onTransaction) throw onTransactionClient(model.property)
   const scope = join?.context ?? new LockScope(state, resolved.transaction !== false)
   const lockOptions = { ...resolved.lockOptions, strictLockOrder: resolved.strictLockOrder, join }
-  return withRecordLocks(manager, names, lockOptions, scope, async (locks) => {
+  // The callbacks here are plain functions returning promises, not async ones: with an
+  // AsyncLocalStorage in use, Node's promise hooks make every promise and every await cost.
+  return withRecordLocks(manager, names, lockOptions, scope, (locks) => {
     // withRecordLocks hands the locks over in the order of the sorted names.
-    const byName = new Map(names.map((name, i) => [name, locks[i]!]))
-    const lockOf = (name: string) => byName.get(name)!
+    const lockOf = many ? lookup(names, locks) : () => locks[0]!
     // A joined call's locks are the enclosing transaction's too: their loss must end it.
     for (const lock of locks) scope.watch(lock)
-    return join ? (await prepare(request, scope, lockOf))() : run(scope, request, resolved, lockOf)
+    return join ? prepare(request, scope, lockOf).then((call) => call()) : run(scope, request, resolved, lockOf)
   })
+}
+
+function lookup(names: readonly string[], locks: readonly Lock[]): (name: string) => Lock {
+  const byName = new Map(names.map((name, i) => [name, locks[i]!]))
+  return (name) => byName.get(name)!
 }
 
 /**
@@ -74,16 +89,19 @@ async function run(
 ): Promise<unknown> {
   // fn's work while it runs. A lost lock ends the transaction without waiting for it (see `untilLost`).
   let running: Promise<unknown> | undefined
-  const body = async (client: unknown) => {
+  const body = (client: unknown) => {
     scope.client = client
     const work = runInScope(scope, async () => {
-      const result = await (await prepare(request, scope, lockOf))()
-      await scope.confirm()
-      return result
+      try {
+        const result = await (await prepare(request, scope, lockOf))()
+        await scope.confirm()
+        return result
+      } finally {
+        // After the first await, so always after `running = work` below.
+        running = undefined
+      }
     })
     running = work
-    const done = () => void (running = undefined)
-    work.then(done, done)
     // In a transaction, a lost lock rolls it back at once. Without one there is nothing to undo:
     // the loss is reported after fn, as before.
     return scope.inTransaction ? scope.untilLost(work) : work
@@ -91,7 +109,8 @@ async function run(
   try {
     return resolved.transaction === false
       ? await body(scope.owner.scoped)
-      : await scope.owner.scoped.$transaction(body, transactionArgs(resolved.transaction))
+      : // A copy: Prisma writes into the options of a transaction it nests.
+        await scope.owner.scoped.$transaction(body, { ...resolved.transaction })
   } finally {
     // Before the locks are released: work that outlives fn must neither join nor be fenced by it.
     // An fn still running after its lost lock rolled the transaction back stays fenced until it
@@ -100,10 +119,6 @@ async function run(
     if (running) void running.then(end, end)
     else end()
   }
-}
-
-function transactionArgs(options: TransactionOptions): object {
-  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined))
 }
 
 function onTransactionClient(property: string): InvalidLockArgumentError {

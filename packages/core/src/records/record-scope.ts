@@ -93,7 +93,11 @@ export async function withRecordLocks<T>(
     throw error
   }
   let next = 0
-  const locks = await Promise.all(sorted.map((_, i) => reused[i]?.ready ?? Promise.resolve(entries[next++]!.lock)))
+  // Nothing reused (the common case): every lock is one just granted, no need to wait a turn.
+  const locks =
+    fresh.length === sorted.length
+      ? entries.map((entry) => entry.lock)
+      : await Promise.all(sorted.map((_, i) => reused[i]?.ready ?? Promise.resolve(entries[next++]!.lock)))
 
   // An owning scope runs with its own entry map, live: locks nested calls join later are visible
   // to it (and to the rest of its flow). A joined call sees its flow plus the scope, as of now.
