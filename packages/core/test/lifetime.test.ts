@@ -73,10 +73,12 @@ describe('ttl, auto-extension and lost locks', () => {
 
   it('declares the lock lost at the deadline even when renewal hangs', async () => {
     const store = new FlakyStore()
-    const locks = createLockManager({ store, ttl: 60 })
+    // A ttl long enough that a loaded machine's stall cannot outlast it before the renewal is
+    // sent (that would be 'expired'); the loss is awaited, not slept for.
+    const locks = createLockManager({ store, ttl: 600 })
     const handle = await locks.acquire('hang')
     store.hanging.add('extend')
-    await sleep(100)
+    await vi.waitUntil(() => handle.signal.aborted, { timeout: 5000, interval: 5 })
     expect((handle.signal.reason as LockLostError).reason).toBe('store-unreachable')
   })
 
