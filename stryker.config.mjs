@@ -28,11 +28,11 @@ export const groups = {
     tests: ['packages/core/test/stores/memcached/*.test.ts'],
   },
   lease: {
-    mutate: ['packages/core/src/lease.ts'],
+    mutate: ['packages/core/src/{lease,held-leases}.ts'],
     tests: ['packages/core/test/*.test.ts', 'packages/core/test/stores/{memory,open}.test.ts'],
   },
   'name-queue': {
-    mutate: ['packages/core/src/name-queue.ts', 'packages/core/src/attempts.ts'],
+    mutate: ['packages/core/src/{name-queue,name-queues,attempts}.ts'],
     // Plus the queue over a real Redis: handover to a parked waiter, and the waiters the store lists.
     tests: [
       'packages/core/test/*.test.ts',
