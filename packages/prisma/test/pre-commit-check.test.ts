@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest'
-import { LockError, LockLostError, MemoryStore, type Lock } from '@cachelock/core'
+import { LockError, LockLostError, MemoryStore, type LockHandle } from '@cachelock/core'
 import { extendUnfenced, onEveryDatabaseAndStore } from './helpers/matrix.js'
 import { managerOn } from './helpers/stores.js'
 
@@ -68,7 +68,7 @@ onEveryDatabaseAndStore(
       const db = extendUnfenced(prisma, locks)
       const ids = [(await db.order.create({ data: {} })).id, (await db.order.create({ data: {} })).id]
       const [first, last] = ids.map((id) => `order:id:${id}`).sort() as [string, string]
-      let stolen: Lock | undefined
+      let stolen: LockHandle | undefined
       const work = db.order.withLock(ids, async (orders, { tx }) => {
         for (const { id } of orders) await tx.order.update({ where: { id }, data: { status: 'paid' } })
         // The first lock's check has passed when the last one's is answered; before that answer
