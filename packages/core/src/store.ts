@@ -18,8 +18,8 @@
  *   operation compares it inside the store, in the same atomic step as the change it guards.
  * - Durations are milliseconds. Expiry is decided by the store's clock (Redis `TIME`/`PEXPIRE`,
  *   memcached's own ttl), never the client's. A store keeps a hold **at least** `ttlMs` (the manager
- *   trusts it that long) and may keep it a little longer (memcached: up to about 2 s, since its
- *   clock ticks in whole seconds).
+ *   trusts it that long) and may keep it a little longer (memcached: up to about 3 s, since its
+ *   clock ticks in whole seconds and sometimes skips one).
  * - A failure of the backend (connection lost, timeout, protocol error) rejects with the
  *   backend's error; the manager wraps it in a `LockError` with `cause`. A store never resolves
  *   `true` for a change it did not make.

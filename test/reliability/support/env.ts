@@ -28,7 +28,7 @@ export interface StoreTarget {
   sleep: number
   /**
    * The longest a lock can outlive its last renewal in this store, beyond its ttl, in ms. memcached
-   * counts whole seconds and the store adds one (see `stores/memcached/expiry.ts`): up to ~2 s.
+   * counts whole seconds and the store adds two (see `stores/memcached/expiry.ts`): up to ~3 s.
    */
   expiryGraceMs: number
 }
@@ -37,7 +37,7 @@ export interface StoreTarget {
 export const CACHE_STORES: readonly StoreTarget[] = [
   { name: 'redis', url: REDIS_URL, sleep: 100, expiryGraceMs: 0 },
   { name: 'cluster', url: CLUSTER_URL, sleep: 100, expiryGraceMs: 0 },
-  { name: 'memcached', url: MEMCACHED_URL, sleep: 25, expiryGraceMs: 2000 },
+  { name: 'memcached', url: MEMCACHED_URL, sleep: 25, expiryGraceMs: 3000 },
 ]
 
 /**

@@ -17,6 +17,8 @@ export interface ContractContext {
   key: (label: string) => string
   owner: () => string
   ttl: number
+  /** How long after a grant of `ttl` the lock is surely gone: ttl + the store's expiry grace + 50 ms. */
+  pastExpiry: number
   exclusive: boolean
 }
 

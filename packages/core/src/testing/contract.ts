@@ -16,10 +16,17 @@ export interface ContractOptions {
   exclusive?: boolean
   /**
    * The store's ttl granularity in ms: expiry tests use ttls of this size and wait about twice
-   * as long. memcached counts whole seconds: pass 1000.
+   * as long (see `expiryGraceMs`). memcached counts whole seconds: pass 1000.
    * @default 100
    */
   ttlGranularityMs?: number
+  /**
+   * How much longer than its ttl the store may keep a lock, in ms: expiry tests wait ttl + this +
+   * 50 ms before they expect a lock gone. memcached keeps a lock up to its ttl rounded up to seconds
+   * plus two: pass 2500 with a 1000 ms granularity.
+   * @default ttlGranularityMs
+   */
+  expiryGraceMs?: number
   /**
    * The store implements the optional `list()`: run its contract too. A store that has `list()`
    * without opting in (or opts in without it) fails the suite, so the member is never untested.
@@ -58,6 +65,7 @@ export function lockStoreContract(api: TestApi, label: string, factory: () => Lo
     key: (name) => `contract:${run}:${name}:${randomBytes(4).toString('hex')}`,
     owner: () => `contract:${randomBytes(16).toString('hex')}`,
     ttl,
+    pastExpiry: ttl + Math.max(options.expiryGraceMs ?? ttl, 0) + 50,
     exclusive,
   }
   api.describe(`LockStore contract: ${label}`, () => {

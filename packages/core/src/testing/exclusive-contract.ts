@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { grant, request, sleep, until, type ContractContext } from './context.js'
 
 /** Exclusive locks: grant, refuse, owner-checked release and extend, expiry, fencing, steal, keys, wake-ups. */
-export function exclusiveContract({ api, store, key, owner, ttl }: ContractContext): void {
+export function exclusiveContract({ api, store, key, owner, ttl, pastExpiry }: ContractContext): void {
   const { it } = api
   const long = 30_000
 
@@ -45,7 +45,7 @@ export function exclusiveContract({ api, store, key, owner, ttl }: ContractConte
     await grant(store(), k, a, ttl)
     assert.equal(await store().extend(k, owner(), long), false)
     assert.equal(await store().extend(k, a, long), true)
-    await sleep(ttl * 2 + 50)
+    await sleep(pastExpiry)
     assert.deepEqual(
       (await store().holders(k)).map((h) => h.owner),
       [a],
@@ -56,7 +56,7 @@ export function exclusiveContract({ api, store, key, owner, ttl }: ContractConte
     const k = key('expire')
     const a = owner()
     await grant(store(), k, a, ttl)
-    await sleep(ttl * 2 + 50)
+    await sleep(pastExpiry)
     assert.deepEqual(await store().holders(k), [])
     assert.equal((await store().acquire(request(k, owner(), 'exclusive', long))).granted, true)
   })
@@ -66,7 +66,7 @@ export function exclusiveContract({ api, store, key, owner, ttl }: ContractConte
     const a = owner()
     const b = owner()
     await grant(store(), k, a, ttl)
-    await sleep(ttl * 2 + 50)
+    await sleep(pastExpiry)
     await grant(store(), k, b, long)
     assert.equal(await store().release(k, a), false)
     assert.equal(await store().extend(k, a, long), false)
@@ -84,7 +84,7 @@ export function exclusiveContract({ api, store, key, owner, ttl }: ContractConte
     await store().release(k, a)
     const b = owner()
     tokens.push(await grant(store(), k, b, ttl))
-    await sleep(ttl * 2 + 50)
+    await sleep(pastExpiry)
     tokens.push(await grant(store(), k, owner(), long))
     tokens.push((await store().steal({ key: k, owner: owner(), ttlMs: long, clientId: 'contract' })).fencingToken)
     for (let i = 1; i < tokens.length; i++) assert.ok(tokens[i]! > tokens[i - 1]!, `tokens ${tokens.join(', ')}`)

@@ -22,7 +22,7 @@ const sortedNames = (found: Map<string, LockListing>) => [...found.keys()].sort(
  * `LockStore.list`, for stores that implement it (`lockStoreContract(…, { list: true })`). Each
  * test lists under a prefix of its own, so other tests' locks never show.
  */
-export function listContract({ api, store, key, owner, ttl }: ContractContext): void {
+export function listContract({ api, store, key, owner, ttl, pastExpiry }: ContractContext): void {
   const { it } = api
 
   it('list: every held lock under the prefix, with its holders, their ttl and the last fencing token', async () => {
@@ -59,7 +59,7 @@ export function listContract({ api, store, key, owner, ttl }: ContractContext): 
     await grant(store(), `${prefix}expired`, owner(), ttl)
     await grant(store(), `${prefix}expired-shared`, owner(), ttl, 'shared')
     await grant(store(), `${prefix}held`, owner(), 60_000)
-    await sleep(ttl * 2 + 50)
+    await sleep(pastExpiry)
     assert.deepEqual(sortedNames(await listed(store(), prefix)), ['held'])
   })
 

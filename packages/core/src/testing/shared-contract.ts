@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { grant, request, sleep, type ContractContext } from './context.js'
 
 /** Read/write locks: shared holders coexist, exclusive excludes them, each shared holder is owner-checked. */
-export function sharedContract({ api, store, key, owner, ttl }: ContractContext): void {
+export function sharedContract({ api, store, key, owner, ttl, pastExpiry }: ContractContext): void {
   const { it } = api
   const long = 30_000
 
@@ -35,7 +35,7 @@ export function sharedContract({ api, store, key, owner, ttl }: ContractContext)
     await grant(store(), k, kept, long, 'shared')
     assert.equal(await store().release(k, owner()), false)
     assert.equal(await store().extend(k, owner(), long), false)
-    await sleep(ttl * 2 + 50)
+    await sleep(pastExpiry)
     assert.deepEqual(
       (await store().holders(k)).map((h) => h.owner),
       [kept],
@@ -48,7 +48,7 @@ export function sharedContract({ api, store, key, owner, ttl }: ContractContext)
   it('lets an exclusive request in once the last shared holder expires', async () => {
     const k = key('shared-expire')
     await grant(store(), k, owner(), ttl, 'shared')
-    await sleep(ttl * 2 + 50)
+    await sleep(pastExpiry)
     assert.equal((await store().acquire(request(k, owner(), 'exclusive', long))).granted, true)
   })
 

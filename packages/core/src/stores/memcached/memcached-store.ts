@@ -53,7 +53,7 @@ interface Current {
  * Expiry is memcached's own: a lock lives as long as its items, whose ttls memcached counts on its
  * clock, so app servers with skewed clocks agree. Shared holders each get an item of their own
  * (the record lists them), because memcached offers no clock to compare per-holder expiry
- * times with. memcached ttls are whole seconds, so a lock may outlive its ttl by up to ~2 s, and
+ * times with. memcached ttls are whole seconds, so a lock may outlive its ttl by up to ~3 s, and
  * `holders()` cannot say how long a hold has left. memcached has no notifications: waiters poll.
  *
  * Every item of one lock is routed to the server of its lock key, so on a multi-server client a

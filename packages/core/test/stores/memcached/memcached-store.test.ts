@@ -49,7 +49,7 @@ describe.concurrent.each(SETUPS)('MemcachedStore (%s)', (_label, url) => {
       const key = uniqueKey(`stale-${mode}`)
       const first = owner('a')
       expect((await a.acquire(request(key, { owner: first, mode, ttlMs: 1000 }))).granted).toBe(true)
-      await until(async () => (await b.acquire(request(key, { owner: next }))).granted, 'the first lock to expire', 3000)
+      await until(async () => (await b.acquire(request(key, { owner: next }))).granted, 'the first lock to expire', 5000)
       expect(await a.release(key, first)).toBe(false)
       expect(await a.extend(key, first, 30_000)).toBe(false)
       expect(await b.holders(key)).toEqual([{ owner: next, mode: 'exclusive' }])
