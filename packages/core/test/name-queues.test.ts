@@ -24,6 +24,13 @@ function managerQueues(): { queues: NameQueues; lock: (name: string) => Promise<
 }
 
 describe("a manager's queues", () => {
+  it('forget the name of a lock taken once and released', async () => {
+    const { queues, lock } = managerQueues()
+    await (await lock('order:1')).release()
+    await nextTurn()
+    expect(queues.size).toBe(0)
+  })
+
   it('forget the names whose locks were released, once the burst of calls is over', async () => {
     const { queues, lock } = managerQueues()
     const leases = await Promise.all(Array.from({ length: 50 }, (_, i) => lock(`order:${i}`)))
