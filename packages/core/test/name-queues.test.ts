@@ -56,4 +56,14 @@ describe("a manager's queues", () => {
     await nextTurn()
     expect(queues.size).toBe(0)
   })
+
+  it('keep no list of waiting requests for a name only held: all share the frozen empty one', async () => {
+    const { queues, lock } = managerQueues()
+    const leases = [await lock('order:1'), await lock('order:2')]
+    const [first, second] = [queues.get('order:1')!.pending, queues.get('order:2')!.pending]
+    expect(first).toEqual([])
+    expect(first).toBe(second)
+    expect(Object.isFrozen(first)).toBe(true)
+    await Promise.all(leases.map((lease) => lease.release()))
+  })
 })
