@@ -92,7 +92,7 @@ describe('request() and its callback', () => {
     const locks = createLockManager({ store })
     const outcome = locks.request('a', async (lock) => {
       await locks.forceRelease('a')
-      expect(lock!.signal.aborted).toBe(true)
+      expect(lock.signal.aborted).toBe(true)
       return 'done'
     })
     expect(await outcome).toBe('done')
