@@ -1,6 +1,7 @@
 import pg from 'pg'
 import { expect, test } from 'vitest'
 import { createLockManager, LockLostError } from '@cachelock/core'
+import { lockExtension } from '@cachelock/prisma'
 import { PG_URL } from './helpers/databases.js'
 import { extend, onEveryDatabaseAndStore, type Extended, type Setup } from './helpers/matrix.js'
 import { sleep } from './helpers/stores.js'
@@ -116,6 +117,30 @@ onEveryDatabaseAndStore('fence_claim', (setup) => {
       return locks.map((lock) => BigInt(lock.fencingToken))
     })
     expect(await fences()).toEqual([{ lockFence: tokens[1] }, { lockFence: tokens[0] }])
+  })
+
+  test('the rows of a multi-row lock are claimed once each, in the order of their lock names, whatever order and repeats the caller gave', async () => {
+    const { prisma, locks } = setup()
+    const claimed: unknown[] = []
+    // Below the lock extension: it sees the claims, which are updates of the fence column.
+    const logged = prisma.$extends({
+      query: {
+        order: {
+          update: ({ args, query }) => {
+            claimed.push(args.where.id)
+            return query(args)
+          },
+        },
+      },
+    })
+    const db = logged.$extends(lockExtension({ locks, models: { Order: { fence: 'lockFence' } } }))
+    const ids: number[] = []
+    for (let i = 0; i < 3; i++) ids.push((await db.order.create({ data: {} })).id)
+    const asked = [ids[2]!, ids[0]!, ids[2]!, ids[1]!]
+    const seen = await db.order.withLock(asked, async (orders) => orders.map((order) => order.id))
+    expect(seen).toEqual(asked)
+    // As the locks were taken: two holders' claims never wait on each other's rows crosswise.
+    expect(claimed).toEqual([...ids].sort((a, b) => (`order:id:${a}` < `order:id:${b}` ? -1 : 1)))
   })
 
   test('A reads; A’s lock is lost; A writes; B is granted, reads and writes: both updates are kept', async () => {

@@ -61,5 +61,49 @@ onEveryDatabaseAndStore('lost_lock_other', (setup) => {
       expect((await db.order.findUniqueOrThrow({ where: { id } })).status).toBe('new')
       await stolen?.release()
     })
+
+    test.each([
+      ['the transaction rolls back', true],
+      ['without a transaction, withLock still rejects', false],
+    ] as const)(
+      `withLock on several records, another client ${how} one of their locks (not the first) while fn runs: %s`,
+      async (_, inTransaction) => {
+        const current = setup()
+        const db = extendUnfenced(current.prisma, current.locks)
+        const thief = await otherManager(current)
+        const ids: number[] = []
+        for (let i = 0; i < 3; i++) ids.push((await db.order.create({ data: {} })).id)
+        // The pre-commit check of one lock is that lock's own; several are checked together. The
+        // one taken from this holder is neither the only one nor the first (locks are taken, and
+        // their rows claimed, in the order of their names).
+        const name = ids.map((id) => `order:id:${id}`).sort()[1]!
+        const written = deferred()
+        const proceed = deferred()
+        let knewLocally: boolean[] | undefined
+        const work = db.order.withLock(
+          ids,
+          async (orders, { tx, locks }) => {
+            for (const { id } of orders) await tx.order.update({ where: { id }, data: { status: 'paid' } })
+            written.resolve()
+            await proceed.promise
+            knewLocally = locks.map((lock) => lock.signal.aborted)
+          },
+          inTransaction ? {} : { transaction: false },
+        )
+        work.catch(() => undefined) // awaited below
+        await written.promise
+        const stolen = how === 'steals' ? await thief.acquire(name, { steal: true }) : undefined
+        if (!stolen) expect(await thief.forceRelease(name)).toBe(true)
+        proceed.resolve()
+
+        await expect(work).rejects.toBeInstanceOf(LockLostError)
+        await expect(work).rejects.toMatchObject({ lockName: name })
+        expect(knewLocally).toEqual([false, false, false])
+        const rows = await db.order.findMany({ where: { id: { in: ids } } })
+        // Without a transaction fn's writes stand: there is nothing to undo, only the loss to report.
+        expect(rows.map((row) => row.status)).toEqual(Array(3).fill(inTransaction ? 'new' : 'paid'))
+        await stolen?.release()
+      },
+    )
   }
 })

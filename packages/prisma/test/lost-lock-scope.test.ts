@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest'
-import { LockLostError } from '@cachelock/core'
+import { LockLostError, type Lock } from '@cachelock/core'
 import { anotherManagers } from './helpers/another-manager.js'
 import { until } from './helpers/http.js'
 import { extend, onEveryDatabaseAndStore } from './helpers/matrix.js'
@@ -53,6 +53,44 @@ onEveryDatabaseAndStore('lost_scope', (setup) => {
     expect(late).toBe(lost)
     expect(await db.order.findUniqueOrThrow({ where: { id } })).toMatchObject({ status: 'new', note: null })
     await stolen.release()
+  })
+
+  test('several locks of one withLock lost, together or apart: withLock rejects with the first loss, and fn’s later queries are refused with it', async () => {
+    const current = setup()
+    const { db } = current
+    const thief = await another(current)
+    const ids = [(await db.order.create({ data: {} })).id, (await db.order.create({ data: {} })).id]
+    const wrote = deferred()
+    const resume = deferred()
+    let held: Lock[] = []
+    const losses: unknown[] = []
+    let late: unknown
+    const work = db.order.withLock(
+      ids,
+      async (_, { tx, locks }) => {
+        held = locks
+        for (const { signal } of locks) signal.addEventListener('abort', () => losses.push(signal.reason))
+        await tx.order.update({ where: { id: ids[0]! }, data: { status: 'stale' } })
+        wrote.resolve()
+        await resume.promise
+        late = await outcome(tx.order.findMany())
+      },
+      { ttl: 300 },
+    )
+    work.catch(() => undefined) // awaited below
+    await wrote.promise
+    // Another process takes both. The renewal finds one first, and the rollback follows; the other is
+    // found in the same round, or when the rolled-back call releases it.
+    const stolen = await Promise.all(held.map((lock) => thief.acquire(lock.name, { steal: true })))
+    const lost = await outcome(work)
+    expect(lost).toBeInstanceOf(LockLostError)
+    await until(() => losses.length === 2, 'both losses to be found')
+    // Found together (one renewal round) or apart, the first is the one reported.
+    expect(losses[0]).toBe(lost)
+    resume.resolve()
+    await until(() => late !== undefined, 'fn to query after the losses')
+    expect(late).toBe(lost)
+    for (const lock of stolen) await lock.release()
   })
 
   test('a lock lost before withLock starts (a lock() handle stolen inside handle.run): fn is never called', async () => {

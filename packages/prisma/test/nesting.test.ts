@@ -98,9 +98,9 @@ onEveryDatabaseAndStore('nesting', (setup) => {
     await db.product.create({ data: { sku: 'A-1', stock: 5 } })
     const names = await db.order.withLock(id, async () =>
       Promise.all([
-        db.order.withLock(id, async (_, { lock }) => lock.name, { timeout: 200 }),
-        db.product.withLock('A-1', async (_, { lock }) => lock, { timeout: 200 }),
-        db.product.withLock('A-1', async (_, { lock }) => lock, { timeout: 200 }),
+        db.order.withLock(id, async (_, { lock }) => lock.name, { timeout: 5_000 }),
+        db.product.withLock('A-1', async (_, { lock }) => lock, { timeout: 5_000 }),
+        db.product.withLock('A-1', async (_, { lock }) => lock, { timeout: 5_000 }),
       ]),
     )
     expect(names[0]).toBe(`order:id:${id}`)
@@ -114,7 +114,11 @@ onEveryDatabaseAndStore('nesting', (setup) => {
     let outerTx: unknown
     await db.order.withLock(id, async (_, { tx }) => {
       outerTx = tx
-      late = sleep(30).then(() => db.order.withLock(id, async (order, inner) => inner.tx !== outerTx && order.id === id, { timeout: 500 }))
+      // A generous timeout: the late call waits for the outer COMMIT and release, slow on a loaded
+      // machine; a lock the outer call kept would still make it time out.
+      late = sleep(30).then(() =>
+        db.order.withLock(id, async (order, inner) => inner.tx !== outerTx && order.id === id, { timeout: 10_000 }),
+      )
     })
     expect(await late).toBe(true)
   })
