@@ -5,6 +5,7 @@ import { LockError, type LockLostError } from '../src/errors.js'
 import type { Lease } from '../src/lease.js'
 import { RenewalBatch } from '../src/renewal-batch.js'
 import { StoreDeadline } from '../src/store-deadline.js'
+import type { Renewal } from '../src/store.js'
 import { MemoryStore } from '../src/stores/memory/memory-store.js'
 import { FlakyStore, sleep } from './helpers.js'
 import { base, Events, grantLease, refTimers, takeOver, until, type Made } from './support/leases.js'
@@ -20,12 +21,28 @@ class TimedStore extends MemoryStore {
   readonly sent: number[] = []
   /** While set, extends wait here to be answered by the test. */
   holdBack = false
-  readonly held: { answer: (kept: boolean) => void; fail: (error: Error) => void }[] = []
+  /** `pass` answers with what the memory store says now (extending the lock); `answer` as given. */
+  readonly held: { answer: (kept: boolean) => void; pass: () => void; fail: (error: Error) => void }[] = []
 
   override extend(key: string, owner: string, ttlMs: number): Promise<boolean> {
     this.sent.push(performance.now())
     if (!this.holdBack) return super.extend(key, owner, ttlMs)
-    return new Promise((answer, fail) => this.held.push({ answer, fail }))
+    return new Promise((answer, fail) => this.held.push({ answer, pass: () => answer(super.extend(key, owner, ttlMs)), fail }))
+  }
+}
+
+/** A memory store that notes the keys of each renewal call: `[key]` for an extend, every key for an extendMany. */
+class RenewalCalls extends MemoryStore {
+  readonly calls: string[][] = []
+
+  override extend(key: string, owner: string, ttlMs: number): Promise<boolean> {
+    this.calls.push([key])
+    return super.extend(key, owner, ttlMs)
+  }
+
+  extendMany(renewals: readonly Renewal[]): Promise<boolean[]> {
+    this.calls.push(renewals.map((renewal) => renewal.key))
+    return Promise.all(renewals.map((renewal) => super.extend(renewal.key, renewal.owner, renewal.ttlMs)))
   }
 }
 
@@ -149,6 +166,40 @@ describe('Lease renewal timing', () => {
     expect(events.on('extended', seldom.lease.name)).toEqual([])
   })
 
+  it('in one batch, a lock whose renewal window has opened is renewed with the one that fell due, in one store call', async () => {
+    events = new Events()
+    const store = new RenewalCalls()
+    const deadline = new StoreDeadline(5_000)
+    const renewals = new RenewalBatch(store, deadline)
+    // Due 1000 and 1050 ms after `from`; the second's window opens a thirtieth of its ttl (100 ms) before that.
+    const from = performance.now()
+    const first = await renewing(store, 3_000, true, { renewals, deadline, sentAt: from })
+    const second = await renewing(store, 3_000, true, { renewals, deadline, sentAt: from + 50 })
+    await until(() => store.calls.length > 0)
+    expect(store.calls[0]).toEqual([first.key, second.key])
+  })
+
+  it('an explicit extend while an automatic renewal is out, which then fails: one renewal timer follows, not two', async () => {
+    events = new Events()
+    const store = new TimedStore()
+    store.holdBack = true
+    const made = await renewing(store, 3_000, false)
+    await until(() => store.held.length === 1)
+    const extended = made.lease.extend(3_000)
+    await until(() => store.held.length === 2)
+    store.held[1]!.pass()
+    expect(await extended).toBe(true)
+    // The extend armed the next renewal; the failure, 100 ms later, arms its retry in its place.
+    await sleep(100)
+    store.holdBack = false
+    store.held[0]!.fail(new Error('connection lost'))
+    await until(() => store.sent.length === 3)
+    // The retry is a third of the ttl (1 s) away: nothing else goes out meanwhile.
+    await sleep(400)
+    expect(store.sent).toHaveLength(3)
+    expect(made.lease.held).toBe(true)
+  })
+
   it('renewNow renews at once; without autoExtend the lock then expires at its ttl, as expired', async () => {
     events = new Events('extended')
     const made = await grantLease(new MemoryStore(), { ttl: 300 })
@@ -177,6 +228,32 @@ describe('Lease renewal and the process', () => {
     store.held[0]!.answer(true)
     await sleep(5)
     expect(whileOut).toBe(refTimers())
+  })
+})
+
+/** Two leases renewed by `renewals`, released (the second, further down the schedule, first): weak references to them. */
+async function releasedFromBatch(store: MemoryStore, renewals: RenewalBatch, deadline: StoreDeadline): Promise<WeakRef<Lease>[]> {
+  const made = [await grantLease(store, { ttl: 60_000, autoExtend: true, renewals, deadline })]
+  made.push(await grantLease(store, { ttl: 60_000, autoExtend: true, renewals, deadline }))
+  await made[1]!.lease.release()
+  await made[0]!.lease.release()
+  return made.map(({ lease }) => new WeakRef(lease))
+}
+
+describe('Lease release and the renewal batch', () => {
+  it('a released lease leaves the manager’s schedule at once: nothing keeps it until its renewal would have been due', async () => {
+    events = new Events()
+    const store = new RenewalCalls()
+    const deadline = new StoreDeadline(5_000)
+    const renewals = new RenewalBatch(store, deadline)
+    const kept = await renewing(store, 60_000, true, { renewals, deadline })
+    const released = await releasedFromBatch(store, renewals, deadline)
+    await sleep(5)
+    gc()
+    expect(released.map((lease) => lease.deref())).toEqual([undefined, undefined])
+    // The batch still renews the lease left in it (its renewal is 20 s away: none yet).
+    expect(kept.lease.held).toBe(true)
+    expect(store.calls).toEqual([])
   })
 })
 

@@ -1,8 +1,12 @@
 import { describe, expect, it } from 'vitest'
 import { LockLostError, MemoryStore, createLockManager, type Lock } from '@cachelock/core'
 import { FlakyStore } from './helpers.js'
+import { refTimers } from './support/leases.js'
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 0))
+const turns = async (n: number) => {
+  for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve))
+}
 
 /** How request()'s promise settles for every way its callback can end. */
 describe('request() and its callback', () => {
@@ -61,5 +65,37 @@ describe('request() and its callback', () => {
     expect(error.message).toBe('Lock "order:7" was stolen')
     expect(error.cause).toBeInstanceOf(LockLostError)
     finish()
+  })
+
+  it('the release after the callback keeps the process alive while the store has not answered', async () => {
+    const store = new FlakyStore()
+    const locks = createLockManager({ store, storeTimeout: 60_000 })
+    let before = 0
+    const outcome = locks.request('a', async () => {
+      store.paused.add('release')
+      // Past the acquire's burst (the deadline lets the process go a turn after its last call).
+      await turns(3)
+      // Held, no store call out: renewal is housekeeping and keeps nothing alive.
+      before = refTimers()
+      return 'done'
+    })
+    // Waiting by turns, not on a timer of the test's own, which would be counted.
+    while (!store.calls.includes('release')) await turns(1)
+    // The caller awaits the request, which settles once the release is answered.
+    expect(refTimers()).toBe(before + 1)
+    store.resume()
+    expect(await outcome).toBe('done')
+  })
+
+  it('a callback whose lock was force-released meanwhile: no release is sent after it, and the request resolves', async () => {
+    const store = new FlakyStore()
+    const locks = createLockManager({ store })
+    const outcome = locks.request('a', async (lock) => {
+      await locks.forceRelease('a')
+      expect(lock.signal.aborted).toBe(true)
+      return 'done'
+    })
+    expect(await outcome).toBe('done')
+    expect(store.calls.filter((call) => call === 'release' || call === 'forceRelease')).toEqual(['forceRelease'])
   })
 })

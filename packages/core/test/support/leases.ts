@@ -22,6 +22,8 @@ export interface LeaseInit {
   autoExtend: boolean
   /** When it was granted (default: when the grant was asked for). */
   grantedAt: number
+  /** When the grant was asked for, which its ttl counts from (default: just before the store call). */
+  sentAt: number
   /** Shared with other leases (default: the lease's own). */
   deadline: StoreDeadline
   renewals: RenewalBatch
@@ -46,7 +48,7 @@ export async function grantLease(store: LockStore, init: Partial<LeaseInit> = {}
   const key = `lease-test:${n}`
   const owner = `owner-${n}`
   const ttl = init.ttl ?? 60_000
-  const sentAt = performance.now()
+  const sentAt = init.sentAt ?? performance.now()
   const granted = await store.acquire({ key, owner, mode: 'exclusive', ttlMs: ttl, clientId: 'lease-test', waiting: false, pollMs: 50 })
   if (!granted.granted) throw new Error(`${key} was not granted`)
   const deadline = init.deadline ?? new StoreDeadline(5_000)
