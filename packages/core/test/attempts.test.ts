@@ -99,4 +99,42 @@ describe('a failed attempt fails the requests that cannot outwait it', () => {
     store.held[0]!.pass()
     await (await second).release()
   })
+
+  it('and a request behind the attempts out, not asked for yet, fails with it at once', async () => {
+    const store = new ScriptedStore()
+    const locks = createLockManager({ store, storeTimeout: 60_000 })
+    const first = rejection(locks.acquire('order:42', { mode: 'shared' }))
+    const second = locks.acquire('order:42', { mode: 'shared' })
+    const behind = rejection(locks.acquire('order:42', { mode: 'exclusive' }))
+    expect(store.held).toHaveLength(2)
+    store.held[0]!.fail(new Error('connection reset'))
+    await first
+    // While the second attempt is still out: the exclusive request does not wait for its answer.
+    const error = await Promise.race([behind, new Promise((resolve) => setImmediate(() => resolve('still waiting')))])
+    expect((error as LockError).code).toBe('LOCK_STORE_ERROR')
+    expect(((error as LockError).cause as Error).message).toBe('connection reset')
+    expect(store.held).toHaveLength(1)
+    store.held[0]!.pass()
+    await (await second).release()
+  })
+
+  it('and a request whose timeout passed before the failure came: the store error, though an answer follows', async () => {
+    const store = new ScriptedStore()
+    const locks = createLockManager({ store, storeTimeout: 60_000 })
+    const first = rejection(locks.acquire('order:42', { mode: 'shared', timeout: 20 }))
+    const second = locks.acquire('order:42', { mode: 'shared' })
+    expect(store.held).toHaveLength(2)
+    // The process is busy past the first one's timeout (its timer cannot run yet) when its attempt
+    // fails; the second one's grant follows before that timer, and the store answering says nothing
+    // of why the first got no lock.
+    const busyUntil = performance.now() + 40
+    while (performance.now() < busyUntil);
+    store.held[0]!.fail(new Error('connection reset'))
+    store.held[0]!.pass()
+    const error = await first
+    expect((error as LockError).code).toBe('LOCK_STORE_ERROR')
+    expect(((error as LockError).cause as Error).message).toBe('connection reset')
+    expect((error as LockError).message).toContain('20 ms timeout')
+    await (await second).release()
+  })
 })

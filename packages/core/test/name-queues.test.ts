@@ -24,6 +24,13 @@ function managerQueues(): { queues: NameQueues; lock: (name: string) => Promise<
 }
 
 describe("a manager's queues", () => {
+  it('forget the name of a lock taken once and released', async () => {
+    const { queues, lock } = managerQueues()
+    await (await lock('order:1')).release()
+    await nextTurn()
+    expect(queues.size).toBe(0)
+  })
+
   it('forget the names whose locks were released, once the burst of calls is over', async () => {
     const { queues, lock } = managerQueues()
     const leases = await Promise.all(Array.from({ length: 50 }, (_, i) => lock(`order:${i}`)))
@@ -48,5 +55,15 @@ describe("a manager's queues", () => {
     await again.release()
     await nextTurn()
     expect(queues.size).toBe(0)
+  })
+
+  it('keep no list of waiting requests for a name only held: all share the frozen empty one', async () => {
+    const { queues, lock } = managerQueues()
+    const leases = [await lock('order:1'), await lock('order:2')]
+    const [first, second] = [queues.get('order:1')!.pending, queues.get('order:2')!.pending]
+    expect(first).toEqual([])
+    expect(first).toBe(second)
+    expect(Object.isFrozen(first)).toBe(true)
+    await Promise.all(leases.map((lease) => lease.release()))
   })
 })

@@ -132,6 +132,39 @@ describe('a handover on standalone Redis', () => {
     await Promise.all([holder.close(), locks.close()])
   })
 
+  test('a handover that lands while the waiter has an attempt out makes it ask again at once, not after its poll', async () => {
+    const prefix = `qh-${uniqueKey('m')}:`
+    const holder = createLockManager({ store: storeFor('standalone', { handOver: true }), prefix })
+    const store = storeFor('standalone')
+    // The parking attempt reaches the server (refused, parked) but its answer is held back until
+    // the holder's release was handed to it and the wake-up came: the order a slow reply gives.
+    const attempts: AcquireRequest[] = []
+    let answer: (() => void) | undefined
+    const acquire = store.acquire.bind(store)
+    store.acquire = async (request) => {
+      attempts.push(request)
+      const result = await acquire(request)
+      if (request.waiting && !result.granted && attempts.length === 2) await new Promise<void>((resolve) => (answer = resolve))
+      return result
+    }
+    const handovers: unknown[] = []
+    const onRelease = store.onRelease.bind(store)
+    store.onRelease = (key, wake) => onRelease(key, (handover) => (handover && handovers.push(handover), wake(handover)))
+    // A poll far longer than the test's timeout: only the wake-up can get the lock in time.
+    const locks = createLockManager({ store, prefix, sleep: 120_000 })
+    const held = await holder.acquire('job', { ttl: 120_000 })
+    const waiting = tracked(locks.acquire('job'))
+    await until(() => answer !== undefined, 5000)
+    await held.release()
+    await until(() => handovers.length === 1, 5000)
+    answer!()
+    await until(() => waiting.settled, 10_000)
+    // Asked once more after the held-back refusal: that attempt took the handed lock over.
+    expect(attempts).toHaveLength(3)
+    await (await waiting.promise).release()
+    await Promise.all([holder.close(), locks.close()])
+  })
+
   test('a handed-over lock whose first renewal fails is lost by the end of its claim, not of its ttl', async () => {
     const prefix = `qh-${uniqueKey('m')}:`
     const holder = createLockManager({ store: storeFor('standalone', { handOver: true }), prefix })
