@@ -245,9 +245,10 @@ export class PostgresStore implements LockStore {
       await withDeadline(this.#pool.query(this.#sql.ddl), this.#timeoutMs, 'PostgreSQL', 'create table')
       await withDeadline(this.#pool.query(this.#sql.upgrade), this.#timeoutMs, 'PostgreSQL', 'upgrade table')
     } catch (error) {
-      // Two processes creating it at once: the loser's IF NOT EXISTS can still fail on the catalog's unique index.
+      // Two processes creating it at once: the loser's IF NOT EXISTS can still fail on the catalog's
+      // unique index (23505), on the table (42P07) or on its row type (42710, "type … already exists").
       const code = (error as { code?: unknown }).code
-      if (code !== '23505' && code !== '42P07') throw error
+      if (code !== '23505' && code !== '42P07' && code !== '42710') throw error
     } finally {
       this.#creating = undefined
     }
