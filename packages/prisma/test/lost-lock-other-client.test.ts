@@ -49,13 +49,7 @@ onEveryDatabaseAndStore('lost_lock_other', (setup) => {
         knewLocally = lock.signal.aborted
       })
       work.catch(() => undefined) // awaited below
-      await written.promise
-      const stolen = how === 'steals' ? await thief.acquire(name, { steal: true }) : undefined
-      if (!stolen) expect(await thief.forceRelease(name)).toBe(true)
-      proceed.resolve()
-
-      await expect(work).rejects.toBeInstanceOf(LockLostError)
-      await expect(work).rejects.toMatchObject({ lockName: name })
+      const stolen = await takeWhileFnWaits(thief, how, name, written, proceed, work)
       // Nothing told this process before commit: the store check alone caught it.
       expect(knewLocally).toBe(false)
       expect((await db.order.findUniqueOrThrow({ where: { id } })).status).toBe('new')
@@ -91,13 +85,7 @@ onEveryDatabaseAndStore('lost_lock_other', (setup) => {
           inTransaction ? {} : { transaction: false },
         )
         work.catch(() => undefined) // awaited below
-        await written.promise
-        const stolen = how === 'steals' ? await thief.acquire(name, { steal: true }) : undefined
-        if (!stolen) expect(await thief.forceRelease(name)).toBe(true)
-        proceed.resolve()
-
-        await expect(work).rejects.toBeInstanceOf(LockLostError)
-        await expect(work).rejects.toMatchObject({ lockName: name })
+        const stolen = await takeWhileFnWaits(thief, how, name, written, proceed, work)
         expect(knewLocally).toEqual([false, false, false])
         const rows = await db.order.findMany({ where: { id: { in: ids } } })
         // Without a transaction fn's writes stand: there is nothing to undo, only the loss to report.
@@ -107,3 +95,24 @@ onEveryDatabaseAndStore('lost_lock_other', (setup) => {
     )
   }
 })
+
+/**
+ * Once fn has written, the other client steals or force-releases `name`; then fn goes on, and
+ * withLock must reject with the LockLostError of that lock. Resolves the thief's handle, if any.
+ */
+async function takeWhileFnWaits(
+  thief: LockManager,
+  how: 'steals' | 'force-releases',
+  name: string,
+  written: ReturnType<typeof deferred>,
+  proceed: ReturnType<typeof deferred>,
+  work: Promise<unknown>,
+) {
+  await written.promise
+  const stolen = how === 'steals' ? await thief.acquire(name, { steal: true }) : undefined
+  if (!stolen) expect(await thief.forceRelease(name)).toBe(true)
+  proceed.resolve()
+  await expect(work).rejects.toBeInstanceOf(LockLostError)
+  await expect(work).rejects.toMatchObject({ lockName: name })
+  return stolen
+}
