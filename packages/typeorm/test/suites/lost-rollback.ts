@@ -49,9 +49,12 @@ export function lostRollbackSuite(env: Env) {
       const second = other
         .run('UPDATE "product" SET "note" = ? WHERE "sku" = ?', ['second', sku])
         .then(() => events.push('second writer committed'))
-      // Bounded so that, without the prompt rollback, the test fails on the order below instead of hanging.
+      // Both, before fn is let go: the second writer's commit can be heard before withLock's
+      // rejection, which comes after the rollback and the release (a fresh-clone run on a loaded
+      // machine saw fn resume in between). Bounded so that, without the prompt rollback, the test
+      // fails on the order below instead of hanging.
       let fallback: NodeJS.Timeout | undefined
-      await Promise.race([second, new Promise((resolve) => (fallback = setTimeout(resolve, 15_000)))])
+      await Promise.race([Promise.all([second, outcome]), new Promise((resolve) => (fallback = setTimeout(resolve, 15_000)))])
       clearTimeout(fallback)
       resume()
       await fn.done
