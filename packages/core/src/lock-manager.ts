@@ -16,6 +16,21 @@ import type { Holder, LockMode, LockStore, Waiter } from './store.js'
 import { clientIdOf, newClientId } from './tokens.js'
 import { checkFunction, checkName, invalid } from './validate.js'
 
+/** What adapter-kit needs of a manager beyond its public API (see `records/early-start.ts`). */
+interface ManagerInternals {
+  /** Whether this manager holds, waits for and is asking for nothing of `name`. */
+  idle(name: string): boolean
+  /** `acquire`, calling `onWait` once if the request has to wait for the lock. */
+  acquire(name: string, options: AcquireOptions | undefined, onWait: () => void): Promise<LockHandle>
+}
+
+const internals = new WeakMap<LockManager, ManagerInternals>()
+
+/** `manager`'s internals; `undefined` for a manager of another copy of this package. */
+export function internalsOf(manager: LockManager): ManagerInternals | undefined {
+  return internals.get(manager)
+}
+
 /** One entry of `query()`. */
 export interface LockInfo {
   name: string
@@ -85,6 +100,10 @@ export class LockManager {
       deadline: this.#deadline,
       clientId: this.clientId,
       queue: (name) => this.#queues.of(name),
+    })
+    internals.set(this, {
+      idle: (name) => this.#queues.get(name)?.isIdle() ?? true,
+      acquire: (name, options, onWait) => this.#acquire(name, options, false, 'reject', onWait) as Promise<LockHandle>,
     })
   }
 
@@ -212,15 +231,18 @@ export class LockManager {
     options: AcquireOptions | undefined,
     ifAvailable: boolean,
     unavailable: Unavailable,
+    onWait?: () => void,
   ): Promise<LockHandle | null> {
     checkName(name)
     // tryAcquire is acquire with ifAvailable: validated as such, so `steal` is refused with it.
-    const resolved = resolveRequestOptions(
+    const checked = resolveRequestOptions(
       ifAvailable ? { ...checkIsObject(options), ifAvailable: true } : options,
       'options',
       this.#defaults,
       true,
     )
+    // A copy: the options of a call without any are shared (and frozen).
+    const resolved = onWait ? { ...checked, onWait } : checked
     const lease = await this.#observed(name, resolved, unavailable)
     if (!lease) return null
     const handle = new LockHandle(lease)

@@ -232,6 +232,7 @@ export class NameQueue implements LeaseHome {
     if (request.once) {
       this.#settle(request, () => request.unavailable())
     } else if (!request.settled) {
+      request.waits()
       if (request.mode === 'exclusive') this.#parked = { request, owner }
       this.#subscribe()
       const jittered = this.host.sleep * (0.5 + Math.random() / 2)
@@ -251,6 +252,7 @@ export class NameQueue implements LeaseHome {
       if (waiting !== request && this.#inFlight.has(waiting)) continue
       if (waiting.once || waiting.giveUpAt === undefined) this.#settle(waiting, () => waiting.fail(storeError('acquire', this.name, error)))
       else if (waiting.giveUpAt <= now) this.#settle(waiting, () => waiting.fail(timedOutInTrouble(this.name, waiting, error)))
+      else waiting.waits()
     }
     this.#pauseFor(this.host.sleep * (0.5 + Math.random() / 2))
     this.#next()

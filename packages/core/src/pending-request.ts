@@ -21,6 +21,8 @@ export interface PendingRequest {
   readonly giveUpAt: number | undefined
   /** Settle when `once` and refused: `null` for Web Locks `ifAvailable`, an error otherwise. */
   unavailable(): void
+  /** It will wait: refused by the store, behind a holder here, or retrying after a store failure. */
+  waits(): void
   grant(lease: Lease): void
   fail(error: unknown): void
   /** Set once the request is settled (granted, failed, aborted, timed out). */
@@ -69,6 +71,7 @@ class WaitingRequest implements PendingRequest {
   readonly #resolve: (lease: Lease | null) => void
   readonly #reject: (error: unknown) => void
   #timer: NodeJS.Timeout | undefined
+  #onWait: (() => void) | undefined
 
   constructor(
     queue: NameQueue,
@@ -92,6 +95,7 @@ class WaitingRequest implements PendingRequest {
     const requestedAt = performance.now()
     this.requestedAt = requestedAt
     this.giveUpAt = options.timeout ? requestedAt + options.timeout : undefined
+    this.#onWait = options.onWait
     options.signal?.addEventListener('abort', this, { once: true })
     if (options.timeout) {
       const ms = options.timeout
@@ -117,6 +121,12 @@ class WaitingRequest implements PendingRequest {
     this.#reject(error)
   }
 
+  waits(): void {
+    const onWait = this.#onWait
+    this.#onWait = undefined
+    onWait?.()
+  }
+
   unavailable(): void {
     this.#finish()
     if (this.#unavailable === 'null') this.#resolve(null)
@@ -137,6 +147,7 @@ class WaitingRequest implements PendingRequest {
 
   #finish(): void {
     this.settled = true
+    this.#onWait = undefined
     if (this.#timer !== undefined) clearTimeout(this.#timer)
     this.#options.signal?.removeEventListener('abort', this)
   }

@@ -15,6 +15,8 @@ export interface ResolvedRequest {
   ttl: number
   autoExtend: boolean
   releaseOnFinalize: boolean
+  /** Called once if the request has to wait for the lock (see `acquireNotifying`); never set by callers. */
+  onWait?: () => void
 }
 
 export interface ManagerDefaults {

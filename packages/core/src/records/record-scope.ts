@@ -4,6 +4,7 @@ import type { LockManager } from '../lock-manager.js'
 import type { Lock } from '../lock.js'
 import type { LockOptions } from '../options.js'
 import { invalid } from '../validate.js'
+import { acquireBeside, mayStartEarly, type EarlyStart } from './early-start.js'
 import { Entry, checkLockOrder, flow, flowEntries, withEntries, type LockScope, type HeldRecordLock } from './record-flow.js'
 
 export interface RecordLockOptions extends LockOptions {
@@ -23,6 +24,12 @@ export interface RecordLockOptions extends LockOptions {
    * returns would let another holder read the old row and overwrite the change.
    */
   join?: HeldRecordLock
+  /**
+   * Work to begin beside the lock requests rather than after them, when they are likely granted
+   * at once (this manager holds and waits for none of the names, and none had to wait in the last
+   * second); abandoned as soon as one has to wait (see `EarlyStart`). Not with `join`.
+   */
+  early?: EarlyStart
 }
 
 /**
@@ -45,7 +52,7 @@ export async function withRecordLocks<T>(
   context: unknown,
   body: (locks: Lock[], reentered: boolean[]) => Promise<T>,
 ): Promise<T> {
-  const { strictLockOrder = false, join, ...lockOptions } = options
+  const { strictLockOrder = false, join, early: beside, ...lockOptions } = options
   const joined = join === undefined ? undefined : scopeOf(join)
   const sorted = [...new Set(names)].sort()
   const current = flowEntries(manager)
@@ -69,9 +76,12 @@ export async function withRecordLocks<T>(
   const entries = fresh.map((name) => new Entry(name, context, scope))
   for (const entry of entries) scope.entries.set(entry.name, entry)
   const mine: LockHandle[] = []
+  const early = beside && !joined && fresh.length > 0 && mayStartEarly(manager, fresh) ? beside : undefined
+  early?.begin()
   try {
     for (const entry of entries) {
-      const handle = await manager.acquire(entry.name, { ...lockOptions, releaseOnFinalize: false })
+      const entryOptions = { ...lockOptions, releaseOnFinalize: false }
+      const handle = await (early ? acquireBeside(manager, entry.name, entryOptions, early) : manager.acquire(entry.name, entryOptions))
       mine.push(handle)
       if (scope.ended)
         throw new LockError(
@@ -81,6 +91,7 @@ export async function withRecordLocks<T>(
       entry.grant(handle)
     }
   } catch (error) {
+    early?.abandon()
     for (const entry of entries) {
       entry.fail(error)
       if (scope.entries.get(entry.name) === entry) scope.entries.delete(entry.name)
@@ -109,11 +120,13 @@ export async function withRecordLocks<T>(
   try {
     result = await run()
   } catch (error) {
+    early?.abandon()
     // The body's failure is the outcome; a failed release is on the `released` channel, and the
     // store's ttl frees the lock.
     await end(scope).catch(() => undefined)
     throw error
   }
+  early?.abandon()
   await end(scope)
   return result
 }
