@@ -1,5 +1,6 @@
 import { InvalidLockArgumentError, type Lock, type LockManager } from '@cachelock/core'
 import { heldRecordLocks, invalidArgument, withRecordLocks, type HeldRecordLock } from '@cachelock/core/adapter-kit'
+import { EarlyTransaction } from './early-transaction.js'
 import type { ExtensionState, ModelCall } from './extension-state.js'
 import { LockScope, runInScope } from './lock-scope.js'
 import { resolveWithLockOptions, type ResolvedWithLockOptions, type WithLockOptions } from './options.js'
@@ -52,7 +53,10 @@ function start(call: ModelCall, where: unknown, fn: unknown, options: unknown): 
   const join = enclosingTransaction(state, manager)
   if (!join && call.onTransaction) throw onTransactionClient(model.property)
   const scope = join?.context ?? new LockScope(state, resolved.transaction !== false)
-  const lockOptions = { ...resolved.lockOptions, strictLockOrder: resolved.strictLockOrder, join }
+  // The transaction begins beside the lock requests when they are likely granted at once.
+  // A copy: Prisma writes into the options of a transaction it nests.
+  const early = join || resolved.transaction === false ? undefined : new EarlyTransaction(scope.owner.scoped, { ...resolved.transaction })
+  const lockOptions = { ...resolved.lockOptions, strictLockOrder: resolved.strictLockOrder, join, early }
   // The callbacks here are plain functions returning promises, not async ones: with an
   // AsyncLocalStorage in use, Node's promise hooks make every promise and every await cost.
   return withRecordLocks(manager, names, lockOptions, scope, (locks) => {
@@ -60,7 +64,7 @@ function start(call: ModelCall, where: unknown, fn: unknown, options: unknown): 
     const lockOf = many ? lookup(names, locks) : () => locks[0]!
     // A joined call's locks are the enclosing transaction's too: their loss must end it.
     for (const lock of locks) scope.watch(lock)
-    return join ? prepare(request, scope, lockOf).then((call) => call()) : run(scope, request, resolved, lockOf)
+    return join ? prepare(request, scope, lockOf).then((call) => call()) : run(scope, request, resolved, lockOf, early)
   })
 }
 
@@ -86,6 +90,7 @@ async function run(
   request: LockRequest,
   resolved: ResolvedWithLockOptions,
   lockOf: (name: string) => Lock,
+  early: EarlyTransaction | undefined,
 ): Promise<unknown> {
   // fn's work while it runs. A lost lock ends the transaction without waiting for it (see `untilLost`).
   let running: Promise<unknown> | undefined
@@ -109,8 +114,8 @@ async function run(
   try {
     return resolved.transaction === false
       ? await body(scope.owner.scoped)
-      : // A copy: Prisma writes into the options of a transaction it nests.
-        await scope.owner.scoped.$transaction(body, { ...resolved.transaction })
+      : // Begun beside the lock requests, or now (a copy: Prisma writes into the options of a transaction it nests).
+        await (early?.run(body) ?? scope.owner.scoped.$transaction(body, { ...resolved.transaction }))
   } finally {
     // Before the locks are released: work that outlives fn must neither join nor be fenced by it.
     // An fn still running after its lost lock rolled the transaction back stays fenced until it

@@ -23,6 +23,8 @@ export type TestClient = PrismaClient
 
 export interface ConnectOptions {
   connections?: number
+  /** PostgreSQL: the `application_name` its connections report (in `pg_stat_activity`). */
+  applicationName?: string
   onQuery?: (sql: string) => void
 }
 
@@ -132,7 +134,11 @@ export function connectTo(kind: DatabaseKind, location: string, options?: Connec
       ? new PrismaClient({ adapter: new PrismaBetterSqlite3({ url: location }), ...log })
       : (new PostgresClient({
           adapter: new PrismaPg(
-            { connectionString: PG_URL, ...(options?.connections ? { max: options.connections } : {}) },
+            {
+              connectionString: PG_URL,
+              ...(options?.connections ? { max: options.connections } : {}),
+              ...(options?.applicationName ? { application_name: options.applicationName } : {}),
+            },
             { schema: location },
           ),
           ...log,
