@@ -9,6 +9,7 @@ export { recordLockHandle, runInRecordLock } from './records/record-handle.js'
 export type { RecordLockHandle } from './records/record-handle.js'
 export { withRecordLocks } from './records/record-scope.js'
 export type { RecordLockOptions } from './records/record-scope.js'
+export { EarlyTransaction } from './records/early-start.js'
 export type { EarlyStart } from './records/early-start.js'
 export {
   transactionLock,

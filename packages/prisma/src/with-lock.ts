@@ -1,7 +1,6 @@
 import { InvalidLockArgumentError, type Lock, type LockManager } from '@cachelock/core'
-import { heldRecordLocks, invalidArgument, withRecordLocks, type HeldRecordLock } from '@cachelock/core/adapter-kit'
-import { EarlyTransaction } from './early-transaction.js'
-import type { ExtensionState, ModelCall } from './extension-state.js'
+import { EarlyTransaction, heldRecordLocks, invalidArgument, withRecordLocks, type HeldRecordLock } from '@cachelock/core/adapter-kit'
+import type { ExtensionState, ModelCall, PrismaClientLike } from './extension-state.js'
 import { LockScope, runInScope } from './lock-scope.js'
 import { resolveWithLockOptions, type ResolvedWithLockOptions, type WithLockOptions } from './options.js'
 import { prepare, type LockRequest } from './records.js'
@@ -55,7 +54,11 @@ function start(call: ModelCall, where: unknown, fn: unknown, options: unknown): 
   const scope = join?.context ?? new LockScope(state, resolved.transaction !== false)
   // The transaction begins beside the lock requests when they are likely granted at once.
   // A copy: Prisma writes into the options of a transaction it nests.
-  const early = join || resolved.transaction === false ? undefined : new EarlyTransaction(scope.owner.scoped, { ...resolved.transaction })
+  const client = scope.owner.scoped
+  const early =
+    join || resolved.transaction === false
+      ? undefined
+      : new EarlyTransaction<PrismaClientLike>((callback) => client.$transaction(callback, { ...resolved.transaction }))
   const lockOptions = { ...resolved.lockOptions, strictLockOrder: resolved.strictLockOrder, join, early }
   // The callbacks here are plain functions returning promises, not async ones: with an
   // AsyncLocalStorage in use, Node's promise hooks make every promise and every await cost.
@@ -90,7 +93,7 @@ async function run(
   request: LockRequest,
   resolved: ResolvedWithLockOptions,
   lockOf: (name: string) => Lock,
-  early: EarlyTransaction | undefined,
+  early: EarlyTransaction<PrismaClientLike> | undefined,
 ): Promise<unknown> {
   // fn's work while it runs. A lost lock ends the transaction without waiting for it (see `untilLost`).
   let running: Promise<unknown> | undefined

@@ -59,3 +59,68 @@ function remember(manager: LockManager, name: string): void {
   waited.set(name, performance.now())
   if (waited.size > REMEMBERED) waited.delete(waited.keys().next().value!)
 }
+
+/** What an abandoned early transaction is rolled back with; nobody sees it. */
+const ABANDONED = new Error('cachelock: early transaction abandoned: its lock has to wait')
+
+/**
+ * An `EarlyStart` for a transaction an ORM opens only around a callback (Prisma's
+ * `$transaction(fn)`, TypeORM's `manager.transaction(fn)`): `open` is called with a callback that
+ * hands out the transaction's client and returns a promise settling with the body's work once the
+ * locks are granted (`run`). Abandoned (a lock has to wait), the callback rejects at once, so the
+ * ORM rolls the transaction back and gives its connection back; the adapter then begins a fresh one
+ * once its locks are granted, as without this.
+ */
+export class EarlyTransaction<Tx> implements EarlyStart {
+  readonly #open: (callback: (tx: Tx) => Promise<unknown>) => Promise<unknown>
+  /** Settles with what the ORM's transaction call settles with. */
+  #done: Promise<unknown> | undefined
+  #tx: Promise<Tx> | undefined
+  /** Ends the transaction's callback: with the body's work (commit or roll back as it settles), or abandoned. */
+  #finish: ((work: Promise<unknown>) => void) | undefined
+
+  constructor(open: (callback: (tx: Tx) => Promise<unknown>) => Promise<unknown>) {
+    this.#open = open
+  }
+
+  begin(): void {
+    let handOut!: (tx: Tx) => void
+    this.#tx = new Promise<Tx>((resolve) => (handOut = resolve))
+    const finished = new Promise<unknown>((resolve) => (this.#finish = resolve))
+    // Abandoned before BEGIN has completed: the ORM takes it up (and rolls back) only then.
+    finished.catch(() => undefined)
+    this.#done = this.#open((tx) => {
+      handOut(tx)
+      return finished
+    })
+    // Abandoned, or failed before anyone took it over (no connection): nobody awaits it then.
+    this.#done.catch(() => undefined)
+  }
+
+  abandon(): void {
+    const finish = this.#finish
+    this.#finish = undefined
+    finish?.(Promise.reject(ABANDONED))
+  }
+
+  /**
+   * `body` in the transaction begun early, as the ORM's transaction call would run it;
+   * `undefined` when none was begun or it was abandoned.
+   */
+  run<T>(body: (tx: Tx) => Promise<T>): Promise<T> | undefined {
+    const finish = this.#finish
+    if (!finish) return undefined
+    this.#finish = undefined
+    // Called here, in the caller's async context (its record locks, its scope), not the callback's.
+    void this.#tx!.then((tx) => {
+      let work: Promise<T>
+      try {
+        work = body(tx)
+      } catch (error) {
+        work = Promise.reject(error)
+      }
+      finish(work)
+    })
+    return this.#done as Promise<T>
+  }
+}
