@@ -1,5 +1,5 @@
 import { InvalidLockArgumentError, type Lock, type LockManager } from '@cachelock/core'
-import { invalidShape, heldRecordLocks, withRecordLocks, type HeldRecordLock } from '@cachelock/core/adapter-kit'
+import { EarlyTransaction, invalidShape, heldRecordLocks, withRecordLocks, type HeldRecordLock } from '@cachelock/core/adapter-kit'
 import type { DataSource, EntityManager, EntityTarget, ObjectLiteral, QueryRunner } from 'typeorm'
 import { claimFence } from './fence.js'
 import { fencedManager, type FenceClaim } from './fenced-manager.js'
@@ -91,7 +91,13 @@ export async function withRowLocks(call: RowLockCall): Promise<unknown> {
       'LOCK_NOT_SUPPORTED',
     )
   }
-  return withRecordLocks(locks, names, { ...options.lockOptions, strictLockOrder, ...(outer ? { join: outer } : {}) }, context, body)
+  // A call that starts its own transaction begins it beside the lock requests when they are likely
+  // granted at once (core's `early`): BEGIN and the acquire overlap; it is rolled back the moment a
+  // lock has to wait, so no connection is held while waiting.
+  const fresh = options.transaction && !outer && !call.manager.queryRunner
+  const early = fresh ? new EarlyTransaction<EntityManager>((callback) => call.manager.transaction(callback)) : undefined
+  const recordOptions = { ...options.lockOptions, strictLockOrder, ...(outer ? { join: outer } : {}), ...(early ? { early } : {}) }
+  return withRecordLocks(locks, names, recordOptions, context, body)
 
   async function body(held: Lock[]): Promise<unknown> {
     for (const lock of held) transaction.watch(lock)
@@ -120,7 +126,8 @@ export async function withRowLocks(call: RowLockCall): Promise<unknown> {
     }
     if (!options.transaction) return run(base)
     try {
-      return await base.transaction((manager) => transaction.run(manager.queryRunner!, () => run(manager)))
+      const inTransaction = (manager: EntityManager) => transaction.run(manager.queryRunner!, () => run(manager))
+      return await (early?.run(inTransaction) ?? base.transaction(inTransaction))
     } finally {
       if (!outer) transaction.end()
     }

@@ -2,6 +2,7 @@ import { expect, it } from 'vitest'
 import { ormVersion } from '../support/orm.js'
 import type { Env } from '../support/env.js'
 import { badInputSuite } from './bad-input.js'
+import { earlyTransactionSuite } from './early-transaction.js'
 import { fenceSuite } from './fence.js'
 import { fenceClaimSuite } from './fence-claim.js'
 import { guardSuite } from './guard.js'
@@ -41,4 +42,6 @@ export function adapterSuites(env: Env): void {
   // Issue 13.
   keepAliveSuite(env)
   lostRollbackSuite(env)
+  // Issue 20: BEGIN beside the acquire, never a connection held while waiting.
+  earlyTransactionSuite(env)
 }
