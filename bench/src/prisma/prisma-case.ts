@@ -11,10 +11,9 @@ import { ratio, rowsOf } from '../cases/rows.js'
 import { openRedis } from '../clients/redis.js'
 import type { BenchContext } from '../context.js'
 import { benchRoot } from '../paths.js'
-import { FENCED_ACQUIRE, FENCED_ACQUIRE_SHA, RELEASE, RELEASE_SHA } from '../subjects/minimal-redis-lock.js'
-import { randomToken } from '../subjects/tokens.js'
 import { targetResult, type CaseResult, type TargetResult } from '../results.js'
 import { interleave, latencyContender, type Samples } from '../runner/interleave.js'
+import { handRedisLock } from './hand-redis-lock.js'
 import { roundTripsPerCall, type RoundTrips } from './round-trips.js'
 
 /**
@@ -60,23 +59,7 @@ export async function runPrismaCase(
   const fencedTx = prisma.$extends(lockExtension({ lockIn: 'transaction', models: { Order: { fence: 'lockFence' } } }))
   try {
     const { id } = await db.order.create({ data: { total: 42 } })
-    await redis.script('LOAD', FENCED_ACQUIRE)
-    await redis.script('LOAD', RELEASE)
-    const handKey = `{${namespace}:hand:order:${id}}`
-    const handRedis = async () => {
-      const token = randomToken()
-      if ((await redis.evalsha(FENCED_ACQUIRE_SHA, 2, handKey, `${handKey}:fence`, token, 30_000)) === 0)
-        throw new Error('hand lock: taken')
-      try {
-        return await prisma.$transaction(async (tx) => {
-          const order = await tx.order.findUnique({ where: { id } })
-          if ((await redis.get(handKey)) !== token) throw new Error('hand lock: lost')
-          return order
-        })
-      } finally {
-        await redis.evalsha(RELEASE_SHA, 1, handKey, token)
-      }
-    }
+    const hand = await handRedisLock(redis, prisma, `{${namespace}:hand:order:${id}}`, id)
     const table = `"${schema}"."Order"`
     const ops: [id: string, label: string, op: () => Promise<unknown>][] = [
       ['rtt', 'Redis round trip (PING)', () => redis.ping()],
@@ -101,7 +84,8 @@ export async function runPrismaCase(
             return tx.order.findUnique({ where: { id } })
           }),
       ],
-      ['hand-redis', 'hand-written Redis lock: fenced acquire, $transaction + findUnique + owner check, release', handRedis],
+      ['hand-redis', 'hand-written Redis lock: fenced acquire, $transaction + findUnique + owner check, release', hand.sequential],
+      ['hand-redis-beside', 'the same hand-written Redis lock, acquire sent beside BEGIN', hand.beside],
       ['tx-read', '$transaction + findUnique, no lock', () => prisma.$transaction((tx) => tx.order.findUnique({ where: { id } }))],
       [
         'withLock-no-tx',
@@ -180,7 +164,8 @@ function notes(batchMs: number, rounds: number): string[] {
     `PostgreSQL through @prisma/adapter-pg, Redis through ioredis, both on loopback; one order row; sequential calls in ` +
       `batches of ~${batchMs} ms, ${rounds} interleaved rounds; ratios are paired round by round.`,
     'Round trips are counted after the timed rounds, over as many calls: every pg client query (BEGIN and COMMIT included) ' +
-      'and every Redis command. withLock (Redis) = acquire + BEGIN + read + ownership check + COMMIT + release: 3 PG, 3 Redis. ' +
+      'and every Redis command. withLock (Redis) = acquire + BEGIN + read + ownership check + COMMIT + release: 3 PG, 3 Redis; ' +
+      'the acquire and BEGIN are sent together when the lock is likely free (as in the "beside BEGIN" hand-written lock). ' +
       "lockIn: 'transaction' = BEGIN + pg_advisory_xact_lock + read + COMMIT: 4 PG, nothing else.",
     'With a fence column the read is the claim, one UPDATE … RETURNING (a row write where the plain read was a SELECT). ' +
       'PostgresStore keeps its locks on a pool of its own (2 connections).',

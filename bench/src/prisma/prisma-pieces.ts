@@ -9,9 +9,8 @@ import { PrismaPg } from '@prisma/adapter-pg'
 import pg from 'pg'
 import { PrismaClient } from '../../generated/prisma/client.js'
 import { openRedis } from '../clients/redis.js'
-import { FENCED_ACQUIRE, FENCED_ACQUIRE_SHA, RELEASE, RELEASE_SHA } from '../subjects/minimal-redis-lock.js'
-import { randomToken } from '../subjects/tokens.js'
 import { benchRoot } from '../paths.js'
+import { handRedisLock } from './hand-redis-lock.js'
 import { loadPrismaB } from './prisma-b.js'
 import { interleave } from '../runner/interleave.js'
 import { pairedRatios, summarize } from '../runner/stats.js'
@@ -63,41 +62,7 @@ try {
   const where = { where: { id } }
   const read = (tx: { order: { findUnique(args: object): Promise<unknown> } }) => tx.order.findUnique(where)
   const txRead = () => prisma.$transaction(read)
-  await redis.script('LOAD', FENCED_ACQUIRE)
-  await redis.script('LOAD', RELEASE)
-  const handKey = `{${namespace}:hand:order:${id}}`
-  const acquire = async (token: string) => {
-    if ((await redis.evalsha(FENCED_ACQUIRE_SHA, 2, handKey, `${handKey}:fence`, token, 30_000)) === 0) throw new Error('hand lock: taken')
-  }
-  const checkedRead = async (tx: Parameters<typeof read>[0], token: string) => {
-    const order = await read(tx)
-    if ((await redis.get(handKey)) !== token) throw new Error('hand lock: lost')
-    return order
-  }
-  // The bench's hand-written Redis lock: acquire, then the transaction, then release.
-  const handRedis = async () => {
-    const token = randomToken()
-    await acquire(token)
-    try {
-      return await prisma.$transaction((tx) => checkedRead(tx, token))
-    } finally {
-      await redis.evalsha(RELEASE_SHA, 1, handKey, token)
-    }
-  }
-  // The same with the acquire sent beside BEGIN: what overlapping the two could save at most.
-  const handRedisOverlap = async () => {
-    const token = randomToken()
-    const acquired = acquire(token)
-    acquired.catch(() => undefined)
-    try {
-      return await prisma.$transaction(async (tx) => {
-        await acquired
-        return checkedRead(tx, token)
-      })
-    } finally {
-      await redis.evalsha(RELEASE_SHA, 1, handKey, token)
-    }
-  }
+  const hand = await handRedisLock(redis, prisma, `{${namespace}:hand:order:${id}}`, id)
   const pieces: [id: string, label: string, op: () => Promise<unknown>][] = [
     ['findUnique', 'findUnique, plain client', () => prisma.order.findUnique(where)],
     ['findUnique-extended', 'findUnique, extended client', () => dbMemory.order.findUnique(where)],
@@ -119,8 +84,8 @@ try {
       () => dbMemory.order.withLock(id, (order) => order, { transaction: false }),
     ],
     ['withLock-redis', 'withLock + read (Redis)', () => dbRedis.order.withLock(id, (order) => order)],
-    ['hand-redis', 'hand-written Redis lock: acquire, $transaction + findUnique + owner check, release', handRedis],
-    ['hand-redis-overlap', 'the same, acquire sent beside BEGIN', handRedisOverlap],
+    ['hand-redis', 'hand-written Redis lock: acquire, $transaction + findUnique + owner check, release', hand.sequential],
+    ['hand-redis-overlap', 'the same, acquire sent beside BEGIN', hand.beside],
     ['manager-redis', 'Redis manager withLock, empty', () => redisLocks.withLock(`order:id:${id}`, () => undefined)],
     [
       'manager-redis-check',
