@@ -38,12 +38,22 @@ export const groups = {
       'packages/core/test/*.test.ts',
       'packages/core/test/stores/{memory,open}.test.ts',
       'packages/core/test/stores/redis/{manager-handover,queue-handover}.test.ts',
+      'packages/core/test/records/early-start.test.ts',
       'test/query-pending.test.ts',
     ],
   },
   manager: {
     mutate: ['packages/core/src/{lock-manager,lock,lock-handle}.ts'],
-    tests: ['packages/core/test/*.test.ts', 'packages/core/test/stores/{memory,open}.test.ts'],
+    tests: [
+      'packages/core/test/*.test.ts',
+      'packages/core/test/stores/{memory,open}.test.ts',
+      'packages/core/test/records/early-start.test.ts',
+    ],
+  },
+  // Work the adapters begin beside the lock requests (BEGIN), and when it is given up.
+  records: {
+    mutate: ['packages/core/src/records/early-start.ts'],
+    tests: ['packages/core/test/records/*.test.ts'],
   },
   prisma: {
     mutate: ['packages/prisma/src/{with-lock,lock-scope,fenced-writes,records,record-target,row-match,record-lock}.ts'],

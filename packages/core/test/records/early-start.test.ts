@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { LockError, LockNotAcquiredError, MemoryStore, createLockManager } from '@cachelock/core'
-import { heldRecordLocks, withRecordLocks, type EarlyStart } from '@cachelock/core/adapter-kit'
+import { EarlyTransaction, heldRecordLocks, withRecordLocks, type EarlyStart } from '@cachelock/core/adapter-kit'
 import { ScriptedStore } from '../support/scripted-store.js'
 
 /** An `EarlyStart` that writes what happens to it into `events`. */
@@ -134,6 +134,66 @@ describe('withRecordLocks with early', () => {
     await held.release()
   })
 
+  it('names this flow holds already (a reentrant call) begin nothing: nothing is requested', async () => {
+    const locks = createLockManager()
+    const events: string[] = []
+    await withRecordLocks(locks, ['r'], {}, null, async () => {
+      await withRecordLocks(locks, ['r'], { early: recorder(events) }, null, async () => void events.push('body'))
+    })
+    expect(events).toEqual(['body'])
+  })
+
+  it('two names, one busy here: begins nothing (every name must be free)', async () => {
+    const locks = createLockManager()
+    const held = await locks.acquire('b')
+    const events: string[] = []
+    const done = withRecordLocks(locks, ['a', 'b'], { early: recorder(events) }, null, async () => void events.push('body'))
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    await held.release()
+    await done
+    expect(events).toEqual(['body'])
+  })
+
+  it('remembers every name that had to wait, and only the last 1000', async () => {
+    const store = new MemoryStore()
+    const other = createLockManager({ store, prefix: 'p:' })
+    const locks = createLockManager({ store, prefix: 'p:' })
+    const names = Array.from({ length: 1001 }, (_, i) => `n${String(i).padStart(4, '0')}`)
+    const held = await Promise.all(names.map((name) => other.acquire(name)))
+    const abandoned = new Set<string>()
+    const waits = names.map((name) =>
+      withRecordLocks(
+        locks,
+        [name],
+        { early: { begin: () => undefined, abandon: () => void abandoned.add(name) } },
+        null,
+        async () => undefined,
+      ),
+    )
+    await until(() => abandoned.size === names.length)
+    await Promise.all(held.map((handle) => handle.release()))
+    await Promise.all(waits)
+    const began = async (name: string) => {
+      const events: string[] = []
+      await withRecordLocks(locks, [name], { early: recorder(events) }, null, async () => undefined)
+      return events.includes('begin')
+    }
+    // The first had to wait longest ago and was forgotten (1001 > 1000); the others are remembered.
+    expect(await began(names[0]!)).toBe(true)
+    expect(await began(names[1]!)).toBe(false)
+    expect(await began(names[1000]!)).toBe(false)
+  })
+
+  it('a manager of another copy of the package (an adapter that resolved its own): begins nothing, locks as usual', async () => {
+    vi.resetModules()
+    const copy = await import('@cachelock/core')
+    expect(copy.createLockManager).not.toBe(createLockManager) // really another copy
+    const locks = copy.createLockManager()
+    const events: string[] = []
+    await withRecordLocks(locks, ['r'], { early: recorder(events) }, null, async ([lock]) => void events.push(`body ${lock!.name}`))
+    expect(events).toEqual(['body r'])
+  })
+
   it('a call that joins an enclosing scope begins nothing: it runs in the enclosing work', async () => {
     const locks = createLockManager()
     const events: string[] = []
@@ -142,5 +202,110 @@ describe('withRecordLocks with early', () => {
       await withRecordLocks(locks, ['b'], { join, early: recorder(events) }, 'inner', async () => void events.push('body'))
     })
     expect(events).toEqual(['body'])
+  })
+})
+
+/** An ORM's transaction around a callback, as Prisma's `$transaction(fn)` runs one: BEGIN, fn, COMMIT or ROLLBACK. */
+function fakeOrm(options: { failToConnect?: boolean } = {}) {
+  const log: string[] = []
+  let next = 0
+  const transaction = async (callback: (tx: string) => Promise<unknown>): Promise<unknown> => {
+    await new Promise((resolve) => setTimeout(resolve, 5)) // a connection, then BEGIN
+    if (options.failToConnect) throw new Error('no connection')
+    const tx = `tx${++next}`
+    log.push(`BEGIN ${tx}`)
+    try {
+      const result = await callback(tx)
+      log.push(`COMMIT ${tx}`)
+      return result
+    } catch (error) {
+      log.push(`ROLLBACK ${tx}`)
+      throw error
+    }
+  }
+  return { log, transaction }
+}
+
+describe('EarlyTransaction', () => {
+  it('begun, then run: the body gets the transaction begun early, and its result commits', async () => {
+    const orm = fakeOrm()
+    const early = new EarlyTransaction<string>((callback) => orm.transaction(callback))
+    early.begin()
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(orm.log).toEqual(['BEGIN tx1'])
+    const result = early.run(async (tx) => `worked in ${tx}`)
+    expect(await result).toBe('worked in tx1')
+    expect(orm.log).toEqual(['BEGIN tx1', 'COMMIT tx1'])
+    // Taken over: nothing is left to abandon or run again.
+    early.abandon()
+    expect(early.run(async () => 'again')).toBeUndefined()
+  })
+
+  it('run before BEGIN has completed: the body waits for it', async () => {
+    const orm = fakeOrm()
+    const early = new EarlyTransaction<string>((callback) => orm.transaction(callback))
+    early.begin()
+    expect(await early.run(async (tx) => tx)).toBe('tx1')
+    expect(orm.log).toEqual(['BEGIN tx1', 'COMMIT tx1'])
+  })
+
+  it('a body that fails, at once or later, rolls back and run rejects with its error', async () => {
+    const orm = fakeOrm()
+    const throwing = new EarlyTransaction<string>((callback) => orm.transaction(callback))
+    throwing.begin()
+    await expect(
+      throwing.run(() => {
+        throw new Error('thrown')
+      }),
+    ).rejects.toThrow('thrown')
+    const rejecting = new EarlyTransaction<string>((callback) => orm.transaction(callback))
+    rejecting.begin()
+    await expect(rejecting.run(() => Promise.reject(new Error('rejected')))).rejects.toThrow('rejected')
+    expect(orm.log).toEqual(['BEGIN tx1', 'ROLLBACK tx1', 'BEGIN tx2', 'ROLLBACK tx2'])
+  })
+
+  it('abandoned, before or after BEGIN: rolled back, and run gives undefined (the caller begins its own)', async () => {
+    const orm = fakeOrm()
+    const before = new EarlyTransaction<string>((callback) => orm.transaction(callback))
+    before.begin()
+    before.abandon()
+    before.abandon() // more than once: nothing more happens
+    expect(before.run(async () => 'x')).toBeUndefined()
+    const after = new EarlyTransaction<string>((callback) => orm.transaction(callback))
+    after.begin()
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    after.abandon()
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(after.run(async () => 'x')).toBeUndefined()
+    expect(orm.log.sort()).toEqual(['BEGIN tx1', 'BEGIN tx2', 'ROLLBACK tx1', 'ROLLBACK tx2'])
+  })
+
+  it('never begun: run gives undefined and abandon does nothing', () => {
+    const orm = fakeOrm()
+    const early = new EarlyTransaction<string>((callback) => orm.transaction(callback))
+    early.abandon()
+    expect(early.run(async () => 'x')).toBeUndefined()
+    expect(orm.log).toEqual([])
+  })
+
+  it('the ORM fails before BEGIN (no connection): run rejects with its error; abandoned, nothing is reported unhandled', async () => {
+    const unhandled: unknown[] = []
+    const listener = (reason: unknown) => void unhandled.push(reason)
+    process.on('unhandledRejection', listener)
+    try {
+      const taken = new EarlyTransaction<string>((callback) => fakeOrm({ failToConnect: true }).transaction(callback))
+      taken.begin()
+      await expect(taken.run(async () => 'x')).rejects.toThrow('no connection')
+      const dropped = new EarlyTransaction<string>((callback) => fakeOrm({ failToConnect: true }).transaction(callback))
+      dropped.begin()
+      dropped.abandon()
+      const idle = new EarlyTransaction<string>((callback) => fakeOrm().transaction(callback))
+      idle.begin()
+      idle.abandon() // before BEGIN: the rejected callback result waits for the ORM to take it up
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      expect(unhandled).toEqual([])
+    } finally {
+      process.off('unhandledRejection', listener)
+    }
   })
 })
