@@ -48,6 +48,9 @@ const memoryLocks = createLockManager({ store: new MemoryStore(), prefix: `${nam
 const redisLocks = createLockManager({ store: new RedisStore(redis), prefix: `${namespace}:` })
 const dbMemory = prisma.$extends(lockExtension({ locks: memoryLocks }))
 const dbRedis = prisma.$extends(lockExtension({ locks: redisLocks }))
+// A second "process" on the same row: its own Redis connection and manager.
+const redis2 = await openRedis(redisUrl)
+const dbRedis2 = prisma.$extends(lockExtension({ locks: createLockManager({ store: new RedisStore(redis2), prefix: `${namespace}:` }) }))
 // What withLock runs its transaction on: the extended client with a hook on every operation.
 const hooked = dbMemory.$extends({
   query: { $allOperations: async ({ args, query }: { args: unknown; query: (args: unknown) => Promise<unknown> }) => query(args) },
@@ -55,6 +58,10 @@ const hooked = dbMemory.$extends({
 const prismaB = await loadPrismaB()
 const dbMemoryB = prismaB && prisma.$extends(prismaB.lockExtension({ locks: memoryLocks }))
 const dbRedisB = prismaB && prisma.$extends(prismaB.lockExtension({ locks: redisLocks }))
+const dbRedis2B =
+  prismaB &&
+  dbRedis2 &&
+  prisma.$extends(prismaB.lockExtension({ locks: createLockManager({ store: new RedisStore(redis2), prefix: `${namespace}:` }) }))
 const noop = prisma.$extends({ name: 'noop', model: { $allModels: { noop: () => 0 } } })
 
 try {
@@ -63,6 +70,12 @@ try {
   const read = (tx: { order: { findUnique(args: object): Promise<unknown> } }) => tx.order.findUnique(where)
   const txRead = () => prisma.$transaction(read)
   const hand = await handRedisLock(redis, prisma, `{${namespace}:hand:order:${id}}`, id)
+  const contended = (a: typeof dbRedis, b: typeof dbRedis) =>
+    Promise.all(
+      Array.from({ length: 16 }, (_, i) =>
+        (i % 2 ? b : a).order.withLock(id, (order, { tx }) => tx.order.update({ where: { id }, data: { total: order.total + 1 } })),
+      ),
+    )
   const pieces: [id: string, label: string, op: () => Promise<unknown>][] = [
     ['findUnique', 'findUnique, plain client', () => prisma.order.findUnique(where)],
     ['findUnique-extended', 'findUnique, extended client', () => dbMemory.order.findUnique(where)],
@@ -92,11 +105,29 @@ try {
       'Redis manager withLock + ensureHeld, empty',
       () => redisLocks.withLock(`order:id:${id}`, (lock) => lock.ensureHeld()),
     ],
+    // Contended: 16 read-increment-writes of one row at once, 8 from each of two managers (withLock),
+    // or 16 advisory-lock transactions; one call of the piece serves all 16.
+    ['contended-withLock', '16 withLock read-increment-writes at once, two managers (Redis)', () => contended(dbRedis, dbRedis2)],
+    [
+      'contended-advisory',
+      '16 advisory-lock read-increment-write transactions at once',
+      () =>
+        Promise.all(
+          Array.from({ length: 16 }, () =>
+            prisma.$transaction(async (tx) => {
+              await tx.$executeRawUnsafe('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', `order:id:${id}`)
+              const order = await tx.order.findUniqueOrThrow({ where: { id } })
+              return tx.order.update({ where: { id }, data: { total: order.total + 1 } })
+            }),
+          ),
+        ),
+    ],
   ]
   if (dbMemoryB && dbRedisB) {
     pieces.push(
       ['withLock-memory-B', 'withLock + read (memory store), copy B', () => dbMemoryB.order.withLock(id, (order) => order)],
       ['withLock-redis-B', 'withLock + read (Redis), copy B', () => dbRedisB.order.withLock(id, (order) => order)],
+      ['contended-withLock-B', 'the contended withLock, copy B', () => contended(dbRedisB, dbRedis2B!)],
     )
   }
   const only = args.get('only')?.split(',')
@@ -253,6 +284,7 @@ try {
   await memoryLocks.close()
   await redisLocks.close()
   redis.disconnect()
+  redis2.disconnect()
   await dropSchema(pgUrl, schema)
 }
 
