@@ -43,7 +43,7 @@ export const groups = {
     ],
   },
   manager: {
-    mutate: ['packages/core/src/{lock-manager,lock,lock-handle}.ts'],
+    mutate: ['packages/core/src/{lock-manager,lock,lock-handle,manager-snapshot,manager-internals}.ts'],
     tests: [
       'packages/core/test/*.test.ts',
       'packages/core/test/stores/{memory,open}.test.ts',

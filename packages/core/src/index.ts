@@ -2,7 +2,7 @@
 // @cachelock/core/testing); adapter authors: @cachelock/core/adapter-kit. The stores that need a
 // driver are entries of their own: @cachelock/core/redis, /memcached, /postgres, /mysql, /sqlite.
 export { LockManager, createLockManager } from './lock-manager.js'
-export type { LockInfo, LockManagerSnapshot } from './lock-manager.js'
+export type { LockInfo, LockManagerSnapshot } from './manager-snapshot.js'
 export { Lock } from './lock.js'
 export { LockHandle } from './lock-handle.js'
 export type { AcquireOptions, LockManagerOptions, LockOptions } from './options.js'

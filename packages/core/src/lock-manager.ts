@@ -4,6 +4,8 @@ import type { Lease } from './lease.js'
 import { LockHandle } from './lock-handle.js'
 import { Lock } from './lock.js'
 import { GrantOrder } from './grant-order.js'
+import { registerInternals } from './manager-internals.js'
+import { snapshot, storeHolders, type LockManagerSnapshot } from './manager-snapshot.js'
 import { NameQueues } from './name-queues.js'
 import { notAcquired, waitInQueue, type Unavailable } from './pending-request.js'
 import { observeRequest, type RequestOrigin } from './request-outcome.js'
@@ -12,38 +14,9 @@ import { resolveManagerOptions, resolveRequestOptions, type ManagerDefaults, typ
 import { RenewalBatch } from './renewal-batch.js'
 import { StoreDeadline } from './store-deadline.js'
 import { Steals } from './steal.js'
-import type { Holder, LockMode, LockStore, Waiter } from './store.js'
-import { clientIdOf, newClientId } from './tokens.js'
+import type { LockStore } from './store.js'
+import { newClientId } from './tokens.js'
 import { checkFunction, checkName, invalid } from './validate.js'
-
-/** What adapter-kit needs of a manager beyond its public API (see `records/early-start.ts`). */
-interface ManagerInternals {
-  /** Whether this manager holds, waits for and is asking for nothing of `name`. */
-  idle(name: string): boolean
-  /** `acquire`, calling `onWait` once if the request has to wait for the lock. */
-  acquire(name: string, options: AcquireOptions | undefined, onWait: () => void): Promise<LockHandle>
-}
-
-const internals = new WeakMap<LockManager, ManagerInternals>()
-
-/** `manager`'s internals; `undefined` for a manager of another copy of this package. */
-export function internalsOf(manager: LockManager): ManagerInternals | undefined {
-  return internals.get(manager)
-}
-
-/** One entry of `query()`. */
-export interface LockInfo {
-  name: string
-  mode: LockMode
-  /** The manager holding or requesting it (`LockManager.clientId`). */
-  clientId: string
-}
-
-/** What `query()` returns: a snapshot, possibly stale a moment later. */
-export interface LockManagerSnapshot {
-  held: LockInfo[]
-  pending: LockInfo[]
-}
 
 /**
  * Distributed locks with the W3C Web Locks API (`navigator.locks`) over a `LockStore`.
@@ -101,7 +74,7 @@ export class LockManager {
       clientId: this.clientId,
       queue: (name) => this.#queues.of(name),
     })
-    internals.set(this, {
+    registerInternals(this, {
       idle: (name) => this.#queues.get(name)?.isIdle() ?? true,
       acquire: (name, options, onWait) => this.#acquire(name, options, false, 'reject', onWait) as Promise<LockHandle>,
     })
@@ -169,38 +142,14 @@ export class LockManager {
    * (exact), and the other managers' holders and waiters of those names as the store reports them
    * (waiters only from a store with `waiters`).
    */
-  async query(): Promise<LockManagerSnapshot> {
-    // A request whose store attempt is out is neither pending nor held yet: wait for the answers,
-    // so that what this manager reports of itself is exact. The other clients' holds are read
-    // meanwhile: both are bounded by storeTimeout, and together take no longer than one of them.
-    const queues = this.#queues.inUse()
-    const [others, waiting] = await Promise.all([
-      Promise.all(queues.map((queue) => this.#holders(queue.name, queue.key))),
-      Promise.all(queues.map((queue) => this.#waiters(queue.name, queue.key))),
-      Promise.all(queues.map((queue) => queue.settled())),
-    ])
-    // This manager's own part is read now, after the store answered: its holds from its leases,
-    // its requests from its queues, both as of the same moment.
-    const held: LockInfo[] = []
-    const pending: LockInfo[] = []
-    for (const queue of this.#queues.inUse()) {
-      for (const lease of queue.held) held.push({ name: queue.name, mode: lease.mode, clientId: this.clientId })
-      for (const request of queue.pending) pending.push({ name: queue.name, mode: request.mode, clientId: this.clientId })
-    }
-    for (const [i, queue] of queues.entries()) {
-      for (const holder of others[i]!) {
-        const clientId = clientIdOf(holder.owner)
-        if (clientId !== this.clientId) held.push({ name: queue.name, mode: holder.mode, clientId })
-      }
-      for (const { clientId, mode } of waiting[i]!) if (clientId !== this.clientId) pending.push({ name: queue.name, mode, clientId })
-    }
-    return { held, pending }
+  query(): Promise<LockManagerSnapshot> {
+    return snapshot({ queues: this.#queues, store: this.store, deadline: this.#deadline, clientId: this.clientId })
   }
 
   /** Whether anyone (any client) holds `name` right now. A snapshot: it may change a moment later. */
   async isLocked(name: string): Promise<boolean> {
     checkName(name)
-    return (await this.#holders(name, this.keyFor(name))).length > 0
+    return (await storeHolders({ store: this.store, deadline: this.#deadline }, name, this.keyFor(name))).length > 0
   }
 
   /** Release `name` whoever holds it. Holders in this manager see their `signal` abort at once, others at their next renewal. */
@@ -315,25 +264,6 @@ export class LockManager {
     if (once && !queue.available(options.mode)) return queue.settled().then(giveUp)
 
     return waitInQueue(queue, name, options, once, unavailable)
-  }
-
-  /** The holders of `key`, bounded by `storeTimeout`; a failure is a `LockError` naming `name`. */
-  async #holders(name: string, key: string): Promise<Holder[]> {
-    try {
-      return await this.#deadline.bound('query', name, () => this.store.holders(key), { keepAlive: true })
-    } catch (cause) {
-      throw storeError('query', name, cause)
-    }
-  }
-
-  /** The managers the store sees waiting for `key` (none without `waiters`), bounded like `#holders`. */
-  async #waiters(name: string, key: string): Promise<Waiter[]> {
-    if (!this.store.waiters) return []
-    try {
-      return await this.#deadline.bound('query', name, () => this.store.waiters!(key), { keepAlive: true })
-    } catch (cause) {
-      throw storeError('query', name, cause)
-    }
   }
 
   #origin(name: string): RequestOrigin {

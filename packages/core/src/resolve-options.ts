@@ -15,7 +15,7 @@ export interface ResolvedRequest {
   ttl: number
   autoExtend: boolean
   releaseOnFinalize: boolean
-  /** Called once if the request has to wait for the lock (adapter-kit's early start: `internalsOf` in lock-manager.ts); never set by callers. */
+  /** Called once if the request has to wait for the lock (adapter-kit's early start: see manager-internals.ts); never set by callers. */
   onWait?: () => void
 }
 

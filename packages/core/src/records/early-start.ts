@@ -1,5 +1,6 @@
 import type { LockHandle } from '../lock-handle.js'
-import { internalsOf, type LockManager } from '../lock-manager.js'
+import type { LockManager } from '../lock-manager.js'
+import { internalsOf } from '../manager-internals.js'
 import type { AcquireOptions } from '../options.js'
 
 /**

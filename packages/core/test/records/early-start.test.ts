@@ -8,6 +8,12 @@ function recorder(events: string[]): EarlyStart {
   return { begin: () => void events.push('begin'), abandon: () => void events.push('abandon') }
 }
 
+/** Two managers on one store: this process's (`locks`) and another client's (`other`). */
+function twoClients() {
+  const store = new MemoryStore()
+  return { other: createLockManager({ store, prefix: 'p:' }), locks: createLockManager({ store, prefix: 'p:' }) }
+}
+
 async function until(condition: () => boolean): Promise<void> {
   for (let i = 0; i < 500 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 2))
   expect(condition()).toBe(true)
@@ -32,9 +38,7 @@ describe('withRecordLocks with early', () => {
   })
 
   it('a lock another client holds: abandons as soon as the store refuses, long before the grant', async () => {
-    const store = new MemoryStore()
-    const other = createLockManager({ store, prefix: 'p:' })
-    const locks = createLockManager({ store, prefix: 'p:' })
+    const { other, locks } = twoClients()
     const held = await other.acquire('r')
     const events: string[] = []
     const done = withRecordLocks(locks, ['r'], { early: recorder(events), timeout: 5000 }, null, async () => void events.push('body'))
@@ -47,11 +51,14 @@ describe('withRecordLocks with early', () => {
     expect(events).toEqual(['begin', 'abandon', 'body', 'abandon'])
   })
 
-  it('a name this manager holds or waits for: begins nothing (it would wait behind them)', async () => {
+  it.each([
+    ['a name this manager holds or waits for', ['r'], 'r'],
+    ['two names, one busy here (every name must be free)', ['a', 'b'], 'b'],
+  ])('%s: begins nothing (it would wait behind them)', async (_, names, busy) => {
     const locks = createLockManager()
-    const held = await locks.acquire('r')
+    const held = await locks.acquire(busy)
     const events: string[] = []
-    const done = withRecordLocks(locks, ['r'], { early: recorder(events) }, null, async () => void events.push('body'))
+    const done = withRecordLocks(locks, names, { early: recorder(events) }, null, async () => void events.push('body'))
     await new Promise((resolve) => setTimeout(resolve, 20))
     await held.release()
     await done
@@ -59,9 +66,7 @@ describe('withRecordLocks with early', () => {
   })
 
   it('a name that had to wait a moment ago begins nothing: contended names do not pay a wasted start each time', async () => {
-    const store = new MemoryStore()
-    const other = createLockManager({ store, prefix: 'p:' })
-    const locks = createLockManager({ store, prefix: 'p:' })
+    const { other, locks } = twoClients()
     const held = await other.acquire('r')
     const first: string[] = []
     const waited = withRecordLocks(locks, ['r'], { early: recorder(first) }, null, async () => undefined)
@@ -123,9 +128,7 @@ describe('withRecordLocks with early', () => {
   })
 
   it('ifAvailable finds it taken elsewhere: abandons, and the caller gets LockNotAcquiredError', async () => {
-    const store = new MemoryStore()
-    const other = createLockManager({ store, prefix: 'p:' })
-    const locks = createLockManager({ store, prefix: 'p:' })
+    const { other, locks } = twoClients()
     const held = await other.acquire('r')
     const events: string[] = []
     const done = withRecordLocks(locks, ['r'], { early: recorder(events), ifAvailable: true }, null, async () => void events.push('body'))
@@ -143,21 +146,8 @@ describe('withRecordLocks with early', () => {
     expect(events).toEqual(['body'])
   })
 
-  it('two names, one busy here: begins nothing (every name must be free)', async () => {
-    const locks = createLockManager()
-    const held = await locks.acquire('b')
-    const events: string[] = []
-    const done = withRecordLocks(locks, ['a', 'b'], { early: recorder(events) }, null, async () => void events.push('body'))
-    await new Promise((resolve) => setTimeout(resolve, 20))
-    await held.release()
-    await done
-    expect(events).toEqual(['body'])
-  })
-
   it('remembers every name that had to wait, and only the last 1000', async () => {
-    const store = new MemoryStore()
-    const other = createLockManager({ store, prefix: 'p:' })
-    const locks = createLockManager({ store, prefix: 'p:' })
+    const { other, locks } = twoClients()
     const names = Array.from({ length: 1001 }, (_, i) => `n${String(i).padStart(4, '0')}`)
     const held = await Promise.all(names.map((name) => other.acquire(name)))
     const abandoned = new Set<string>()
