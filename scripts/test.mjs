@@ -51,6 +51,8 @@ const phases = [
 
 let passed = 0
 let failed = 0
+/** What failed, said again just above the last line, so a log's tail names it. */
+const failures = []
 for (const [index, phase] of phases.entries()) {
   if (phase.skip) continue
   const report = join(root, `.vitest-report-${index}.json`)
@@ -78,9 +80,37 @@ for (const [index, phase] of phases.entries()) {
   const results = JSON.parse(readFileSync(report, 'utf8'))
   passed += results.numPassedTests
   failed += results.numFailedTests
+  failures.push(...failuresIn(results))
   // A suite that failed to load has no failed tests but still fails the run.
   if (!ok && results.numFailedTests === 0) failed += Math.max(1, results.numFailedTestSuites)
 }
 
+if (failures.length) {
+  console.log(`\n✗ What failed (${failures.length}):`)
+  for (const failure of failures) console.log(failure)
+}
 console.log(`\n${passed} passed, ${failed} failed`)
 process.exit(failed > 0 ? 1 : 0)
+
+/** One short entry per failed test or suite of a vitest JSON report: file, test, first lines of the error. */
+function failuresIn(results) {
+  const entries = []
+  const firstLines = (text) =>
+    String(text ?? '')
+      .split('\n')
+      .filter((line) => line.trim() && !line.includes('node_modules'))
+      .slice(0, 8)
+      .map((line) => `    ${line.slice(0, 300)}`)
+      .join('\n')
+  for (const file of results.testResults ?? []) {
+    const where = file.name.startsWith(root) ? file.name.slice(root.length) : file.name
+    const failedTests = (file.assertionResults ?? []).filter((test) => test.status === 'failed')
+    for (const test of failedTests) {
+      entries.push(`  ✗ ${where} > ${test.fullName}\n${firstLines(test.failureMessages?.[0])}`)
+    }
+    if (file.status === 'failed' && failedTests.length === 0) {
+      entries.push(`  ✗ ${where} (the file failed to run)\n${firstLines(file.message)}`)
+    }
+  }
+  return entries
+}
