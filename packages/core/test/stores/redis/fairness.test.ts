@@ -174,6 +174,7 @@ describe.each(MODES)('LockManager over RedisStore on %s', (mode) => {
     }
     const sorted = [...samples].sort((a, b) => a - b)
     console.log(`[${mode}] handoff after release: ${sorted.map((ms) => ms.toFixed(2)).join(', ')} ms`)
-    for (const ms of samples) expect(ms).toBeLessThan(250)
+    // Woken by the release's notification, not by its 10 s sleep (the bound leaves room for a busy machine).
+    for (const ms of samples) expect(ms).toBeLessThan(2000)
   })
 })
