@@ -116,7 +116,14 @@ describe('@WithLock', () => {
 
   it('gives up with LockNotAcquiredError after its timeout', async () => {
     let release!: () => void
-    const held = counterA().locks.withLock('slow', () => new Promise<void>((resolve) => (release = resolve)))
+    let holding!: () => void
+    const granted = new Promise<void>((resolve) => (holding = resolve))
+    const held = counterA().locks.withLock('slow', () => {
+      holding()
+      return new Promise<void>((resolve) => (release = resolve))
+    })
+    // A holds it before B asks: the two instances reach Redis on connections of their own, in either order.
+    await granted
     await expect(counterB().impatient()).rejects.toBeInstanceOf(LockNotAcquiredError)
     // With holdAtLeast too: ifAvailable still rejects rather than wait or skip.
     await expect(counterB().impatientHolding()).rejects.toBeInstanceOf(LockNotAcquiredError)
