@@ -43,7 +43,8 @@ export interface RecordLockOptions extends LockOptions {
  * - With `join`, the new locks belong to the enclosing scope instead (see `RecordLockOptions.join`).
  *
  * `body` receives the locks in the order of the sorted names, and for each whether it was
- * already held (reused) rather than taken by this call.
+ * already held (reused) rather than taken by this call. The outcome is the body's: a release the
+ * store fails afterwards is published on the `released` channel, and its lock frees at its ttl.
  */
 export async function withRecordLocks<T>(
   manager: LockManager,
@@ -127,7 +128,11 @@ export async function withRecordLocks<T>(
     throw error
   }
   early?.abandon()
-  await end(scope)
+  // The body's work is done (an adapter's transaction has committed): its result is the outcome.
+  // A release the store fails is published on the `released` channel (with the error), and the
+  // store's ttl frees the lock. Rejecting here would report work that committed as failed, and a
+  // caller that retries on a store error would do it twice.
+  await end(scope).catch(() => undefined)
   return result
 }
 

@@ -1,7 +1,8 @@
 import diagnostics from 'node:diagnostics_channel'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { LockOrderError, channelNames, createLockManager } from '@cachelock/core'
 import { heldRecordLock, recordLockClaimed, withRecordLocks } from '@cachelock/core/adapter-kit'
+import { FlakyStore } from '../helpers.js'
 
 describe('withRecordLocks', () => {
   it('takes names sorted and deduplicated, and releases them after', async () => {
@@ -106,6 +107,35 @@ describe('withRecordLocks outcomes', () => {
         throw failure
       }),
     ).rejects.toBe(failure)
+  })
+})
+
+describe('withRecordLocks when the store fails the release', () => {
+  it('resolves with the body’s result (its work is done), publishes the failure on `released`, and the ttl frees the lock', async () => {
+    const store = new FlakyStore()
+    const locks = createLockManager({ store, ttl: 200 })
+    const released: { name: string; error?: unknown }[] = []
+    const listen = (message: unknown) => void released.push(message as { name: string; error?: unknown })
+    diagnostics.subscribe(channelNames.released, listen)
+    try {
+      store.failing.add('release')
+      const result = await withRecordLocks(locks, ['b', 'a'], {}, null, async () => 'committed')
+      expect(result).toBe('committed')
+      expect(store.calls.filter((call) => call === 'release')).toHaveLength(2)
+      expect(released.map(({ name, error }) => [name, (error as Error | undefined)?.message])).toEqual([
+        ['b', 'connection lost during release'],
+        ['a', 'connection lost during release'],
+      ])
+      // Still held in the store: the ttl frees it, and nothing renews it meanwhile.
+      const other = createLockManager({ store })
+      expect(await other.isLocked('a')).toBe(true)
+      await vi.waitFor(async () => expect(await other.isLocked('a')).toBe(false), { timeout: 2000, interval: 20 })
+      // A body that fails still rejects with its own error.
+      const failure = new Error('body failed')
+      await expect(withRecordLocks(locks, ['c'], {}, null, () => Promise.reject(failure))).rejects.toBe(failure)
+    } finally {
+      diagnostics.unsubscribe(channelNames.released, listen)
+    }
   })
 })
 

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { createConnection, createServer, type AddressInfo, type Server, type Socket } from 'node:net'
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net'
 import { afterAll, describe, expect, test, vi } from 'vitest'
 import { Redis } from 'ioredis'
 import { createLockManager } from '../../../src/lock-manager.js'
@@ -9,6 +9,7 @@ import { RedisTimeoutError } from '../../../src/stores/redis/client.js'
 import { redisStoreFromUrl } from '../../../src/stores/redis/from-url.js'
 import { RedisStore } from '../../../src/stores/redis/redis-store.js'
 import { REDIS_URL, closeAll, request, sleep, storeFor, uniqueKey } from './helpers.js'
+import { cuttingProxy as cuttingProxyTo, type CuttingProxy } from '../../../../../test/support/cutting-proxy.js'
 
 const cleanups: (() => unknown)[] = []
 afterAll(async () => {
@@ -50,47 +51,11 @@ async function freePort(): Promise<number> {
   return port
 }
 
-/**
- * A TCP proxy to the services' Redis. `cut(marker)` arms it once: the next command carrying
- * `marker` goes to Redis, and when Redis's reply to it comes, the client's connection is closed
- * instead of relaying it. So the command ran, and the client sees its connection drop. Resolves
- * that reply. Other commands and later connections are relayed as they are.
- */
-async function cuttingProxy(): Promise<{ port: number; cut(marker: string): Promise<Buffer> }> {
-  const target = new URL(REDIS_URL)
-  const sockets = new Set<Socket>()
-  let armed: { marker: string; withheld: (reply: Buffer) => void } | undefined
-  const server: Server = createServer((client) => {
-    const upstream = createConnection(Number(target.port), target.hostname)
-    for (const socket of [client, upstream]) {
-      sockets.add(socket)
-      socket.on('error', () => undefined)
-      socket.on('close', () => (client.destroy(), upstream.destroy()))
-    }
-    let cutting: ((reply: Buffer) => void) | undefined
-    client.on('data', (chunk: Buffer) => {
-      if (armed && chunk.includes(armed.marker)) {
-        cutting = armed.withheld
-        armed = undefined
-      }
-      upstream.write(chunk)
-    })
-    upstream.on('data', (chunk: Buffer) => {
-      if (!cutting) return void client.write(chunk)
-      client.destroy()
-      cutting(chunk)
-    })
-  })
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  cleanups.push(() => {
-    for (const socket of sockets) socket.destroy()
-    return new Promise((resolve) => server.close(resolve))
-  })
-  return {
-    port: (server.address() as AddressInfo).port,
-    cut: (marker) => new Promise((withheld) => (armed = { marker, withheld })),
-  }
+/** A cutting proxy (see test/support) to the services' Redis, closed after the file. */
+async function cuttingProxy(): Promise<CuttingProxy> {
+  const proxy = await cuttingProxyTo(REDIS_URL)
+  cleanups.push(() => proxy.close())
+  return proxy
 }
 
 describe('failures', () => {

@@ -1,0 +1,57 @@
+import { once } from 'node:events'
+import { createConnection, createServer, type AddressInfo, type Server, type Socket } from 'node:net'
+
+export interface CuttingProxy {
+  /** The loopback port clients connect to instead of the server's. */
+  readonly port: number
+  /**
+   * Arm the proxy once: the next command carrying `marker` goes to the server, and when the
+   * server's reply to it comes, the client's connection is closed instead of relaying it. So the
+   * command ran, and the client sees its connection drop. Resolves with the withheld reply.
+   */
+  cut(marker: string): Promise<Buffer>
+  /** Close the proxy and every connection through it. */
+  close(): Promise<void>
+}
+
+/**
+ * A TCP proxy to a real server (Redis) at `target` (`redis://127.0.0.1:6391`): a reply lost with
+ * its connection, at the moment a test chooses. Other commands and later connections are relayed
+ * as they are.
+ */
+export async function cuttingProxy(target: string): Promise<CuttingProxy> {
+  const { hostname, port } = new URL(target)
+  const sockets = new Set<Socket>()
+  let armed: { marker: string; withheld: (reply: Buffer) => void } | undefined
+  const server: Server = createServer((client) => {
+    const upstream = createConnection(Number(port), hostname)
+    for (const socket of [client, upstream]) {
+      sockets.add(socket)
+      socket.on('error', () => undefined)
+      socket.on('close', () => (client.destroy(), upstream.destroy()))
+    }
+    let cutting: ((reply: Buffer) => void) | undefined
+    client.on('data', (chunk: Buffer) => {
+      if (armed && chunk.includes(armed.marker)) {
+        cutting = armed.withheld
+        armed = undefined
+      }
+      upstream.write(chunk)
+    })
+    upstream.on('data', (chunk: Buffer) => {
+      if (!cutting) return void client.write(chunk)
+      client.destroy()
+      cutting(chunk)
+    })
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  return {
+    port: (server.address() as AddressInfo).port,
+    cut: (marker) => new Promise((withheld) => (armed = { marker, withheld })),
+    close: () => {
+      for (const socket of sockets) socket.destroy()
+      return new Promise((resolve) => server.close(() => resolve()))
+    },
+  }
+}
