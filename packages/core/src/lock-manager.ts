@@ -222,8 +222,15 @@ export class LockManager {
         }
         Promise.resolve(outcome).then(
           (value) => {
+            // The callback's result is the outcome, also when the store then fails the release: its
+            // work is done, and a caller that retries on a store error would do it twice. The
+            // failure is on the `released` channel, and the ttl frees the lock.
             if (!lease) resolve(value)
-            else lease.releaseThen(() => resolve(value), reject)
+            else
+              lease.releaseThen(
+                () => resolve(value),
+                () => resolve(value),
+              )
           },
           (error: unknown) => {
             // The callback's failure is the outcome; a release failure is on the `released`

@@ -176,6 +176,27 @@ describe('failures', () => {
     expect(await direct.release(key, reader.owner)).toBe(true)
   })
 
+  test('a release whose reply is lost with the connection: withLock resolves with the work’s result, and Redis did release', async () => {
+    const direct = storeFor('standalone')
+    const proxy = await cuttingProxy()
+    // maxRetriesPerRequest 0: the release in flight fails when the connection drops.
+    const store = redisStoreFromUrl(`redis://127.0.0.1:${proxy.port}`, { redisOptions: { maxRetriesPerRequest: 0 } })
+    const locks = createLockManager({ store })
+    cleanups.push(() => locks.close())
+    const name = uniqueKey('lost-release')
+    const result = await locks.withLock(name, () => {
+      // Armed in the callback: the next command naming the lock is its release.
+      void proxy.cut(name)
+      return 'charged'
+    })
+    // The work is done: a rejection would make a caller that retries on store errors charge twice.
+    expect(result).toBe('charged')
+    // Redis ran it: another client finds the lock free.
+    expect(await createLockManager({ store: direct }).isLocked(name)).toBe(false)
+    // The manager works again, on a new connection.
+    expect(await locks.withLock(name, () => 'again')).toBe('again')
+  })
+
   // redis-server is on the machine: scripts/services.sh installs it before any suite runs.
   test('a server lost mid-run: calls reject promptly, nothing is reported released, and it recovers', async () => {
     const port = await freePort()
