@@ -55,3 +55,26 @@ export async function cuttingProxy(target: string): Promise<CuttingProxy> {
     },
   }
 }
+
+/** The parts of a lock store `cutEachRelease` needs. */
+interface ReleasingStore {
+  release(key: string, owner: string): Promise<boolean>
+}
+
+/**
+ * `store` (a real Redis store connected through `proxy`), with the proxy armed as each release is
+ * sent: that command reaches Redis, and its reply is lost with the connection.
+ */
+export function cutEachRelease<S extends ReleasingStore>(store: S, proxy: CuttingProxy): S {
+  return new Proxy(store, {
+    get(target, key) {
+      if (key === 'release')
+        return (lockKey: string, owner: string) => {
+          void proxy.cut(owner)
+          return target.release(lockKey, owner)
+        }
+      const value: unknown = Reflect.get(target, key, target)
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value
+    },
+  })
+}

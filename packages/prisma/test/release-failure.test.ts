@@ -2,7 +2,7 @@ import diagnostics from 'node:diagnostics_channel'
 import { afterAll, afterEach, beforeAll, expect, test } from 'vitest'
 import { channelNames, createLockManager, type LockStore } from '@cachelock/core'
 import { redisStoreFromUrl } from '@cachelock/core/redis'
-import { cuttingProxy, type CuttingProxy } from '../../../test/support/cutting-proxy.js'
+import { cutEachRelease, cuttingProxy, type CuttingProxy } from '../../../test/support/cutting-proxy.js'
 import { anotherManagers } from './helpers/another-manager.js'
 import { extendUnfenced, onEveryDatabaseAndStore } from './helpers/matrix.js'
 import { REDIS_URL } from './helpers/stores.js'
@@ -26,19 +26,8 @@ onEveryDatabaseAndStore(
       // maxRetriesPerRequest 0: ioredis fails the command in flight when its connection drops
       // (with retries left it would send the release again after reconnecting).
       const real = redisStoreFromUrl(`redis://127.0.0.1:${proxy.port}`, { redisOptions: { maxRetriesPerRequest: 0 } })
-      // The real store, with the proxy armed as each release is sent: that command reaches Redis,
-      // and its reply is lost with the connection.
-      store = new Proxy(real, {
-        get(target, key) {
-          if (key === 'release')
-            return (lockKey: string, owner: string) => {
-              void proxy.cut(owner)
-              return target.release(lockKey, owner)
-            }
-          const value: unknown = Reflect.get(target, key, target)
-          return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value
-        },
-      })
+      // Each release's reply is lost with the connection (the release itself runs in Redis).
+      store = cutEachRelease(real, proxy)
       diagnostics.subscribe(channelNames.released, listen)
     })
     afterEach(() => void released.splice(0))

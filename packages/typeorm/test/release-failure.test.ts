@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { channelNames, createLockManager, type LockStore } from '@cachelock/core'
 import { redisStoreFromUrl } from '@cachelock/core/redis'
-import { cuttingProxy, type CuttingProxy } from '../../../test/support/cutting-proxy.js'
+import { cutEachRelease, cuttingProxy, type CuttingProxy } from '../../../test/support/cutting-proxy.js'
 import { REDIS_URL, useEnv, type DatabaseKind } from './support/env.js'
 import { recordEvents, unique } from './support/helpers.js'
 import { ticketId, useTickets, type TicketProcess } from './support/tickets.js'
@@ -25,19 +25,8 @@ describe.each<DatabaseKind>(['postgres', 'sqlite'])('a release lost after commit
     // maxRetriesPerRequest 0: ioredis fails the command in flight when its connection drops
     // (with retries left it would send the release again after reconnecting).
     const real = redisStoreFromUrl(`redis://127.0.0.1:${proxy.port}`, { redisOptions: { maxRetriesPerRequest: 0 } })
-    // The real store, with the proxy armed as each release is sent: that command reaches Redis,
-    // and its reply is lost with the connection.
-    store = new Proxy(real, {
-      get(target, key) {
-        if (key === 'release')
-          return (lockKey: string, owner: string) => {
-            void proxy.cut(owner)
-            return target.release(lockKey, owner)
-          }
-        const value: unknown = Reflect.get(target, key, target)
-        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value
-      },
-    })
+    // Each release's reply is lost with the connection (the release itself runs in Redis).
+    store = cutEachRelease(real, proxy)
     app = await tickets.process({ locks: createLockManager({ store, prefix }) })
   })
   afterAll(async () => {
