@@ -124,7 +124,18 @@ async function failover(variant: Variant): Promise<FailoverResult> {
     let lost: unknown
     let lostAfterMs: number | undefined
     if (!heldAtKill) {
-      await first.next('holding', 60_000)
+      await first.next('holding', 60_000).catch((error: unknown) => {
+        // Say what the holders were getting meanwhile: refusals, store errors, or nothing at all.
+        const codes = holders.map((worker) =>
+          worker.all('failed').reduce<Record<string, number>>((counts, message) => {
+            const code = String((message['error'] as { code?: string }).code ?? 'other')
+            return { ...counts, [code]: (counts[code] ?? 0) + 1 }
+          }, {}),
+        )
+        throw new Error(
+          `${(error as Error).message}\nsections since the kill: ${exits() - exitsAtKill}; failures per holder: ${JSON.stringify(codes)}`,
+        )
+      })
     } else {
       // The others take the lock on the new primary, which never had the first holder's grant.
       await until(() => exits() >= exitsAtKill + 10, 60_000, '10 sections on the new primary')
