@@ -132,8 +132,10 @@ async function failover(variant: Variant): Promise<FailoverResult> {
             return { ...counts, [code]: (counts[code] ?? 0) + 1 }
           }, {}),
         )
+        const last = holders.map((worker) => worker.all('failed').at(-1)?.['error'])
         throw new Error(
-          `${(error as Error).message}\nsections since the kill: ${exits() - exitsAtKill}; failures per holder: ${JSON.stringify(codes)}`,
+          `${(error as Error).message}\nsections since the kill: ${exits() - exitsAtKill}; failures per holder: ${JSON.stringify(codes)}; ` +
+            `the last one of each: ${JSON.stringify(last)}`,
         )
       })
     } else {
