@@ -28,6 +28,10 @@ export interface RedisClient {
   quit?(): Promise<unknown>
   /** Ends the client at once. Called by `close()` only when the store owns the client and `quit` failed. */
   disconnect?(): void
+  /** Opens the connection again after the client ended. Used only on a client the store owns (see `revive.ts`). */
+  connect?(): Promise<unknown>
+  /** ioredis's `end` event: the client stopped reconnecting. Listened to only on a client the store owns. */
+  on?(event: 'end', listener: () => void): unknown
   /**
    * A pipeline: commands written together and answered in order on one connection. Needed only
    * for `waitReplicas`, which sends `WAIT` behind the script in the same round trip.
@@ -55,6 +59,12 @@ export interface RedisSubscriber {
   on(event: 'error', listener: (error: Error) => void): unknown
   /** Connected, also after a reconnect. */
   on(event: 'ready', listener: () => void): unknown
+  /** The client stopped reconnecting (see `revive.ts`). */
+  on(event: 'end', listener: () => void): unknown
+  /** ioredis's connection state. */
+  readonly status?: string
+  /** Opens the connection again after it ended. */
+  connect?(): Promise<unknown>
   /** Ends the connection at once. */
   disconnect(): void
 }

@@ -114,8 +114,9 @@ export interface RedisStoreOptions {
    */
   waitTimeoutMs?: number
   /**
-   * Also end `client` in `close()`. For a client made for this store only (as `redisStoreFromUrl`
-   * does); leave it off for the app's own client.
+   * The store owns `client`: it reopens it when ioredis ends it on its own (see `revive.ts`), and
+   * ends it in `close()`. For a client made for this store only (as `redisStoreFromUrl` does);
+   * leave it off for the app's own client.
    * @default false
    */
   closeClient?: boolean

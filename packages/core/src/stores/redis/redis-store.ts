@@ -27,6 +27,7 @@ import type { BoundScript } from './scripts/lua.js'
 import { RELEASE } from './scripts/release.js'
 import { STEAL } from './scripts/steal.js'
 import { WAITERS } from './scripts/waiters.js'
+import { reviveWhenEnded } from './revive.js'
 import { INTEREST_TTL_MS, WakeUps } from './wake-ups.js'
 
 export type { RedisStoreOptions } from './options.js'
@@ -63,6 +64,8 @@ export class RedisStore implements LockStore {
   readonly #graceMs: number
   readonly #handOver: boolean
   readonly #closeClient: boolean
+  /** Stops reopening an owned client that ended (see `revive.ts`); a no-op for a client the caller owns. */
+  readonly #stopReviving: () => void
   readonly #waitReplicas: number
   readonly #waitTimeoutMs: number
   readonly #keyCache = new Map<string, LockKeys>()
@@ -92,6 +95,7 @@ export class RedisStore implements LockStore {
     this.#graceMs = options.handoffGraceMs ?? 500
     this.#handOver = options.handOver ?? false
     this.#closeClient = options.closeClient ?? false
+    this.#stopReviving = this.#closeClient ? reviveWhenEnded(client) : () => undefined
   }
 
   /** The client this store runs on. */
@@ -260,6 +264,7 @@ export class RedisStore implements LockStore {
   async close(): Promise<void> {
     this.#wakeUps.close()
     if (!this.#closeClient) return
+    this.#stopReviving()
     const client = this.#client
     if (client.quit && (client.status === undefined || client.status === 'ready')) {
       // QUIT waits for pending replies, but a server that stopped answering never replies.

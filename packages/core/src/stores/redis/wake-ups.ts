@@ -1,6 +1,7 @@
 import type { Unsubscribe } from '../../store.js'
 import type { RedisClient, RedisSubscriber } from './client.js'
 import { channelId, type RedisKey } from './keys.js'
+import { reviveWhenEnded } from './revive.js'
 
 /** What a lock needs to be listened to: its channel, and the key where listeners say they listen. */
 export interface WakeTarget {
@@ -45,6 +46,7 @@ export class WakeUps {
   readonly #interest: Interest
   readonly #channels = new Map<string, Channel>()
   #subscriber: RedisSubscriber | undefined
+  #stopReviving: (() => void) | undefined
   #idleTimer: NodeJS.Timeout | undefined
   #renewTimer: NodeJS.Timeout | undefined
   #closed = false
@@ -158,6 +160,8 @@ export class WakeUps {
       if (readyBefore) this.#resubscribed()
       readyBefore = true
     })
+    // The store owns this connection: reopen it if ioredis ends it on its own (see `revive.ts`).
+    this.#stopReviving = reviveWhenEnded(subscriber)
     this.#subscriber = subscriber
     return subscriber
   }
@@ -177,6 +181,8 @@ export class WakeUps {
     this.#renewTimer = undefined
     const subscriber = this.#subscriber
     this.#subscriber = undefined
+    this.#stopReviving?.()
+    this.#stopReviving = undefined
     subscriber?.disconnect()
   }
 }

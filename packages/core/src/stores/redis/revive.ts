@@ -1,0 +1,45 @@
+/** How long after an unasked-for end the connection is opened again, in ms. */
+const REVIVE_AFTER_MS = 100
+
+/** The part of an ioredis client `reviveWhenEnded` uses. */
+export interface Revivable {
+  /** ioredis's connection state: `end` once it stopped reconnecting. */
+  readonly status?: string
+  /** Open the connection again (ioredis allows it once the client has ended). */
+  connect?(): Promise<unknown>
+  on?(event: 'end', listener: () => void): unknown
+}
+
+/**
+ * Keep a connection the store owns open until the store closes it: when the client ends without
+ * being asked to, open it again.
+ *
+ * ioredis ends a client for good, not only when told to: with Sentinel's `failoverDetector` (which a
+ * `redis+sentinel://` URL turns on), a failover announced while the client is reconnecting, and
+ * waiting for Sentinel to name the primary, abandons that attempt and ends the client. Every later
+ * command then fails at once with "Connection is closed." until the process restarts, while the
+ * app's other processes work. `test/reliability/sentinel-reconnect.test.ts` makes that moment
+ * certain.
+ *
+ * @returns a function that stops it; call it before closing the connection on purpose.
+ */
+export function reviveWhenEnded(client: Revivable): () => void {
+  if (typeof client.on !== 'function' || typeof client.connect !== 'function') return () => undefined
+  let stopped = false
+  let timer: NodeJS.Timeout | undefined
+  client.on('end', () => {
+    if (stopped || timer !== undefined) return
+    timer = setTimeout(() => {
+      timer = undefined
+      // A failed attempt ends the client again, and this runs again: one attempt per REVIVE_AFTER_MS.
+      if (!stopped && client.status === 'end') client.connect!().catch(() => undefined)
+    }, REVIVE_AFTER_MS)
+    // Housekeeping: calls made meanwhile fail at once, so nothing waits on this timer.
+    timer.unref()
+  })
+  return () => {
+    stopped = true
+    clearTimeout(timer)
+    timer = undefined
+  }
+}
