@@ -3,6 +3,7 @@
 // Extra arguments are passed to vitest as filters: `pnpm test packages/core`.
 import { execFileSync, spawnSync } from 'node:child_process'
 import { existsSync, readFileSync, rmSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath, URL } from 'node:url'
 
@@ -40,8 +41,27 @@ if (!step('Preparing packages for tests (generated clients, schemas)', 'pnpm', [
 // the reliability phase gets only the filters that point into it.)
 const reliability = 'test/reliability/'
 const inReliability = filters.filter((filter) => filter.replace(/^\.\//, '').startsWith(reliability))
+// Suites that flush the scripts of the standalone Redis and the Cluster (SCRIPT FLUSH) or count
+// every command those servers see (MONITOR): beside other files they would disturb them or be
+// disturbed, so they run one at a time too. (wait-replicas.test.ts flushes the Sentinel trio's
+// primary, which nothing counts, so it stays with the rest.)
+const wholeServer = ['packages/core/test/stores/redis/commands.test.ts', 'packages/core/test/stores/redis/extend-many.test.ts']
+const wholeServerChosen = filters.length
+  ? wholeServer.filter((file) => filters.some((filter) => file.includes(filter.replace(/^\.\//, ''))))
+  : wholeServer
+// vitest's default is one worker fewer than the cores: one, on a two-core machine. The suites
+// mostly wait on servers, so two files at a time take about half as long there.
+const workers = Math.max(2, availableParallelism() - 1)
 const phases = [
-  { title: 'Unit, contract and integration suites', args: ['--exclude', `${reliability}**`, ...filters] },
+  {
+    title: 'Unit, contract and integration suites',
+    args: [`--maxWorkers=${workers}`, '--exclude', `${reliability}**`, ...wholeServer.flatMap((file) => ['--exclude', file]), ...filters],
+  },
+  {
+    title: 'Suites that act on a whole server (one file at a time)',
+    args: ['--no-file-parallelism', ...wholeServerChosen],
+    skip: wholeServerChosen.length === 0,
+  },
   {
     title: 'Reliability suites (one file at a time)',
     args: ['--no-file-parallelism', ...(inReliability.length ? inReliability : filters.length ? [] : [reliability])],
