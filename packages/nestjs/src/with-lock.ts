@@ -131,14 +131,19 @@ function runHolding(call: LockedCall, skipIfLocked: boolean, holdAtLeast: number
       } catch (error) {
         settle(() => reject(error))
       }
-      await holdUntil(lock, started + holdAtLeast)
+      const until = started + holdAtLeast
+      await holdUntil(lock, until)
+      // Stolen, or lost (renewal failed for a whole ttl): the hold ends early, and another instance
+      // may run the same tick. The call has its result already, so this log is where it shows.
+      if (lock.signal.aborted && performance.now() < until)
+        logger.warn(
+          `The lock ${JSON.stringify(call.name)} of ${call.method} was lost during its holdAtLeast (${describeError(lock.signal.reason)}); ` +
+            `another instance may run ${call.method} before the hold would have ended`,
+        )
     })
     held.catch((error: unknown) => {
       if (!settled) settle(() => reject(error))
-      else
-        logger.warn(
-          `Releasing the lock ${JSON.stringify(call.name)} of ${call.method} failed: ${describeError(error)}; it expires within its ttl`,
-        )
+      else logger.warn(`Holding the lock ${JSON.stringify(call.name)} of ${call.method} failed: ${describeError(error)}`)
     })
   })
 }

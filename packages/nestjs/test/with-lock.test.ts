@@ -45,6 +45,12 @@ class Counter {
     return instance
   }
 
+  /** A short ttl: renewed every 200 ms, so a steal elsewhere is noticed well within the hold. */
+  @WithLock('report', { skipIfLocked: true, holdAtLeast: 5000, ttl: 600 })
+  async report(): Promise<string> {
+    return 'reported'
+  }
+
   @WithLock('slow', { timeout: 50 })
   async impatient(): Promise<void> {}
 
@@ -58,10 +64,11 @@ class Counter {
 }
 
 const debugLines: string[] = []
+const warnLines: string[] = []
 const logger: LoggerService = {
   log: () => undefined,
   error: () => undefined,
-  warn: () => undefined,
+  warn: (message: unknown) => void warnLines.push(String(message)),
   debug: (message: unknown) => void debugLines.push(String(message)),
 }
 
@@ -163,6 +170,21 @@ describe('@WithLock with skipIfLocked', () => {
     expect(shared.jobRuns).toEqual(['a'])
     // Once the hold is over, the next tick runs.
     await expect.poll(() => counterB().tick('b'), { timeout: 5000, interval: 100 }).toBe('b')
+  })
+
+  it('with holdAtLeast, logs a warning when the lock is lost during the hold (here: stolen by another client)', async () => {
+    warnLines.length = 0
+    expect(await counterA().report()).toBe('reported')
+    const other = createLockManager({ store: REDIS_URL, prefix })
+    try {
+      await other.request('report', { steal: true }, () => undefined)
+      await expect.poll(() => warnLines.length, { timeout: 3000 }).toBe(1)
+      expect(warnLines[0]).toMatch(/^The lock "report" of Counter\.report was lost during its holdAtLeast/)
+      expect(warnLines[0]).toMatch(/LockLostError/)
+      expect(warnLines[0]).not.toMatch(/Releasing/)
+    } finally {
+      await other.close()
+    }
   })
 })
 
