@@ -30,8 +30,8 @@ export interface RedisClient {
   disconnect?(): void
   /** Opens the connection again after the client ended. Used only on a client the store owns (see `revive.ts`). */
   connect?(): Promise<unknown>
-  /** ioredis's `end` event: the client stopped reconnecting. Listened to only on a client the store owns. */
-  on?(event: 'end', listener: () => void): unknown
+  /** ioredis's `end` (the client stopped reconnecting) and `ready` events. Listened to only on a client the store owns. */
+  on?(event: 'end' | 'ready', listener: () => void): unknown
   /**
    * A pipeline: commands written together and answered in order on one connection. Needed only
    * for `waitReplicas`, which sends `WAIT` behind the script in the same round trip.

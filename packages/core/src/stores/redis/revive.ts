@@ -1,5 +1,6 @@
-/** How long after an unasked-for end the connection is opened again, in ms. */
+/** How long after an unasked-for end the connection is opened again, in ms; doubled after each end that follows without a `ready` between, up to `REVIVE_AFTER_MAX_MS` (ioredis's own longest retry delay). */
 const REVIVE_AFTER_MS = 100
+const REVIVE_AFTER_MAX_MS = 2000
 
 /** The part of an ioredis client `reviveWhenEnded` uses. */
 export interface Revivable {
@@ -7,7 +8,7 @@ export interface Revivable {
   readonly status?: string
   /** Open the connection again (ioredis allows it once the client has ended). */
   connect?(): Promise<unknown>
-  on?(event: 'end', listener: () => void): unknown
+  on?(event: 'end' | 'ready', listener: () => void): unknown
 }
 
 /**
@@ -27,13 +28,19 @@ export function reviveWhenEnded(client: Revivable): () => void {
   if (typeof client.on !== 'function' || typeof client.connect !== 'function') return () => undefined
   let stopped = false
   let timer: NodeJS.Timeout | undefined
+  let delay = REVIVE_AFTER_MS
+  client.on('ready', () => {
+    delay = REVIVE_AFTER_MS
+  })
   client.on('end', () => {
     if (stopped || timer !== undefined) return
     timer = setTimeout(() => {
       timer = undefined
-      // A failed attempt ends the client again, and this runs again: one attempt per REVIVE_AFTER_MS.
+      // A failed attempt ends the client again, and this runs again, later: a client whose own
+      // retryStrategy gave up on a server that is down is not hammered.
       if (!stopped && client.status === 'end') client.connect!().catch(() => undefined)
-    }, REVIVE_AFTER_MS)
+    }, delay)
+    delay = Math.min(delay * 2, REVIVE_AFTER_MAX_MS)
     // Housekeeping: calls made meanwhile fail at once, so nothing waits on this timer.
     timer.unref()
   })

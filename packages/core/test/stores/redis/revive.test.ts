@@ -1,0 +1,99 @@
+import { once } from 'node:events'
+import { createConnection, createServer, type AddressInfo, type Server, type Socket } from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { afterEach, describe, expect, test } from 'vitest'
+import { redisStoreFromUrl } from '../../../src/stores/redis/from-url.js'
+import type { RedisStore } from '../../../src/stores/redis/redis-store.js'
+import { REDIS_URL, request, uniqueKey } from './helpers.js'
+
+/**
+ * A store reopens a client it owns when ioredis ends it on its own (see `revive.ts`; the Sentinel
+ * race that does so is in `test/reliability/sentinel-reconnect.test.ts`). Here ioredis ends the
+ * client the plain way: its `retryStrategy` gives up after every dropped connection.
+ */
+const servers: Server[] = []
+const sockets = new Set<Socket>()
+let store: RedisStore | undefined
+
+afterEach(async () => {
+  await store?.close()
+  store = undefined
+  for (const socket of sockets) socket.destroy()
+  await Promise.all(servers.splice(0).map((server) => new Promise((resolve) => server.close(resolve))))
+})
+
+async function listen(server: Server, port = 0): Promise<number> {
+  servers.push(server)
+  server.listen(port, '127.0.0.1')
+  await once(server, 'listening')
+  return (server.address() as AddressInfo).port
+}
+
+/** A server that accepts and at once drops every connection, noting when. */
+function dropping(accepted: number[]): Server {
+  return createServer((socket) => {
+    accepted.push(performance.now())
+    socket.destroy()
+  })
+}
+
+/** A relay to the test Redis. */
+function relay(): Server {
+  const { hostname, port } = new URL(REDIS_URL)
+  return createServer((client) => {
+    const upstream = createConnection(Number(port), hostname)
+    for (const socket of [client, upstream]) {
+      sockets.add(socket)
+      socket.on('error', () => undefined)
+      socket.on('close', () => (client.destroy(), upstream.destroy()))
+    }
+    client.pipe(upstream).pipe(client)
+  })
+}
+
+describe('RedisStore: a client it owns is not left ended', () => {
+  test('ended by ioredis, it is opened again, with growing pauses while the server drops it, and works once the server does', async () => {
+    const accepted: number[] = []
+    const drops = dropping(accepted)
+    const port = await listen(drops)
+    // retryStrategy null: ioredis gives up (status `end`) after each dropped connection.
+    store = redisStoreFromUrl(`redis://127.0.0.1:${port}`, { redisOptions: { retryStrategy: () => null } })
+    await sleep(1600)
+    // The first connection, then reopened 100, 200, 400, 800 ms after each end: 5 by now. Without
+    // reopening, 1; reopened every 100 ms, 16.
+    expect(accepted.length).toBeGreaterThanOrEqual(3)
+    expect(accepted.length).toBeLessThanOrEqual(7)
+    const gaps = accepted.slice(1).map((at, i) => at - accepted[i]!)
+    expect(gaps.at(-1)!).toBeGreaterThan(gaps[0]! * 2)
+
+    // The server comes back (a relay to Redis on the same port): the next reopening connects.
+    await new Promise((resolve) => drops.close(resolve))
+    servers.splice(servers.indexOf(drops), 1)
+    await listen(relay(), port)
+    const key = uniqueKey('revive')
+    const asked = request(key)
+    const deadline = performance.now() + 5000
+    let granted = false
+    while (!granted && performance.now() < deadline) {
+      granted = await store.acquire(asked).then(
+        (result) => result.granted,
+        () => false,
+      )
+      if (!granted) await sleep(50)
+    }
+    expect(granted).toBe(true)
+    expect(await store.release(key, asked.owner)).toBe(true)
+  })
+
+  test('closed on purpose, it stays closed', async () => {
+    const accepted: number[] = []
+    const port = await listen(dropping(accepted))
+    store = redisStoreFromUrl(`redis://127.0.0.1:${port}`, { redisOptions: { retryStrategy: () => null } })
+    await sleep(150)
+    await store.close()
+    store = undefined
+    const seen = accepted.length
+    await sleep(600)
+    expect(accepted.length).toBe(seen)
+  })
+})
