@@ -162,20 +162,21 @@ export class Lease implements Renewable {
 
   /**
    * Make the lock live `ttl` ms from now, and renew with that ttl from then on. Resolves `false`
-   * (and aborts the signal) when the store says this owner no longer holds it.
+   * (and aborts the signal) when the store says this owner no longer holds it. `operation` names
+   * the call in a store failure's message (`ensureHeld` confirms; the store call is the same).
    */
-  async extend(ttl: number, automatic = false): Promise<boolean> {
+  async extend(ttl: number, automatic = false, operation = 'extend'): Promise<boolean> {
     if (this.#state !== 'held') return false
     const sentAt = performance.now()
     let kept: boolean
     try {
       // Renewal is housekeeping: it must not keep a process that is done alive.
-      kept = await this.#home.host.deadline.bound('extend', this.name, () => this.#home.host.store.extend(this.key, this.owner, ttl), {
+      kept = await this.#home.host.deadline.bound(operation, this.name, () => this.#home.host.store.extend(this.key, this.owner, ttl), {
         keepAlive: !automatic,
       })
     } catch (cause) {
       if (automatic) throw cause
-      throw storeError('extend', this.name, cause)
+      throw storeError(operation, this.name, cause)
     }
     return this.#extended(ttl, sentAt, kept, automatic)
   }

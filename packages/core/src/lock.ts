@@ -71,7 +71,7 @@ export class Lock {
     const lease = this.#lease
     if (lease.lost) throw lease.lost
     if (!lease.held) throw new LockLostError(lease.name, 'expired', { message: `Lock ${JSON.stringify(lease.name)} was already released` })
-    if (!(await lease.extend(lease.ttl))) throw lease.lost
+    if (!(await lease.extend(lease.ttl, false, 'confirm'))) throw lease.lost
   }
 
   get [Symbol.toStringTag](): string {

@@ -93,6 +93,20 @@ describe('acquire() and LockHandle', () => {
     expect(handle.signal.aborted).toBe(true)
   })
 
+  it('ensureHeld names what failed when the store fails: the confirmation, not an extend the caller never made', async () => {
+    const store = new MemoryStore()
+    const locks = createLockManager({ store })
+    const handle = await locks.acquire('c')
+    const extend = store.extend.bind(store)
+    store.extend = () => Promise.reject(new Error('connection lost'))
+    const error = (await handle.ensureHeld().catch((caught: unknown) => caught)) as LockError
+    store.extend = extend
+    expect(error).toBeInstanceOf(LockError)
+    expect(error.code).toBe('LOCK_STORE_ERROR')
+    expect(error.message).toBe('Store failed to confirm lock "c": connection lost')
+    await handle.release()
+  })
+
   it('extend(ms) keeps a lock past its original ttl', async () => {
     const locks = createLockManager({ autoExtend: false })
     const handle = await locks.acquire('x', { ttl: 60 })
