@@ -56,8 +56,8 @@ describe('manager options', () => {
     ['null', null, 'options.store'],
     ['{}', {}, 'options.store'],
     ['an object missing holders()', { acquire() {}, release() {}, extend() {}, steal() {}, forceRelease() {} }, 'options.store'],
-    ['"ftp://x"', 'ftp://x', 'url'],
-    ['""', '', 'url'],
+    ['"ftp://x"', 'ftp://x', 'options.store'],
+    ['""', '', 'options.store'],
   ]
   test.each(stores)('store %s is refused by createLockManager, new LockManager and configure', (_, store, argument) => {
     const before = defaultLockManager()

@@ -1,6 +1,7 @@
 import { acquireOptionNames, lockOptionNames, lockOptionTable, managerDefaultNames, type LockOptionName } from './lock-option-table.js'
 import type { AcquireOptions, LockManagerOptions } from './options.js'
 import type { LockMode, LockStore } from './store.js'
+import { InvalidLockArgumentError } from './errors.js'
 import { storeFromSource } from './store-source.js'
 import { checkDuration, checkOptions, invalid, notSupported } from './validate.js'
 
@@ -57,7 +58,7 @@ export function resolveManagerOptions(options: LockManagerOptions | undefined, a
   }
   // The store last: a store URL opens a connection, which bad options elsewhere must not leave open.
   // A URL or no store at all: the store-creation module knows which store that is.
-  const store = given.store === undefined || typeof given.store === 'string' ? storeFromSource(given.store) : given.store
+  const store = given.store === undefined || typeof given.store === 'string' ? storeFromOption(given.store, argument) : given.store
   if (typeof store !== 'object' || store === null || storeMethods.some((method) => typeof store[method] !== 'function')) {
     throw invalid(`${argument}.store`, `a LockStore (an object with ${storeMethods.join(', ')})`, store)
   }
@@ -122,4 +123,15 @@ function checkCombinations(resolved: ResolvedRequest, argument: string): Resolve
 function optionValue(given: object, name: LockOptionName, argument: string, fallback: unknown): unknown {
   const value = (given as Record<string, unknown>)[name]
   return value === undefined ? fallback : lockOptionTable[name].check(value, `${argument}.${name}`)
+}
+
+/** The store a URL names. A URL the store refuses is blamed on `options.store`, where the caller wrote it (the store's parser calls it `url`). */
+function storeFromOption(store: string | undefined, argument: string): LockStore {
+  try {
+    return storeFromSource(store)
+  } catch (error) {
+    if (!(error instanceof InvalidLockArgumentError) || error.argument !== 'url') throw error
+    const named = `${argument}.store`
+    throw new InvalidLockArgumentError(named, error.message.replace('`url`', `\`${named}\``), error.code)
+  }
 }

@@ -96,7 +96,7 @@ describe('bad input', () => {
     [{ ttl: -1 }, 'options.ttl'],
     [{ prefix: 5 }, 'options.prefix'],
     [{ store: {} }, 'options.store'],
-    [{ store: 'ftp://x' }, 'url'],
+    [{ store: 'ftp://x' }, 'options.store'],
     [{ releaseOnFinalize: 'no' }, 'options.releaseOnFinalize'],
     [{ sleeep: 5 }, 'options.sleeep'],
   ])('createLockManager and configure throw synchronously for %o', (options, argument) => {
@@ -108,6 +108,13 @@ describe('bad input', () => {
       return
     }
     expect.unreachable()
+  })
+
+  it('a store URL the manager refuses is blamed on options.store, where it was written', () => {
+    expect(() => createLockManager({ store: 'redis:/oops' })).toThrow(/^Expected `options\.store` to be a store URL \(memory:\/\/, /)
+    expect(() => createLockManager({ store: 'redis+sentinel://h:1' })).toThrow(/^Expected `options\.store` to be a Redis URL/)
+    // createStore's own argument is still `url`.
+    expect(() => createStore('redis:/oops')).toThrow(/^Expected `url` to be a store URL/)
   })
 
   it.each(['', 'not a url', 'ftp://host', 'redis', 42, null])('createStore throws for %o', (url) => {
