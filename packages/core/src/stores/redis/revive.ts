@@ -33,12 +33,13 @@ export function reviveWhenEnded(client: Revivable): () => void {
     delay = REVIVE_AFTER_MS
   })
   client.on('end', () => {
-    if (stopped || timer !== undefined) return
+    if (stopped) return
+    clearTimeout(timer)
     timer = setTimeout(() => {
-      timer = undefined
       // A failed attempt ends the client again, and this runs again, later: a client whose own
-      // retryStrategy gave up on a server that is down is not hammered.
-      if (!stopped && client.status === 'end') client.connect!().catch(() => undefined)
+      // retryStrategy gave up on a server that is down is not hammered. (Opened meanwhile by
+      // someone else, it is left alone.)
+      if (client.status === 'end') client.connect!().catch(() => undefined)
     }, delay)
     delay = Math.min(delay * 2, REVIVE_AFTER_MAX_MS)
     // Housekeeping: calls made meanwhile fail at once, so nothing waits on this timer.
@@ -47,6 +48,5 @@ export function reviveWhenEnded(client: Revivable): () => void {
   return () => {
     stopped = true
     clearTimeout(timer)
-    timer = undefined
   }
 }

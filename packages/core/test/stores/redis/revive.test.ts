@@ -3,8 +3,8 @@ import { createConnection, createServer, type AddressInfo, type Server, type Soc
 import { setTimeout as sleep } from 'node:timers/promises'
 import { afterEach, describe, expect, test } from 'vitest'
 import { redisStoreFromUrl } from '../../../src/stores/redis/from-url.js'
-import type { RedisStore } from '../../../src/stores/redis/redis-store.js'
-import { REDIS_URL, request, uniqueKey } from './helpers.js'
+import { RedisStore } from '../../../src/stores/redis/redis-store.js'
+import { REDIS_URL, request, uniqueKey, until } from './helpers.js'
 
 /**
  * A store reopens a client it owns when ioredis ends it on its own (see `revive.ts`; the Sentinel
@@ -37,10 +37,15 @@ function dropping(accepted: number[]): Server {
   })
 }
 
+/** Connections the relay accepted. */
+let connections = 0
+let reconnectsBefore = 0
+
 /** A relay to the test Redis. */
 function relay(): Server {
   const { hostname, port } = new URL(REDIS_URL)
   return createServer((client) => {
+    connections++
     const upstream = createConnection(Number(port), hostname)
     for (const socket of [client, upstream]) {
       sockets.add(socket)
@@ -83,6 +88,46 @@ describe('RedisStore: a client it owns is not left ended', () => {
     }
     expect(granted).toBe(true)
     expect(await store.release(key, asked.owner)).toBe(true)
+    reconnectsBefore = connections
+
+    // Connected again, the pause starts over: the next unasked-for end is followed 100 ms later,
+    // not after the 2 s the pauses had grown to.
+    const before = accepted.length
+    for (const socket of sockets) socket.destroy()
+    const droppedAt = performance.now()
+    await until(() => connections > reconnectsBefore, 5000)
+    expect(performance.now() - droppedAt).toBeLessThan(1000)
+    expect(accepted.length).toBe(before)
+  })
+
+  test('closed on purpose while connected, it is not opened again', async () => {
+    const port = await listen(relay())
+    store = redisStoreFromUrl(`redis://127.0.0.1:${port}`, { redisOptions: { retryStrategy: () => null } })
+    const asked = request(uniqueKey('revive-close'))
+    expect((await store.acquire(asked)).granted).toBe(true)
+    await store.release(asked.key, asked.owner)
+    const opened = connections
+    await store.close()
+    store = undefined
+    await sleep(600)
+    expect(connections).toBe(opened)
+  })
+
+  test('a client without connect() or events (not ioredis) is run as it is', async () => {
+    const { Redis } = await import('ioredis')
+    const real = new Redis(REDIS_URL)
+    // Only what RedisStore needs to run scripts: no `on`, no `connect`.
+    const bare = {
+      evalsha: real.evalsha.bind(real),
+      eval: real.eval.bind(real),
+      duplicate: () => real.duplicate(),
+      quit: () => real.quit(),
+    }
+    const owned = new RedisStore(bare, { closeClient: true })
+    const asked = request(uniqueKey('revive-bare'))
+    expect((await owned.acquire(asked)).granted).toBe(true)
+    expect(await owned.release(asked.key, asked.owner)).toBe(true)
+    await owned.close()
   })
 
   test('closed on purpose, it stays closed', async () => {
