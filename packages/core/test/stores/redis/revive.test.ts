@@ -1,4 +1,4 @@
-import { once } from 'node:events'
+import { EventEmitter, once } from 'node:events'
 import { createConnection, createServer, type AddressInfo, type Server, type Socket } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { afterEach, describe, expect, test } from 'vitest'
@@ -113,20 +113,31 @@ describe('RedisStore: a client it owns is not left ended', () => {
     expect(connections).toBe(opened)
   })
 
-  test('a client without connect() or events (not ioredis) is run as it is', async () => {
+  test.each([
+    ['neither connect() nor events', {}],
+    ['connect() but no events', { connect: () => Promise.resolve() }],
+    ['events but no connect()', { events: true }],
+  ])('a client with %s (not ioredis) is run as it is', async (_, extra: { connect?: () => Promise<void>; events?: boolean }) => {
     const { Redis } = await import('ioredis')
     const real = new Redis(REDIS_URL)
-    // Only what RedisStore needs to run scripts: no `on`, no `connect`.
+    const emitter = new EventEmitter()
+    // Only what RedisStore needs to run scripts, and some of what revive.ts would use.
     const bare = {
       evalsha: real.evalsha.bind(real),
       eval: real.eval.bind(real),
       duplicate: () => real.duplicate(),
       quit: () => real.quit(),
+      status: 'end',
+      ...(extra.connect ? { connect: extra.connect } : {}),
+      ...(extra.events ? { on: emitter.on.bind(emitter) } : {}),
     }
     const owned = new RedisStore(bare, { closeClient: true })
     const asked = request(uniqueKey('revive-bare'))
     expect((await owned.acquire(asked)).granted).toBe(true)
     expect(await owned.release(asked.key, asked.owner)).toBe(true)
+    // An `end` it cannot act on is ignored (calling a missing connect() would throw in a timer).
+    emitter.emit('end')
+    await sleep(250)
     await owned.close()
   })
 

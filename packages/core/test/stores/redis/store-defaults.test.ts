@@ -31,6 +31,16 @@ describe('RedisStore defaults, standalone', () => {
     expect(await holder.holders(key)).toEqual([])
   })
 
+  test('the subscriber connection stays open about 2 s after the last listener leaves (subscriberIdleMs), then closes', async () => {
+    const store = storeFor('standalone')
+    const stop = store.onRelease(uniqueKey('idle'), () => undefined)
+    await until(() => store.subscribed, 10_000)
+    stop()
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    expect(store.subscribed).toBe(true)
+    await until(() => !store.subscribed, 5000)
+  })
+
   test('a store remembers its parked requests per lock: a handover of the first of two still says how long it holds', async () => {
     const holder = storeFor('standalone', { handOver: true })
     const waiter = storeFor('standalone')
