@@ -7,7 +7,7 @@ import { parseRedisUrl } from '../../packages/core/src/stores/redis/url.js'
 import { holdingProxy, type HoldingProxy } from './support/holding-proxy.js'
 import { uniquePrefix } from './support/env.js'
 import { report } from './support/report.js'
-import { SENTINEL_URL, primaryPort, restoreTrio, until } from './support/sentinel.js'
+import { SENTINEL_URL, ask, primaryPort, restoreTrio, until } from './support/sentinel.js'
 
 vi.setConfig({ testTimeout: 180_000 })
 
@@ -36,15 +36,6 @@ afterAll(async () => {
   await proxy?.close()
   await restoreTrio()
 })
-
-async function askSentinel(...args: string[]): Promise<unknown> {
-  const client = new Redis({ ...sentinel, maxRetriesPerRequest: 1, lazyConnect: true })
-  try {
-    return await client.call('SENTINEL', ...args)
-  } finally {
-    client.disconnect()
-  }
-}
 
 /** How many connections named `name` the node at `port` has. */
 async function connectionsNamed(port: number, name: string): Promise<number> {
@@ -109,7 +100,7 @@ describe('Redis Sentinel: a failover announced while the client asks Sentinel fo
       const failoverAsked = performance.now()
       await until(
         () =>
-          askSentinel('failover', primaryName).then(
+          ask('failover', primaryName).then(
             () => true,
             () => false, // INPROG / NOGOODSLAVE right after a restart: ask again
           ),

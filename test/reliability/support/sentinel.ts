@@ -14,7 +14,8 @@ const parsed = parseRedisUrl(SENTINEL_URL)
 const sentinel = parsed.nodes[0]!
 const primaryName = parsed.sentinel!.name
 
-async function ask(...args: string[]): Promise<unknown> {
+/** `SENTINEL …` asked of the trio's Sentinel on a connection of its own. */
+export async function ask(...args: string[]): Promise<unknown> {
   const client = new Redis({ ...sentinel, maxRetriesPerRequest: 1, lazyConnect: true })
   try {
     return await client.call('SENTINEL', ...args)
