@@ -28,8 +28,12 @@ export const groups = {
     tests: ['packages/core/test/stores/memcached/*.test.ts'],
   },
   lease: {
-    mutate: ['packages/core/src/{lease,held-leases}.ts'],
-    tests: ['packages/core/test/*.test.ts', 'packages/core/test/stores/{memory,open}.test.ts'],
+    mutate: ['packages/core/src/{lease,held-leases,release-retry}.ts'],
+    tests: [
+      'packages/core/test/*.test.ts',
+      'packages/core/test/stores/{memory,open}.test.ts',
+      'packages/core/test/stores/redis/release-retry.test.ts',
+    ],
   },
   'name-queue': {
     mutate: ['packages/core/src/{name-queue,name-queues,attempts}.ts'],

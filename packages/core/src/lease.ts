@@ -1,12 +1,9 @@
 import { LockLostError, storeError, type LockLostReason } from './errors.js'
 import { channels, publish } from './events.js'
 import type { QueueHost } from './queue-host.js'
+import { retryRelease } from './release-retry.js'
 import type { Renewable } from './renewal-batch.js'
 import type { LockMode, Renewal } from './store.js'
-
-/** A failed release is tried again after 250 ms, 1 s and 4 s (while the lock may still be held). */
-const RELEASE_RETRY_MS = 250
-const RELEASE_RETRIES = 3
 
 /**
  * Where a lease is held: its name's queue in a manager, which every lease of the name shares (so a
@@ -158,31 +155,12 @@ export class Lease implements Renewable {
         error: (cause) => {
           publish('released', () => ({ ...this.#eventBase(), heldMs: performance.now() - this.grantedAt, error: cause }))
           this.#end()
-          if (!force) this.#releaseLater(0)
+          if (!force)
+            retryRelease(this.#home.host, { name: this.name, key: this.key, owner: this.owner, expiresAt: this.#confirmedAt + this.#ttl })
           failed(storeError('release', this.name, cause))
         },
       },
     )
-  }
-
-  /**
-   * A release the store failed (unreachable, timed out): try again in the background, after 250 ms,
-   * 1 s, 4 s, while the lock may still be held (its ttl from the last confirmation). So a lock is
-   * free once the store answers again, not only after its ttl: a command that never reached the
-   * store leaves it held. Owner-checked, so a retry that comes after the lock expired, or moved on
-   * to another holder, changes nothing. Housekeeping: unref'd, and nobody awaits it.
-   */
-  #releaseLater(attempt: number): void {
-    const delay = RELEASE_RETRY_MS * 4 ** attempt
-    if (attempt >= RELEASE_RETRIES || performance.now() + delay >= this.#confirmedAt + this.#ttl) return
-    const { store, deadline } = this.#home.host
-    setTimeout(() => {
-      deadline.watch('release', this.name, () => store.release(this.key, this.owner), {
-        keepAlive: false,
-        value: () => undefined,
-        error: () => this.#releaseLater(attempt + 1),
-      })
-    }, delay).unref()
   }
 
   /**

@@ -1,7 +1,6 @@
-import { once } from 'node:events'
-import { createConnection, createServer, type AddressInfo, type Server, type Socket } from 'node:net'
 import { afterEach, describe, expect, test } from 'vitest'
 import { LockError, createLockManager, type LockManager } from '../../../src/index.js'
+import { relay, type Relay } from '../../../../../test/support/relay.js'
 import { REDIS_URL, uniqueKey } from './helpers.js'
 
 /**
@@ -10,54 +9,18 @@ import { REDIS_URL, uniqueKey } from './helpers.js'
  * Redis through a relay that goes away for a moment, as a network blip or a failover would do it.
  */
 const managers: LockManager[] = []
-let relay: { server: Server; sockets: Set<Socket> } | undefined
+let link: Relay | undefined
 
 afterEach(async () => {
   await Promise.all(managers.splice(0).map((locks) => locks.close()))
-  if (relay) {
-    for (const socket of relay.sockets) socket.destroy()
-    await new Promise((resolve) => relay!.server.close(resolve)).catch(() => undefined)
-    relay = undefined
-  }
+  await link?.close()
+  link = undefined
 })
-
-/**
- * A relay to the test Redis that can go down as a server that is unreachable does: its connections
- * dropped, and new ones refused (nothing listens on its port) until it comes back up.
- */
-async function blinkingRelay(): Promise<{ port: number; down(): Promise<void>; up(): Promise<void> }> {
-  const { hostname, port } = new URL(REDIS_URL)
-  const state = { server: createServer(), sockets: new Set<Socket>() }
-  state.server.on('connection', (client) => {
-    const upstream = createConnection(Number(port), hostname)
-    for (const socket of [client, upstream]) {
-      state.sockets.add(socket)
-      socket.on('error', () => undefined)
-      socket.on('close', () => (client.destroy(), upstream.destroy(), state.sockets.delete(socket)))
-    }
-    client.pipe(upstream).pipe(client)
-  })
-  relay = state
-  state.server.listen(0, '127.0.0.1')
-  await once(state.server, 'listening')
-  const relayPort = (state.server.address() as AddressInfo).port
-  return {
-    port: relayPort,
-    down: async () => {
-      const closed = new Promise((resolve) => state.server.close(resolve))
-      for (const socket of state.sockets) socket.destroy()
-      await closed
-    },
-    up: async () => {
-      state.server.listen(relayPort, '127.0.0.1')
-      await once(state.server, 'listening')
-    },
-  }
-}
 
 describe('a release the store failed', () => {
   test('is tried again once the store answers: the lock is free long before its ttl', async () => {
-    const link = await blinkingRelay()
+    // Down: its port refuses connections, as an unreachable server's does.
+    link = await relay(REDIS_URL)
     const prefix = `${uniqueKey('release-retry')}:`
     const holder = createLockManager({ store: `redis://127.0.0.1:${link.port}`, prefix, ttl: 30_000 })
     const other = createLockManager({ store: REDIS_URL, prefix })

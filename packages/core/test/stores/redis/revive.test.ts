@@ -1,9 +1,10 @@
 import { EventEmitter, once } from 'node:events'
-import { createConnection, createServer, type AddressInfo, type Server, type Socket } from 'node:net'
+import { createServer, type AddressInfo, type Server } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { afterEach, describe, expect, test } from 'vitest'
 import { redisStoreFromUrl } from '../../../src/stores/redis/from-url.js'
 import { RedisStore } from '../../../src/stores/redis/redis-store.js'
+import { relay, type Relay } from '../../../../../test/support/relay.js'
 import { REDIS_URL, request, uniqueKey, until } from './helpers.js'
 
 /**
@@ -12,13 +13,13 @@ import { REDIS_URL, request, uniqueKey, until } from './helpers.js'
  * client the plain way: its `retryStrategy` gives up after every dropped connection.
  */
 const servers: Server[] = []
-const sockets = new Set<Socket>()
+const relays: Relay[] = []
 let store: RedisStore | undefined
 
 afterEach(async () => {
   await store?.close()
   store = undefined
-  for (const socket of sockets) socket.destroy()
+  await Promise.all(relays.splice(0).map((link) => link.close()))
   await Promise.all(servers.splice(0).map((server) => new Promise((resolve) => server.close(resolve))))
 })
 
@@ -37,23 +38,11 @@ function dropping(accepted: number[]): Server {
   })
 }
 
-/** Connections the relay accepted. */
-let connections = 0
-let reconnectsBefore = 0
-
-/** A relay to the test Redis. */
-function relay(): Server {
-  const { hostname, port } = new URL(REDIS_URL)
-  return createServer((client) => {
-    connections++
-    const upstream = createConnection(Number(port), hostname)
-    for (const socket of [client, upstream]) {
-      sockets.add(socket)
-      socket.on('error', () => undefined)
-      socket.on('close', () => (client.destroy(), upstream.destroy()))
-    }
-    client.pipe(upstream).pipe(client)
-  })
+/** A relay to the test Redis, closed after the test. */
+async function relayToRedis(port = 0): Promise<Relay> {
+  const link = await relay(REDIS_URL, port)
+  relays.push(link)
+  return link
 }
 
 describe('RedisStore: a client it owns is not left ended', () => {
@@ -74,7 +63,7 @@ describe('RedisStore: a client it owns is not left ended', () => {
     // The server comes back (a relay to Redis on the same port): the next reopening connects.
     await new Promise((resolve) => drops.close(resolve))
     servers.splice(servers.indexOf(drops), 1)
-    await listen(relay(), port)
+    const link = await relayToRedis(port)
     const key = uniqueKey('revive')
     const asked = request(key)
     const deadline = performance.now() + 5000
@@ -88,29 +77,29 @@ describe('RedisStore: a client it owns is not left ended', () => {
     }
     expect(granted).toBe(true)
     expect(await store.release(key, asked.owner)).toBe(true)
-    reconnectsBefore = connections
+    const reconnectsBefore = link.connections
 
     // Connected again, the pause starts over: the next unasked-for end is followed 100 ms later,
     // not after the 2 s the pauses had grown to.
     const before = accepted.length
-    for (const socket of sockets) socket.destroy()
+    link.drop()
     const droppedAt = performance.now()
-    await until(() => connections > reconnectsBefore, 5000)
+    await until(() => link.connections > reconnectsBefore, 5000)
     expect(performance.now() - droppedAt).toBeLessThan(1000)
     expect(accepted.length).toBe(before)
   })
 
   test('closed on purpose while connected, it is not opened again', async () => {
-    const port = await listen(relay())
-    store = redisStoreFromUrl(`redis://127.0.0.1:${port}`, { redisOptions: { retryStrategy: () => null } })
+    const link = await relayToRedis()
+    store = redisStoreFromUrl(`redis://127.0.0.1:${link.port}`, { redisOptions: { retryStrategy: () => null } })
     const asked = request(uniqueKey('revive-close'))
     expect((await store.acquire(asked)).granted).toBe(true)
     await store.release(asked.key, asked.owner)
-    const opened = connections
+    const opened = link.connections
     await store.close()
     store = undefined
     await sleep(600)
-    expect(connections).toBe(opened)
+    expect(link.connections).toBe(opened)
   })
 
   test.each([
