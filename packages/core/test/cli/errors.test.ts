@@ -27,7 +27,7 @@ describe('cachelock errors', () => {
     ['a bad --timeout', ['list', '--timeout', '5s'], /^cachelock: --timeout takes milliseconds/],
   ])('%s: one line, exit 2', async (_label, args, message) => {
     const run = await cachelock(args)
-    expect(run.code).toBe(2)
+    expect(run.code, run.stderr).toBe(2)
     expect(run.stdout).toBe('')
     expect(lines(run.stderr)).toHaveLength(1)
     expect(run.stderr.trimEnd()).toMatch(message)
@@ -40,7 +40,7 @@ describe('cachelock errors', () => {
     ['memcached', 'memcached://127.0.0.1:1', /connect ECONNREFUSED 127\.0\.0\.1:1$/],
   ])('%s refusing connections: one line naming the cause, exit 1, before the --timeout', async (_label, url, cause) => {
     const run = await cachelock(['show', 'x', '--url', url, '--timeout', '20000'])
-    expect(run.code).toBe(1)
+    expect(run.code, run.stderr).toBe(1)
     expect(lines(run.stderr)).toHaveLength(1)
     // The connection's own failure, not the CLI's 20 s deadline: it failed as soon as it was refused.
     expect(run.stderr).toMatch(new RegExp(`^cachelock: the store at ${url.replace(/[.+]/g, '\\$&')} failed: `))
@@ -63,7 +63,7 @@ describe('cachelock errors', () => {
 
     test('gives up at --timeout: one line, exit 1', async () => {
       const run = await cachelock(['list', '--url', `redis://:secret@127.0.0.1:${port}`, '--timeout', '300'])
-      expect(run.code).toBe(1)
+      expect(run.code, run.stderr).toBe(1)
       expect(run.stderr).toBe(`cachelock: the store at redis://:***@127.0.0.1:${port} did not answer within 300 ms\n`)
     })
   })
@@ -71,7 +71,7 @@ describe('cachelock errors', () => {
   test('memcached cannot list: a clear refusal, exit 2; show still works', async () => {
     const prefix = uniquePrefix('memcached')
     const run = await cachelock(['list', '--url', MEMCACHED_URL, '--prefix', prefix])
-    expect(run.code).toBe(2)
+    expect(run.code, run.stderr).toBe(2)
     expect(run.stderr).toMatch(
       /^cachelock: memcached stores cannot list locks: memcached has no way to enumerate its keys\. .*cachelock show NAME/,
     )

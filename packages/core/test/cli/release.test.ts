@@ -24,7 +24,7 @@ describe.each([
   test('answered "y" over stdin: released; another client takes it, and the holder is told', async () => {
     const handle = await holder.acquire('order:42')
     const run = await cachelock(['release', 'order:42', '--url', url, '--prefix', prefix], { input: 'y\n' })
-    expect(run.code).toBe(0)
+    expect(run.code, run.stderr).toBe(0)
     expect(run.stderr).toMatch(
       new RegExp(`^Force-release order:42 \\(exclusive, held by ${holder.clientId}, ttl left .+\\)\\? .+ \\[y/N\\] $`),
     )
@@ -44,7 +44,7 @@ describe.each([
   ])('answered %s: nothing released, exit 3', async (_answer, input) => {
     const handle = await holder.acquire('order:43')
     const run = await cachelock(['release', 'order:43', '--url', url, '--prefix', prefix], { input })
-    expect(run.code).toBe(3)
+    expect(run.code, run.stderr).toBe(3)
     expect(run.stdout).toBe('')
     expect(run.stderr).toMatch(/\[y\/N\] \n?cachelock: not released\n$/)
     expect(await other.tryAcquire('order:43')).toBeNull()
@@ -57,7 +57,7 @@ describe.each([
     // GC during the CLI's run would do between its look and its release.
     const handle = await holder.acquire('order:44')
     const run = await cachelock(['release', 'order:44', '--url', url, '--prefix', prefix, '--yes', '--json'], { input: 'keep-open' })
-    expect(run.code).toBe(0)
+    expect(run.code, run.stderr).toBe(0)
     expect(run.stderr).toBe('')
     expect(JSON.parse(run.stdout)).toEqual({ name: 'order:44', key: `${prefix}order:44`, held: true, released: true })
     expect(await other.isLocked('order:44')).toBe(false)
