@@ -54,9 +54,10 @@ export const groups = {
       'packages/core/test/records/early-start.test.ts',
     ],
   },
-  // Work the adapters begin beside the lock requests (BEGIN), and when it is given up.
+  // Work the adapters begin beside the lock requests (BEGIN), and when it is given up; the flow
+  // storage that is on only while a lock scope runs.
   records: {
-    mutate: ['packages/core/src/records/early-start.ts'],
+    mutate: ['packages/core/src/records/{early-start,scoped-storage}.ts'],
     tests: ['packages/core/test/records/*.test.ts'],
   },
   prisma: {

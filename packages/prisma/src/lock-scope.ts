@@ -1,5 +1,5 @@
-import { AsyncLocalStorage } from 'node:async_hooks'
 import type { Lock } from '@cachelock/core'
+import { ScopedStorage } from '@cachelock/core/adapter-kit'
 import type { ExtensionState } from './extension-state.js'
 import type { ModelInfo } from './model-info.js'
 
@@ -151,7 +151,8 @@ interface Frame {
 // default one (and connect to its store) just to find nothing held.
 // One storage for every extension instance: AsyncLocalStorage instances are never freed, and apps
 // that call `$extends` per request would otherwise leak one each.
-const frames = new AsyncLocalStorage<Frame>()
+// A ScopedStorage: enabled only while a withLock's fn runs, so queries outside one pay nothing for it.
+const frames = new ScopedStorage<Frame>()
 
 /** Run `body` with `scope` added to this flow's scopes. */
 export function runInScope<T>(scope: LockScope, body: () => T): T {

@@ -1,5 +1,5 @@
-import { AsyncLocalStorage } from 'node:async_hooks'
 import type { Lock } from '@cachelock/core'
+import { ScopedStorage } from '@cachelock/core/adapter-kit'
 import type { QueryRunner } from 'typeorm'
 
 /**
@@ -67,7 +67,7 @@ export class LostTransaction {
 }
 
 // The lost transactions the current flow runs in. Entered only with `run`, around `fn`.
-const frames = new AsyncLocalStorage<readonly LostTransaction[]>()
+const frames = new ScopedStorage<readonly LostTransaction[]>()
 const gated = new WeakSet<QueryRunner>()
 // Rolling back is always safe, and TypeORM's own rollback of a nested savepoint runs in fn's flow.
 const rollback = /^\s*ROLLBACK\b/i

@@ -1,6 +1,6 @@
-import { AsyncLocalStorage } from 'node:async_hooks'
 import { InvalidLockArgumentError, LockNotAcquiredError, type Lock } from '@cachelock/core'
 import {
+  ScopedStorage,
   transactionLock,
   transactionLockFailure,
   transactionLockQuery,
@@ -28,7 +28,7 @@ export interface TransactionRowLockCall {
 /** The locks each query runner's transaction holds itself: the guard's "ours", the fence's token. */
 const held = new WeakMap<QueryRunner, Map<string, { lock: Lock; end(): void }>>()
 /** The `withLock` transactions this flow runs in: a nested call on a repository of the data source joins the innermost. */
-const enclosing = new AsyncLocalStorage<readonly { dataSource: DataSource; manager: EntityManager }[]>()
+const enclosing = new ScopedStorage<readonly { dataSource: DataSource; manager: EntityManager }[]>()
 
 /**
  * `withLock` with `installModelLocks(dataSource, { lockIn: 'transaction' })` (PostgreSQL): the row

@@ -1,4 +1,4 @@
-import { AsyncLocalStorage } from 'node:async_hooks'
+import { ScopedStorage } from './scoped-storage.js'
 import { LockOrderError } from '../errors.js'
 import { publish } from '../events.js'
 import type { LockHandle } from '../lock-handle.js'
@@ -89,8 +89,9 @@ export type FlowLocks = ReadonlyMap<LockManager, ReadonlyMap<string, Entry>>
 // current async context instead would mark whatever async resource is running (an HTTP parser's,
 // for a request without a body), and every later callback on it (the next request on that
 // keep-alive connection) would count as the holder.
-const slot = Symbol.for('cachelock.recordLockFlow.v2')
-export const flow = ((globalThis as Record<symbol, unknown>)[slot] ??= new AsyncLocalStorage<FlowLocks>()) as AsyncLocalStorage<FlowLocks>
+// A ScopedStorage: enabled only while a holder's callback runs (see scoped-storage.ts).
+const slot = Symbol.for('cachelock.recordLockFlow.v3')
+export const flow = ((globalThis as Record<symbol, unknown>)[slot] ??= new ScopedStorage<FlowLocks>()) as ScopedStorage<FlowLocks>
 
 /** The record locks of this flow in `manager`, live or not. */
 export function flowEntries(manager: LockManager): ReadonlyMap<string, Entry> | undefined {
