@@ -1,5 +1,5 @@
 import { LockError } from './errors.js'
-import { MemoryStore } from './stores/memory/memory-store.js'
+import { answerAtOnce, MemoryStore } from './stores/memory/memory-store.js'
 import type { AcquireRequest, AcquireResult, Granted, Holder, StealRequest, Waiter } from './store.js'
 
 const HOW =
@@ -71,3 +71,6 @@ export class ImplicitMemoryStore extends MemoryStore {
     return operation()
   }
 }
+
+// Its calls are settled when they return, as the memory store's are (a refusal in production too).
+answerAtOnce(ImplicitMemoryStore.prototype)

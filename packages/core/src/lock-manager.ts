@@ -13,6 +13,7 @@ import type { AcquireOptions, LockManagerOptions, LockOptions } from './options.
 import { resolveManagerOptions, resolveRequestOptions, type ManagerDefaults, type ResolvedRequest } from './resolve-options.js'
 import { RenewalBatch } from './renewal-batch.js'
 import { StoreDeadline } from './store-deadline.js'
+import { answersAtOnce } from './settled-stores.js'
 import { Steals } from './steal.js'
 import type { LockStore } from './store.js'
 import { newClientId } from './tokens.js'
@@ -56,7 +57,7 @@ export class LockManager {
     this.sleep = resolved.sleep
     this.storeTimeout = resolved.storeTimeout
     this.#defaults = resolved
-    this.#deadline = new StoreDeadline(resolved.storeTimeout)
+    this.#deadline = new StoreDeadline(resolved.storeTimeout, answersAtOnce(this.store))
     this.#queues = new NameQueues(
       {
         store: this.store,

@@ -47,6 +47,8 @@ export class NameQueue implements LeaseHome {
   /** The exclusive request whose last attempt the store refused, with its owner: a release may hand it the lock. */
   #parked: { request: PendingRequest; owner: string } | undefined
   #unsubscribe: Unsubscribe | undefined
+  /** The request `enqueue` is dispatching, while it does. */
+  #justRequested: PendingRequest | undefined
 
   constructor(host: QueueHost, name: string, key: string) {
     this.host = host
@@ -67,7 +69,10 @@ export class NameQueue implements LeaseHome {
   enqueue(request: PendingRequest): void {
     if (this.pending === NO_REQUESTS) this.pending = [request]
     else this.pending.push(request)
+    // Asked for in this same call, it is sent at the time it was requested: one clock read, not two.
+    this.#justRequested = request
     this.#dispatch()
+    this.#justRequested = undefined
   }
 
   /** A request settled from outside (abort, timeout): take it out and let the next one go. */
@@ -135,28 +140,33 @@ export class NameQueue implements LeaseHome {
       // The head group: an exclusive request alone, or the run of shared requests at the front.
       // (Settling an `ifAvailable` request removes it, so walk a copy.)
       const head = this.pending[0]
-      const group = head?.mode === 'shared' ? this.#sharedHead() : head ? [head] : []
-      for (const request of group) {
-        if (request.asked === this.#round) continue
-        if (!this.#locallyGrantable(request.mode)) {
-          // A holder here conflicts: its release pokes the queue. No store call can succeed.
-          if (request.once) this.#settle(request, () => request.unavailable())
-          continue
-        }
-        if (request.mode === 'exclusive' ? this.#inFlight.size > 0 : this.#inFlight.exclusiveOut()) break
-        if (!this.#roundStarted) this.#woken = false
-        this.#roundStarted = true
-        request.asked = this.#round
-        this.#attempt(request)
-      }
+      if (head?.mode === 'shared') {
+        for (const request of this.#sharedHead()) if (!this.#ask(request)) break
+      } else if (head) this.#ask(head)
     }
     if (this.pending.length === 0 && this.#inFlight.size === 0) {
-      clearTimeout(this.#retryTimer)
+      if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer)
       this.#retryTimer = undefined
       this.#newRound()
       this.#unsubscribeNow()
       this.checkIdle()
     }
+  }
+
+  /** Ask the store for `request` if it may go now; false when it must wait for an attempt out, and so must the rest of its group. */
+  #ask(request: PendingRequest): boolean {
+    if (request.asked === this.#round) return true
+    if (!this.#locallyGrantable(request.mode)) {
+      // A holder here conflicts: its release pokes the queue. No store call can succeed.
+      if (request.once) this.#settle(request, () => request.unavailable())
+      return true
+    }
+    if (request.mode === 'exclusive' ? this.#inFlight.size > 0 : this.#inFlight.exclusiveOut()) return false
+    if (!this.#roundStarted) this.#woken = false
+    this.#roundStarted = true
+    request.asked = this.#round
+    this.#attempt(request)
+    return true
   }
 
   #sharedHead(): PendingRequest[] {
@@ -171,7 +181,7 @@ export class NameQueue implements LeaseHome {
   #attempt(request: PendingRequest): void {
     const { store, deadline, clientId, sleep } = this.host
     const owner = newOwnerToken(clientId)
-    const sentAt = performance.now()
+    const sentAt = request === this.#justRequested ? request.requestedAt : performance.now()
     this.#parked = undefined // the store replaces what it parked for this manager with this attempt
     const attempt = this.#inFlight.sent(request, sentAt)
     this.host.order.sent(request)
@@ -335,10 +345,8 @@ export class NameQueue implements LeaseHome {
   /** Hand `lease` to `request` once the grants before it are delivered (or give it back: aborted while its turn came). */
   #deliver(request: PendingRequest, lease: Lease): void {
     this.#remove(request)
-    this.host.order.answered(request, () => {
-      if (request.settled) lease.release().catch(() => undefined)
-      else request.grant(lease)
-    })
+    if (this.host.order.answeredAlone(request)) handOver(request, lease)
+    else this.host.order.answered(request, () => handOver(request, lease))
   }
 
   #unsubscribeNow(): void {
@@ -346,4 +354,10 @@ export class NameQueue implements LeaseHome {
     this.#unsubscribe = undefined
     unsubscribe?.()
   }
+}
+
+/** A grant to its request, or back to the store when the request was aborted while its turn came. */
+function handOver(request: PendingRequest, lease: Lease): void {
+  if (request.settled) lease.release().catch(() => undefined)
+  else request.grant(lease)
 }

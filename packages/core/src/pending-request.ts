@@ -29,6 +29,8 @@ export interface PendingRequest {
   settled: boolean
   /** The queue's round in which the store was last asked for it (the queue's bookkeeping). */
   asked: number
+  /** Its attempt's number in the manager's grant order while one is out, else 0 (the order's bookkeeping). */
+  orderSent: number
 }
 
 /** Give up with `null` (Web Locks `ifAvailable`) or with `LockNotAcquiredError`. */
@@ -64,6 +66,7 @@ class WaitingRequest implements PendingRequest {
   readonly giveUpAt: number | undefined
   settled = false
   asked = 0
+  orderSent = 0
   readonly #queue: NameQueue
   readonly #name: string
   readonly #options: ResolvedRequest

@@ -54,15 +54,20 @@ export class StoreDeadline {
   #unrefSoon = false
   #timer: NodeJS.Timeout | undefined
 
-  constructor(ms: number) {
+  /** The store answers every call at once, in this process (`answersAtOnce`): no call to watch. */
+  readonly #immediate: boolean
+
+  constructor(ms: number, immediate = false) {
     this.ms = ms
+    this.#immediate = immediate
   }
 
   /**
    * Call the store and hand the outcome to `watcher`, within the deadline counted from `started`
    * (`performance.now()` just before the call).
    */
-  watch<T>(operation: string, lockName: string, call: () => Promise<T>, watcher: Watcher<T>, started = performance.now()): void {
+  watch<T>(operation: string, lockName: string, call: () => Promise<T>, watcher: Watcher<T>, started?: number): void {
+    const at = this.#immediate ? 0 : (started ?? performance.now())
     let promise: Promise<T>
     try {
       promise = call()
@@ -70,7 +75,15 @@ export class StoreDeadline {
       watcher.error(error)
       return
     }
-    const out: Out = { started, operation, lockName, watcher, timedOut: false, prev: undefined, next: undefined }
+    if (this.#immediate) {
+      // Settled already: nothing can time out, and nothing needs the process kept alive.
+      promise.then(
+        (value) => watcher.value(value),
+        (error: unknown) => watcher.error(error),
+      )
+      return
+    }
+    const out: Out = { started: at, operation, lockName, watcher, timedOut: false, prev: undefined, next: undefined }
     this.#add(out)
     promise.then(
       (value) => {

@@ -1,4 +1,5 @@
 import { globMatcher } from '../../glob.js'
+import { registerSettledStore } from '../../settled-stores.js'
 import type {
   AcquireRequest,
   AcquireResult,
@@ -51,6 +52,14 @@ const SWEEP_EVERY = 1024
  */
 export let storedNames: (store: MemoryStore) => { locks: number; listened: number; waited: number }
 
+// The prototypes whose instances answer every call settled: this class's, and a subclass of this
+// package's that says so (`answerAtOnce`); any other subclass may delay its calls.
+const atOnce = new Set<object>()
+/** @internal Mark a subclass of this package whose calls are settled when they return. */
+export function answerAtOnce(prototype: MemoryStore): void {
+  atOnce.add(prototype)
+}
+
 /**
  * Locks in this process's memory: the embedded default, for development, tests and single-process
  * apps. Every `LockManager` given the same instance shares its locks (and wakes on each other's
@@ -68,6 +77,9 @@ export class MemoryStore implements LockStore {
 
   static {
     storedNames = (store) => ({ locks: store.#entries.size, listened: store.#listeners.size, waited: store.#waiting.size })
+    atOnce.add(MemoryStore.prototype)
+    // `#entries in store`: a proxy or wrapper of a memory store is not one.
+    registerSettledStore((store) => #entries in store && atOnce.has(Object.getPrototypeOf(store) as object))
   }
 
   constructor(options: MemoryStoreOptions = {}) {
