@@ -36,7 +36,7 @@ export const groups = {
     ],
   },
   'name-queue': {
-    mutate: ['packages/core/src/{name-queue,name-queues,attempts}.ts'],
+    mutate: ['packages/core/src/{name-queue,name-queues,attempts,grant-order,settled-stores}.ts'],
     // Plus the queue over a real Redis: handover to a parked waiter, and the waiters the store lists.
     tests: [
       'packages/core/test/*.test.ts',
