@@ -1,3 +1,8 @@
+/** What the order keeps on a request: the number of its attempt out, 0 while none is. */
+export interface Ordered {
+  orderSent: number
+}
+
 /**
  * Delivers one manager's grants in the order its store attempts were sent, across names, as if
  * the store answered in order. Web Locks grants requests in the order it processes them: three
@@ -9,11 +14,6 @@
  * connection, whose answers come in order anyway, nothing ever waits. Refusals and failures are
  * applied as they come.
  */
-/** What the order keeps on a request: the number of its attempt out, 0 while none is. */
-export interface Ordered {
-  orderSent: number
-}
-
 export class GrantOrder {
   #sent = 0
   /** How many attempts are out. */
