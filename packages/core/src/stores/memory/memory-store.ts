@@ -77,7 +77,7 @@ export class MemoryStore implements LockStore {
 
   static {
     storedNames = (store) => ({ locks: store.#entries.size, listened: store.#listeners.size, waited: store.#waiting.size })
-    atOnce.add(MemoryStore.prototype)
+    atOnce.add(this.prototype) // `this`, not the class by name: a bundler would rename a class that names itself
     // `#entries in store`: a proxy or wrapper of a memory store is not one.
     registerSettledStore((store) => #entries in store && atOnce.has(Object.getPrototypeOf(store) as object))
   }
