@@ -20,7 +20,10 @@ export const groups = {
     tests: ['packages/core/test/stores/open.test.ts'],
   },
   redis: {
-    mutate: ['packages/core/src/stores/redis/{redis-store,keys,client,wake-ups,revive}.ts', 'packages/core/src/stores/redis/scripts/*.ts'],
+    mutate: [
+      'packages/core/src/stores/redis/{redis-store,replicated,keys,client,wake-ups,revive}.ts',
+      'packages/core/src/stores/redis/scripts/*.ts',
+    ],
     tests: ['packages/core/test/stores/redis/{,scripts/}*.test.ts', 'test/reliability/redis-store-options.test.ts'],
   },
   memcached: {

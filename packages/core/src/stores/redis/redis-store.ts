@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto'
-import { LockNotReplicatedError } from '../../errors.js'
 import type {
   AcquireRequest,
   AcquireResult,
@@ -14,8 +13,8 @@ import type {
   Waiter,
 } from '../../store.js'
 import { invalid } from '../../validate.js'
-import { ScriptRunner, type RedisArgument, type RedisClient } from './client.js'
-import { lockKeys, type LockKeys, type RedisKey } from './keys.js'
+import { ScriptRunner, type RedisClient } from './client.js'
+import { lockKeys, type LockKeys } from './keys.js'
 import { listLocks, type RedisScanClient } from './list.js'
 import { DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_WAIT_TIMEOUT_MS, checkRedisStoreOptions, type RedisStoreOptions } from './options.js'
 import { ACQUIRE } from './scripts/acquire.js'
@@ -23,8 +22,8 @@ import { EXTEND, EXTEND_MANY } from './scripts/extend.js'
 import { FORCE_RELEASE } from './scripts/force-release.js'
 import { HOLDERS } from './scripts/holders.js'
 import { LISTEN } from './scripts/listen.js'
-import type { BoundScript } from './scripts/lua.js'
 import { RELEASE } from './scripts/release.js'
+import { Replicated } from './replicated.js'
 import { STEAL } from './scripts/steal.js'
 import { WAITERS } from './scripts/waiters.js'
 import { reviveWhenEnded } from './revive.js'
@@ -67,7 +66,7 @@ export class RedisStore implements LockStore {
   /** Stops reopening an owned client that ended (see `revive.ts`); a no-op for a client the caller owns. */
   readonly #stopReviving: () => void
   readonly #waitReplicas: number
-  readonly #waitTimeoutMs: number
+  readonly #replicated: Replicated
   readonly #keyCache = new Map<string, LockKeys>()
   /** Per key, the exclusive request this store's last refused waiting attempt parked (see `RELEASE`'s handover). */
   readonly #parked = new Map<string, Parked>()
@@ -78,12 +77,12 @@ export class RedisStore implements LockStore {
       throw invalid('client', 'an ioredis Redis or Cluster client (or one with the same shape)', client)
     }
     this.#waitReplicas = options.waitReplicas ?? 0
-    this.#waitTimeoutMs = options.waitTimeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS
     if (this.#waitReplicas > 0 && typeof client.pipeline !== 'function') {
       throw invalid('client', 'a client with pipeline() (ioredis) for options.waitReplicas', client)
     }
     this.#client = client
     this.#scripts = new ScriptRunner(client, options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS, options.lastError ?? (() => undefined))
+    this.#replicated = new Replicated(this.#scripts, this.#waitReplicas, options.waitTimeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS)
     // Marks this store as listening to a lock; distinct from every manager's clientId (hex only).
     const listenerId = `listener:${randomBytes(8).toString('hex')}`
     this.#wakeUps = new WakeUps(client, options.subscriberIdleMs ?? 2000, (alive, on) =>
@@ -118,7 +117,7 @@ export class RedisStore implements LockStore {
     const ttl = wholeMs(request.ttlMs)
     const liveness = wholeMs(this.#livenessPolls * request.pollMs + 100)
     const sentAt = performance.now()
-    const result = await this.#replicated(
+    const result = await this.#replicated.run(
       'acquire',
       request.key,
       ACQUIRE,
@@ -135,7 +134,7 @@ export class RedisStore implements LockStore {
         once: request.once === true ? '1' : '0',
       },
       (reply) => reply.granted,
-      request.owner,
+      () => this.release(request.key, request.owner),
     )
     if (!result.granted && request.waiting && request.mode === 'exclusive') {
       // Parked by the script: a release may hand the lock to this attempt's owner. The hold it
@@ -163,7 +162,7 @@ export class RedisStore implements LockStore {
   /** Owner-checked `PEXPIRE` (one `EVALSHA`). */
   async extend(key: string, owner: string, ttlMs: number): Promise<boolean> {
     const client = this.#confirming(key, owner)
-    return this.#replicated('extend', key, EXTEND, this.#keys(key), { owner, ttl: wholeMs(ttlMs), client }, (extended) => extended)
+    return this.#replicated.run('extend', key, EXTEND, this.#keys(key), { owner, ttl: wholeMs(ttlMs), client }, (extended) => extended)
   }
 
   /** The first renewal of a handed-over lock also clears its mark (see EXTEND): the manager's id then, else ''. */
@@ -201,14 +200,14 @@ export class RedisStore implements LockStore {
   async steal(request: StealRequest): Promise<Granted> {
     const keys = this.#keys(request.key)
     const ttl = wholeMs(request.ttlMs)
-    const fencingToken = await this.#replicated(
+    const fencingToken = await this.#replicated.run(
       'steal',
       request.key,
       STEAL,
       keys,
       { owner: request.owner, ttl, client: request.clientId, fenceTtl: wholeMs(this.#fenceTtlFactor * ttl), channel: keys.channel },
       () => true,
-      request.owner,
+      () => this.release(request.key, request.owner),
     )
     return { fencingToken }
   }
@@ -282,31 +281,6 @@ export class RedisStore implements LockStore {
       if (quitted) return
     }
     client.disconnect?.()
-  }
-
-  /**
-   * Run a script that may grant or renew, then (with `waitReplicas`) `WAIT` in the same round trip.
-   * When `changed(reply)` says the script granted or renewed and too few replicas acknowledged it,
-   * a grant (`owner` given) is released again, and either way the caller gets
-   * `LockNotReplicatedError` instead of a lock a failover could lose.
-   */
-  async #replicated<K extends string, A extends string, R>(
-    operation: 'acquire' | 'steal' | 'extend',
-    key: string,
-    script: BoundScript<K, A, R>,
-    keys: Readonly<Record<K, RedisKey>>,
-    args: Readonly<Record<A, RedisArgument>>,
-    changed: (reply: R) => boolean,
-    owner?: string,
-  ): Promise<R> {
-    if (this.#waitReplicas === 0) return this.#scripts.call(script, keys, args)
-    const [k, a] = script.encode(keys, args)
-    const { reply: raw, acknowledged } = await this.#scripts.runAndWait(script, k, a, this.#waitReplicas, this.#waitTimeoutMs)
-    const reply = script.decode(raw)
-    if (acknowledged >= this.#waitReplicas || !changed(reply)) return reply
-    // Given back on the primary; if this fails too, the grant expires after its ttl.
-    if (owner !== undefined) await this.release(key, owner).catch(() => false)
-    throw new LockNotReplicatedError({ key, operation, acknowledged, required: this.#waitReplicas, timeoutMs: this.#waitTimeoutMs })
   }
 
   /** A handover published by RELEASE (`token:owner`), with how long it holds when it is this store's. */
